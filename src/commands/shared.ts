@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { CliError, EXIT, usageError } from '../errors.js';
+import { isPlainObject, parseJsonOrThrow, type JsonObject } from '../events/json.js';
+import type { BuildOptions } from '../events/build.js';
+
+/** Options every event-building command shares (`send`, `flow`, `fixtures`, `retry-sim`). */
+export interface EventFlags {
+  eventId?: string;
+  sessionId?: string;
+  userId?: string;
+  set?: string[];
+  unset?: string[];
+  /** A JSON file (or `-` for stdin) merged over the type's fixture. */
+  fixture?: string;
+}
+
+/** Options every sending command shares. */
+export interface SendFlags {
+  to?: string;
+  secret?: string;
+  timeout?: number;
+  header?: string[];
+  fromIp?: string | boolean;
+  json?: boolean;
+}
+
+/** Reads a file, or stdin for `-`, as bytes; a missing or unreadable file is a usage error. */
+export function readInput(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path === '-' ? 0 : path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    throw usageError(`cannot read ${what} ${path === '-' ? 'from stdin' : `"${path}"`}: ${reason}`, 'check the path');
+  }
+}
+
+export function readFixtureFile(path: string): JsonObject {
+  const source = path === '-' ? '<stdin>' : path;
+  const value = parseJsonOrThrow(readInput(path, 'fixture').toString('utf8'), source);
+  if (!isPlainObject(value)) {
+    throw usageError(`${source}: a fixture must be a JSON object (an event, or part of one)`, 'e.g. {"data": {"metadata": {"user_id": "usr_42"}}}');
+  }
+  return value;
+}
+
+/** Maps the shared flags onto the builder's options (reading the fixture file once). */
+export function buildOptionsFrom(flags: EventFlags, fixture?: JsonObject): BuildOptions {
+  return {
+    eventId: flags.eventId,
+    sessionId: flags.sessionId,
+    userId: flags.userId,
+    set: flags.set,
+    unset: flags.unset,
+    fixture: fixture ?? (flags.fixture ? readFixtureFile(flags.fixture) : undefined),
+  };
+}
+
+/** Parses a positive integer flag value. */
+export function positiveInt(value: string | number | undefined, flag: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < min) throw usageError(`${flag} must be a whole number of at least ${min} (got "${value}")`);
+  return n;
+}
+
+export function interrupted(): CliError {
+  return new CliError('interrupted', { exitCode: EXIT.interrupted });
+}

@@ -1,0 +1,56 @@
+import { signPayload, SIGNATURE_HEADER, EVENT_ID_HEADER } from '../signature/index.js';
+import { USER_AGENT } from '../delivery/request.js';
+import { resolveTarget } from '../delivery/target.js';
+import { EXIT } from '../errors.js';
+import { createOutput, shellQuote } from '../report/output.js';
+import { resolveSecret } from '../secret.js';
+import { readInput } from './shared.js';
+
+export interface SignOptions {
+  /** A file with the exact body bytes, or `-` for stdin. */
+  payload?: string;
+  secret?: string;
+  headers?: boolean;
+  curl?: boolean;
+  to?: string;
+  json?: boolean;
+}
+
+/** The event id in a body, when the body is an event; signing works on any bytes. */
+function eventIdOf(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { id?: unknown };
+    return typeof parsed?.id === 'string' ? parsed.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runSign(options: SignOptions): Promise<number> {
+  const out = createOutput({ json: options.json });
+  const body = readInput(options.payload ?? '-', 'payload');
+  const secret = await resolveSecret(options.secret);
+  const signature = signPayload(body, secret);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    [SIGNATURE_HEADER]: signature,
+  };
+  const eventId = eventIdOf(body);
+  if (eventId) headers[EVENT_ID_HEADER] = eventId;
+  headers['User-Agent'] = USER_AGENT;
+
+  out.record({ type: 'signature', signature, bytes: body.length, headers });
+  if (options.curl) {
+    const url = resolveTarget(options.to);
+    const parts = ['curl', '-sS', '-X', 'POST', shellQuote(url)];
+    for (const [k, v] of Object.entries(headers)) parts.push('-H', shellQuote(`${k}: ${v}`));
+    parts.push('--data-binary', options.payload && options.payload !== '-' ? shellQuote(`@${options.payload}`) : shellQuote(body.toString('utf8')));
+    out.line(parts.join(' '));
+  } else if (options.headers) {
+    for (const [k, v] of Object.entries(headers)) out.line(`${k}: ${v}`);
+  } else {
+    out.line(signature);
+  }
+  if (!eventId && (options.headers || options.curl)) out.note(`note: the body has no string "id", so there is no ${EVENT_ID_HEADER} header`);
+  return EXIT.ok;
+}

@@ -1,0 +1,66 @@
+import { usageError } from '../errors.js';
+
+export const DEFAULT_PORT = 3000;
+export const DEFAULT_PATH = '/webhooks/facesign';
+export const TARGET_ENV = 'FACESIGN_WEBHOOKS_URL';
+
+/**
+ * Expands the `--to` shorthand: `localhost`, `localhost:4000`, `:4000`, `4000`,
+ * `127.0.0.1:4000/hooks` become `http://HOST:PORT/PATH` (port 3000 and path /webhooks/facesign
+ * where not given). A full http(s):// URL is used exactly as written.
+ */
+export function resolveTarget(input: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const raw = (input ?? env[TARGET_ENV] ?? 'localhost').trim();
+  const source = input !== undefined ? '--to' : env[TARGET_ENV] !== undefined ? TARGET_ENV : 'the default';
+  const fix = 'use e.g. localhost:3000, :4000, 127.0.0.1:4000/hooks or http://host:port/path';
+  if (raw === '') throw usageError(`${source} is empty`, fix);
+
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw usageError(`${source} "${raw}" is not a valid URL`, fix);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw usageError(`${source} "${raw}" uses ${url.protocol} — only http and https are supported`, fix);
+    }
+    return raw;
+  }
+
+  let rest = raw;
+  let path = DEFAULT_PATH;
+  const slash = rest.indexOf('/');
+  if (slash >= 0) {
+    path = rest.slice(slash) || DEFAULT_PATH;
+    rest = rest.slice(0, slash);
+  }
+  let host = 'localhost';
+  let port = String(DEFAULT_PORT);
+  if (/^\d+$/.test(rest)) port = rest;
+  else if (rest.startsWith('[')) {
+    const m = /^\[([^\]]+)\](?::(\d*))?$/.exec(rest);
+    if (!m) throw usageError(`${source} "${raw}" has a malformed IPv6 address`, fix);
+    host = `[${m[1]}]`;
+    if (m[2]) port = m[2];
+  } else if (rest.startsWith(':')) port = rest.slice(1);
+  else if (rest !== '') {
+    const colon = rest.lastIndexOf(':');
+    if (colon >= 0) {
+      host = rest.slice(0, colon);
+      port = rest.slice(colon + 1);
+    } else host = rest;
+  }
+  const portNumber = Number(port);
+  if (!/^\d+$/.test(port) || portNumber < 1 || portNumber > 65535) {
+    throw usageError(`${source} "${raw}" has an invalid port "${port}"`, 'a port is a number from 1 to 65535');
+  }
+  if (host === '' || /[\s@#?]/.test(host)) throw usageError(`${source} "${raw}" has an invalid host "${host}"`, fix);
+  const url = `http://${host}:${portNumber}${path}`;
+  try {
+    new URL(url);
+  } catch {
+    throw usageError(`${source} "${raw}" does not make a valid URL`, fix);
+  }
+  return url;
+}

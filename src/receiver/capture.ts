@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { usageError } from '../errors.js';
+
+/**
+ * One delivery as `listen --save` writes it: everything needed to verify or replay it byte for byte.
+ * The raw body is kept in base64 (exact bytes) and as text (for reading).
+ */
+export interface Capture {
+  /** Format version of this file. */
+  version: 1;
+  /** Arrival order within one `listen` run, from 1. */
+  sequence: number;
+  received_at: string;
+  remote_address: string | null;
+  remote_port: number | null;
+  method: string;
+  /** The request target as received (path and query). */
+  path: string;
+  /** Header names lowercased; repeated headers joined by ", " as Node does. */
+  headers: Record<string, string>;
+  /** The headers exactly as received: name as sent, in order. */
+  raw_headers: [string, string][];
+  body_base64: string;
+  /** UTF-8 reading of the body (lossy for invalid UTF-8; use body_base64 for the bytes). */
+  body_text: string;
+  body_bytes: number;
+  verdict: CaptureVerdict;
+}
+
+export interface CaptureVerdict {
+  /** The HTTP status the receiver answered with. */
+  status: number;
+  outcome: 'accepted' | 'duplicate' | 'rejected' | 'fault';
+  /** Why it was rejected or faulted, in one line; absent when accepted. */
+  reason?: string;
+  signature: 'valid' | 'missing' | 'malformed' | 'mismatch' | 'prefixed' | 'uppercase' | 'unchecked';
+  event_id: string | null;
+  event_type: string | null;
+  session_id: string | null;
+  user_id: string | null;
+}
+
+/** `000042-20261126T064112.123Z-evt_….json`: sorts in arrival order. */
+export function captureFileName(capture: Pick<Capture, 'sequence' | 'received_at' | 'verdict'>): string {
+  const stamp = capture.received_at.replace(/[-:]/g, '');
+  const id = (capture.verdict.event_id ?? 'unknown').replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64) || 'unknown';
+  return `${String(capture.sequence).padStart(6, '0')}-${stamp}-${id}.json`;
+}
+
+/** The exact body bytes of a capture. */
+export function captureBody(capture: Capture): Buffer {
+  return Buffer.from(capture.body_base64, 'base64');
+}
+
+/**
+ * Reads and checks a capture file; anything that is not one is a usage error naming the file
+ * and what is missing.
+ */
+export function readCaptureFile(path: string): Capture {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw usageError(`cannot read capture "${path}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw usageError(`"${path}" is not a capture: not valid JSON`, 'captures are the .json files written by `listen --save DIR`');
+  }
+  const c = value as Partial<Capture>;
+  const missing = (['body_base64', 'headers', 'method', 'path'] as const).filter((k) => c?.[k] === undefined);
+  if (typeof value !== 'object' || value === null || missing.length > 0) {
+    throw usageError(`"${path}" is not a capture: missing ${missing.join(', ') || 'fields'}`, 'captures are the .json files written by `listen --save DIR`');
+  }
+  if (typeof c.body_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(c.body_base64)) {
+    throw usageError(`"${path}" is not a capture: body_base64 is not base64`);
+  }
+  return value as Capture;
+}

@@ -1,0 +1,72 @@
+import type { DeliveryResult } from '../delivery/deliver.js';
+import type { WebhookRequest } from '../delivery/request.js';
+import { formatMs, shellQuote, type Output } from './output.js';
+
+/** The NDJSON shape of one delivery (documented in the README; keep it stable). */
+export function deliveryRecord(req: WebhookRequest, res: DeliveryResult, extra: { met: boolean; expected: string; repeat?: number }) {
+  return {
+    type: 'delivery',
+    event_type: req.eventType,
+    event_id: req.eventId,
+    session_id: req.sessionId ?? null,
+    url: req.url,
+    signature_mode: req.signatureMode,
+    repeat: extra.repeat ?? 1,
+    status: res.status ?? null,
+    ok: res.ok,
+    expected: extra.expected,
+    met: extra.met,
+    latency_ms: Math.round(res.latencyMs * 10) / 10,
+    response_body: res.responseBody ?? null,
+    response_truncated: res.truncated,
+    location: res.location ?? null,
+    error: res.error ?? null,
+    started_at: new Date(res.startedAt).toISOString(),
+  };
+}
+
+/** What came back, in a few words: `200 "OK"`, `302 → /login (not followed)`, or the network error. */
+export function describeResponse(out: Output, res: DeliveryResult): string {
+  const { c } = out;
+  if (res.error) return c.red(res.error.message);
+  const status = res.status ?? 0;
+  const colour = status >= 200 && status < 300 ? c.green : status >= 300 && status < 400 ? c.yellow : c.red;
+  let text = colour(String(status));
+  if (res.location !== undefined) text += ` redirect to ${res.location} ${c.dim('(not followed)')}`;
+  else if (status >= 300 && status < 400) text += ` redirect ${c.dim('(not followed)')}`;
+  const body = (res.responseBody ?? '').replace(/\s+/g, ' ').trim();
+  if (body) text += ` ${c.dim(JSON.stringify(body.length > 80 ? `${body.slice(0, 80)}…` : body))}`;
+  if (res.truncated) text += c.dim(' (body truncated at 64 KiB)');
+  return text;
+}
+
+export function printDelivery(
+  out: Output,
+  req: WebhookRequest,
+  res: DeliveryResult,
+  extra: { met: boolean; expected: string; repeat?: number; repeatOf?: number },
+): void {
+  out.record(deliveryRecord(req, res, extra));
+  const { c } = out;
+  const mark = extra.met ? c.green('✔') : c.red('✘');
+  const mode = req.signatureMode === 'valid' ? '' : c.magenta(` [signature ${req.signatureMode}]`);
+  const rep = extra.repeatOf && extra.repeatOf > 1 ? c.dim(` #${extra.repeat}/${extra.repeatOf}`) : '';
+  out.line(`${mark} ${c.bold(req.eventType)} ${c.dim(req.eventId)}${mode}${rep} → ${describeResponse(out, res)} ${c.dim(formatMs(res.latencyMs))}`);
+}
+
+/** The request as it would go on the wire (for --dry-run). */
+export function printRequest(out: Output, req: WebhookRequest): void {
+  out.record({ type: 'request', method: req.method, url: req.url, headers: req.headers, body: req.body.toString('utf8') });
+  out.line(`${req.method} ${req.url}`);
+  for (const [k, v] of Object.entries(req.headers)) out.line(`${k}: ${v}`);
+  out.line('');
+  out.line(req.body.toString('utf8'));
+}
+
+/** An equivalent curl command that sends exactly the same bytes and headers. */
+export function curlCommand(req: WebhookRequest): string {
+  const parts = ['curl', '-sS', '-X', req.method, shellQuote(req.url)];
+  for (const [k, v] of Object.entries(req.headers)) parts.push('-H', shellQuote(`${k}: ${v}`));
+  parts.push('--data-binary', shellQuote(req.body.toString('utf8')));
+  return parts.join(' ');
+}

@@ -1,0 +1,75 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request as a test server received it. */
+export interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+  receivedAt: number;
+}
+
+export type Handler = (req: IncomingMessage, body: Buffer, res: ServerResponse, index: number) => void;
+
+export interface TestServer {
+  url: string;
+  /** `url` with the default webhook path appended. */
+  hookUrl: string;
+  port: number;
+  host: string;
+  requests: Recorded[];
+  server: Server;
+  close(): Promise<void>;
+}
+
+/**
+ * An independent check of FaceSign's signature (hex HMAC-SHA256 of the raw body), written here
+ * without the project's code so tests do not grade the code with itself.
+ */
+export function independentSignatureOk(body: Buffer, signature: unknown, secret: string): boolean {
+  if (typeof signature !== 'string' || !/^[0-9a-f]{64}$/.test(signature)) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  return timingSafeEqual(expected, Buffer.from(signature, 'hex'));
+}
+
+/** A handler that answers 200 to a valid signature and 400 otherwise. */
+export function verifyingHandler(secret: string): Handler {
+  return (req, body, res) => {
+    const ok = independentSignatureOk(body, req.headers['facesign-signature'], secret);
+    res.writeHead(ok ? 200 : 400, { 'content-type': 'text/plain' });
+    res.end(ok ? 'OK' : 'Invalid signature');
+  };
+}
+
+/** Starts a recording HTTP server on 127.0.0.1 (or `host`) with port 0. */
+export async function startServer(handler: Handler = (_req, _body, res) => res.end('OK'), host = '127.0.0.1'): Promise<TestServer> {
+  const requests: Recorded[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const index = requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, receivedAt: Date.now() }) - 1;
+      handler(req, body, res, index);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as AddressInfo;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shown}:${port}`;
+  return {
+    url,
+    hookUrl: `${url}/webhooks/facesign`,
+    port,
+    host,
+    requests,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
