@@ -25,3 +25,60 @@ export { parseExpectation, type Expectation } from './delivery/expect.js';
 export { describeNetworkError, type NetworkError, type NetworkErrorKind } from './delivery/network-error.js';
 export { CliError, EXIT } from './errors.js';
 export { VERSION } from './version.js';
+export {
+  verifyWebhook,
+  verdictRecord,
+  diagnoseSignature,
+  checkEventShape,
+  parseHttpRequest,
+  planBodyCandidates,
+  HttpRequestParseError,
+  type VerifyWebhookInput,
+  type WebhookVerdict,
+  type SignatureDiagnosis,
+  type BodyChange,
+  type BodyChangeId,
+  type SecretHint,
+  type EventShape,
+  type ShapeHeaders,
+  type ShapeWarning,
+  type ParsedHttpRequest,
+  type HeaderList,
+} from './verify/index.js';
+export { CHECK_CASE_IDS, DEFAULT_BURST, SLOW_MS, UNKNOWN_EVENT_TYPE, planCheck, selectCases, type CheckCase, type CheckCaseId, type CheckStep, type CheckWant, type PlanOptions } from './check/cases.js';
+export { judgeCase, describeResult, type CaseResult, type CheckDelivery, type CheckOutcome, type JudgeOptions } from './check/judge.js';
+export { runCheck, checkEndpoint, type CheckReport, type CheckEndpointOptions, type RunCheckOptions } from './check/run.js';
+export { formatJUnit } from './report/junit.js';
+export {
+  startReceiver,
+  DELIVERIES_PATH,
+  DEFAULT_MAX_BODY_BYTES,
+  type Receiver,
+  type ReceiverOptions,
+  type ReceiverStats,
+} from './receiver/server.js';
+export { judgeRequest, type ReceivedRequest, type Judgement } from './receiver/judge.js';
+export { captureBody, captureFileName, readCaptureFile, type Capture, type CaptureVerdict } from './receiver/capture.js';
+export {
+  DEFAULT_SCHEDULE,
+  ScheduleError,
+  createFakeClock,
+  createRealClock,
+  formatOffset,
+  formatSchedule,
+  parseDuration,
+  parseSchedule,
+  planRetries,
+  realClock,
+  runRetries,
+  type AttemptOutcome,
+  type AttemptReport,
+  type Clock,
+  type FakeClock,
+  type PlannedAttempt,
+  type RetryOutcome,
+  type RetryRunResult,
+  type RunRetriesOptions,
+  type WaitInfo,
+} from './retry/index.js';
+export { simulateRetries, type SimulateRetriesOptions } from './commands/retry-sim.js';

@@ -8,6 +8,7 @@ import { usageError, EXIT } from '../errors.js';
 import { createOutput, type Output } from '../report/output.js';
 import { curlCommand, printDelivery, printRequest } from '../report/delivery.js';
 import { resolveSecret } from '../secret.js';
+import { canPrompt } from '../prompts.js';
 import { watchInterrupt } from '../interrupt.js';
 import { buildOptionsFrom, positiveInt, readFixtureFile, type EventFlags, type SendFlags } from './shared.js';
 
@@ -19,6 +20,10 @@ export interface SendOptions extends EventFlags, SendFlags {
   expect?: string;
   dryRun?: boolean;
   curl?: boolean;
+  /** Load mode: send this many distinct events… */
+  count?: number;
+  /** …with this many in flight (default 16). */
+  concurrency?: number;
 }
 
 /** Which types to send: the argument, `all`, or the type named in a `--fixture` file. */
@@ -51,6 +56,9 @@ export async function sendAll(
 }
 
 export async function runSend(options: SendOptions): Promise<number> {
+  if (options.type === undefined && options.fixture === undefined && canPrompt()) {
+    return (await import('./interactive.js')).runInteractive(options);
+  }
   const out = createOutput({ json: options.json });
   const fixture = options.fixture ? readFixtureFile(options.fixture) : undefined;
   const types = resolveTypes(options.type, fixture?.type);
@@ -60,6 +68,12 @@ export async function runSend(options: SendOptions): Promise<number> {
   const url = resolveTarget(options.to);
   const secret = await resolveSecret(options.secret);
   const buildOptions = buildOptionsFrom(options, fixture);
+  if (options.count !== undefined && !options.dryRun && !options.curl) {
+    const count = positiveInt(options.count, '--count', 1);
+    const concurrency = positiveInt(options.concurrency, '--concurrency', 16);
+    const { runLoadMode } = await import('./send-load.js');
+    return runLoadMode({ out, types, url, secret, build: buildOptions, count, concurrency, timeoutMs, expect, options });
+  }
   const events: FaceSignEvent[] = types.map((type) => buildEvent(type, buildOptions));
   const requests = events.map((event) =>
     prepareRequest(event, { url, secret, signature: options.signature, headers: options.header, fromIp: options.fromIp }),

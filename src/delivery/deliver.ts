@@ -1,5 +1,5 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { describeNetworkError, type NetworkError } from './network-error.js';
 import type { WebhookRequest } from './request.js';
 
@@ -82,70 +82,119 @@ export async function closeSharedDispatcher(): Promise<void> {
   if (agent) await agent.destroy().catch(() => undefined);
 }
 
+/** The origin and path of a URL, parsed once per distinct URL (a load run reuses one). */
+let lastUrl = '';
+let lastTarget: { origin: string; path: string } = { origin: '', path: '' };
+function splitUrl(url: string): { origin: string; path: string } {
+  if (url !== lastUrl) {
+    const u = new URL(url);
+    lastTarget = { origin: u.origin, path: `${u.pathname}${u.search}` };
+    lastUrl = url;
+  }
+  return lastTarget;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /**
  * Sends one prepared request and reports what came back. Never throws for anything the network
  * or the endpoint does: refusals, resets, timeouts and huge or endless bodies become a result.
+ * Uses undici's dispatch API directly: no stream per response, so a load run stays cheap.
  */
-export async function deliver(req: WebhookRequest, options: DeliverOptions = {}): Promise<DeliveryResult> {
+export function deliver(req: WebhookRequest, options: DeliverOptions = {}): Promise<DeliveryResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
-  const onAbort = () => controller.abort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const signal = options.signal;
   const startedAt = Date.now();
   const t0 = performance.now();
-  try {
-    const res = await request(req.url, {
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      dispatcher: options.dispatcher ?? sharedDispatcher(),
-      signal: controller.signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
+  return new Promise<DeliveryResult>((resolve) => {
+    let controller: Dispatcher.DispatchController | undefined;
+    let settled = false;
+    let timedOut = false;
+    let status: number | undefined;
+    let location: string | undefined;
+    let contentLength: string | undefined;
     const chunks: Buffer[] = [];
     let bytes = 0;
-    let truncated = false;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      const room = MAX_RESPONSE_BYTES - bytes;
-      chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-      bytes += Math.min(chunk.length, room);
-      if (chunk.length >= room) {
-        truncated = chunk.length > room || res.headers['content-length'] !== String(MAX_RESPONSE_BYTES);
-        break;
-      }
+
+    const settle = (result: Omit<DeliveryResult, 'latencyMs' | 'startedAt'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ ...result, latencyMs: performance.now() - t0, startedAt });
+    };
+    const fail = (err: unknown) =>
+      settle({ ok: false, error: describeNetworkError(err, req.url, timeoutMs, timedOut), responseBytes: 0, truncated: false });
+    const complete = (truncated: boolean) => {
+      const s = status ?? 0;
+      settle({
+        ok: s >= 200 && s < 300,
+        status: s,
+        location: s >= 300 && s < 400 ? location : undefined,
+        responseBody: Buffer.concat(chunks, bytes).toString('utf8').slice(0, RESPONSE_PREVIEW_CHARS),
+        responseBytes: bytes,
+        truncated,
+      });
+    };
+    const abortWith = (err: Error) => {
+      fail(err);
+      controller?.abort(err);
+    };
+    const onAbort = () => abortWith(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abortWith(new Error(`no full response within ${timeoutMs} ms`));
+    }, timeoutMs);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    let target: { origin: string; path: string };
+    try {
+      target = splitUrl(req.url);
+    } catch (err) {
+      return fail(err);
     }
-    if (truncated || bytes >= MAX_RESPONSE_BYTES) res.body.destroy();
-    const latencyMs = performance.now() - t0;
-    const status = res.statusCode;
-    const location = res.headers.location;
-    const text = Buffer.concat(chunks).toString('utf8');
-    return {
-      ok: status >= 200 && status < 300,
-      status,
-      location: status >= 300 && status < 400 ? (Array.isArray(location) ? location[0] : location) : undefined,
-      responseBody: text.slice(0, RESPONSE_PREVIEW_CHARS),
-      responseBytes: bytes,
-      truncated,
-      latencyMs,
-      startedAt,
-    };
-  } catch (err) {
-    return {
-      ok: false,
-      error: describeNetworkError(err, req.url, timeoutMs, timedOut),
-      responseBytes: 0,
-      truncated: false,
-      latencyMs: performance.now() - t0,
-      startedAt,
-    };
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
-  }
+    const dispatcher = options.dispatcher ?? sharedDispatcher();
+    try {
+      dispatcher.dispatch(
+        { origin: target.origin, path: target.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+        {
+          onRequestStart(c) {
+            controller = c;
+            if (settled) c.abort(new Error('already settled'));
+          },
+          onResponseStart(_c, statusCode, headers) {
+            if (statusCode < 200) return; // 1xx informational: the real status follows
+            status = statusCode;
+            location = firstHeader(headers.location);
+            contentLength = firstHeader(headers['content-length']);
+          },
+          onResponseData(c, chunk) {
+            if (settled) return;
+            const room = MAX_RESPONSE_BYTES - bytes;
+            if (chunk.length <= room) {
+              chunks.push(chunk);
+              bytes += chunk.length;
+              return;
+            }
+            // Past the cap: keep what fits, answer now, and drop the connection instead of reading on.
+            if (room > 0) chunks.push(chunk.subarray(0, room));
+            bytes += room;
+            complete(true);
+            c.abort(new Error('response body over the read cap'));
+          },
+          onResponseEnd() {
+            complete(contentLength !== undefined && Number(contentLength) > bytes);
+          },
+          onResponseError(_c, err) {
+            fail(err);
+          },
+        },
+      );
+    } catch (err) {
+      fail(err);
+    }
+  });
 }

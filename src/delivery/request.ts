@@ -40,7 +40,12 @@ export function parseHeader(line: string): [string, string] {
   if (!name || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
     throw usageError(`bad --header "${line}"`, 'write headers as "Name: value", e.g. --header "X-Request-Id: 42"');
   }
-  return [name, line.slice(colon + 1).trim()];
+  const value = line.slice(colon + 1).trim();
+  // A line break or control character would forge extra headers; the wire format forbids them.
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+    throw usageError(`bad --header "${name}": the value contains a line break or control character`, 'give one header per --header, on one line');
+  }
+  return [name, value];
 }
 
 function resolveFromIp(fromIp: string | boolean): string {

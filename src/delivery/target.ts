@@ -10,8 +10,10 @@ export const TARGET_ENV = 'FACESIGN_WEBHOOKS_URL';
  * where not given). A full http(s):// URL is used exactly as written.
  */
 export function resolveTarget(input: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const raw = (input ?? env[TARGET_ENV] ?? 'localhost').trim();
-  const source = input !== undefined ? '--to' : env[TARGET_ENV] !== undefined ? TARGET_ENV : 'the default';
+  // An empty variable counts as unset (CI systems often define them empty), as for the secret.
+  const fromEnv = env[TARGET_ENV]?.trim() ? env[TARGET_ENV] : undefined;
+  const raw = (input ?? fromEnv ?? 'localhost').trim();
+  const source = input !== undefined ? '--to' : fromEnv !== undefined ? TARGET_ENV : 'the default';
   const fix = 'use e.g. localhost:3000, :4000, 127.0.0.1:4000/hooks or http://host:port/path';
   if (raw === '') throw usageError(`${source} is empty`, fix);
 

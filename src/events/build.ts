@@ -98,6 +98,14 @@ export function buildEvent(type: EventType, options: BuildOptions = {}): FaceSig
   let built: JsonObject = event as unknown as JsonObject;
   if (options.fixture) {
     if (!isPlainObject(options.fixture)) throw usageError('a fixture must be a JSON object (an event or part of one)');
+    // A fixture naming another known type would give a body whose type and status disagree.
+    const named = options.fixture.type;
+    if (typeof named === 'string' && normalizeEventType(named) !== undefined && normalizeEventType(named) !== type) {
+      throw usageError(
+        `the fixture is a ${named} event, but ${type} was asked for`,
+        'name no type (the fixture\'s own type is used), or remove "type" from the fixture to merge it over any type',
+      );
+    }
     built = deepMerge(built, options.fixture) as JsonObject;
   }
   if (options.eventId !== undefined) built.id = options.eventId;

@@ -14,6 +14,43 @@ export function lineColumn(text: string, offset: number): { line: number; column
   return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
 }
 
+/** Where a JSON error's message puts it (V8 gives a position for some errors only). */
+function reportedOffset(message: string): number | undefined {
+  const match = /at position (\d+)/.exec(message);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** True when `prefix` could still begin a valid JSON text (it parses, or only its end is missing). */
+function isViablePrefix(prefix: string): boolean {
+  try {
+    JSON.parse(prefix);
+    return true;
+  } catch (err) {
+    const message = (err as Error).message;
+    const offset = reportedOffset(message);
+    if (offset !== undefined) return offset >= prefix.length;
+    return /unexpected end/i.test(message);
+  }
+}
+
+/**
+ * Offset of the first character that makes `text` invalid JSON. Node 20's "Unexpected token"
+ * errors carry no position, so it is found by bisecting for the shortest invalid prefix.
+ */
+export function findJsonErrorOffset(text: string, message: string): number {
+  const reported = reportedOffset(message);
+  if (reported !== undefined) return reported;
+  if (/unexpected end/i.test(message)) return text.length;
+  let lo = 0;
+  let hi = text.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (isViablePrefix(text.slice(0, mid))) lo = mid;
+    else hi = mid;
+  }
+  return hi - 1;
+}
+
 /**
  * Parses JSON, and on failure throws a usage error that names the source, the line and column,
  * and what is wrong there.
@@ -23,10 +60,8 @@ export function parseJsonOrThrow(text: string, source: string): JsonValue {
     return JSON.parse(text) as JsonValue;
   } catch (err) {
     const message = (err as Error).message;
-    const match = /at position (\d+)/.exec(message);
-    const offset = match ? Number(match[1]) : text.length;
-    const { line, column } = lineColumn(text, offset);
-    const what = message.replace(/ in JSON at position \d+.*$/s, '').replace(/,? ".*" is not valid JSON$/s, '');
+    const { line, column } = lineColumn(text, findJsonErrorOffset(text, message));
+    const what = message.replace(/,? (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '').replace(/ (in JSON )?at position \d+.*$/s, '');
     throw usageError(
       `${source}:${line}:${column}: invalid JSON (${what || 'syntax error'})`,
       'fix the JSON at that position (a JSON linter such as `node -e "JSON.parse(require(\'fs\').readFileSync(0))"` shows it too)',
@@ -34,12 +69,17 @@ export function parseJsonOrThrow(text: string, source: string): JsonValue {
   }
 }
 
+/** Sets an own property, even one named `__proto__`, without touching any prototype. */
+function defineField(target: JsonObject, key: string, value: JsonValue): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Deep-merges `patch` over `base` (objects merge key by key; arrays and scalars replace). */
 export function deepMerge(base: JsonValue, patch: JsonValue): JsonValue {
   if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
   const out: JsonObject = { ...base };
   for (const [key, value] of Object.entries(patch)) {
-    out[key] = key in base ? deepMerge(base[key] as JsonValue, value) : structuredClone(value);
+    defineField(out, key, Object.hasOwn(base, key) ? deepMerge(base[key] as JsonValue, value) : structuredClone(value));
   }
   return out;
 }
@@ -103,11 +143,14 @@ export function setPath(root: JsonObject, path: string, value: JsonValue): void 
         `set ${describeParent(segments, i)} itself, or --unset it first`,
       );
     }
-    if (last) node[key] = value;
-    else {
-      const next: JsonValue | undefined = node[key];
-      node = next === undefined || next === null ? (node[key] = {}) : next;
-    }
+    // Own fields only: `__proto__` or `constructor` in a path must name a field, never a prototype.
+    const next: JsonValue | undefined = Object.hasOwn(node, key) ? node[key] : undefined;
+    if (last) defineField(node, key, value);
+    else if (next === undefined || next === null) {
+      const created: JsonObject = {};
+      defineField(node, key, created);
+      node = created;
+    } else node = next;
   }
 }
 

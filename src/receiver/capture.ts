@@ -24,11 +24,13 @@ export interface Capture {
   /** UTF-8 reading of the body (lossy for invalid UTF-8; use body_base64 for the bytes). */
   body_text: string;
   body_bytes: number;
+  /** Present (true) when the body was over the receiver's cap and was not kept (answered 413). */
+  body_discarded?: boolean;
   verdict: CaptureVerdict;
 }
 
 export interface CaptureVerdict {
-  /** The HTTP status the receiver answered with. */
+  /** The HTTP status the receiver answered with; 0 when it never answered (--hang). */
   status: number;
   outcome: 'accepted' | 'duplicate' | 'rejected' | 'fault';
   /** Why it was rejected or faulted, in one line; absent when accepted. */
@@ -38,6 +40,12 @@ export interface CaptureVerdict {
   event_type: string | null;
   session_id: string | null;
   user_id: string | null;
+  /** The response body the receiver sent (absent when it never answered, under --hang). */
+  response_body?: string;
+  /** How many deliveries of this event id reached the handler so far, this one included. */
+  attempt?: number;
+  /** Milliseconds the answer was held back (--delay). */
+  delayed_ms?: number;
 }
 
 /** `000042-20261126T064112.123Z-evt_….json`: sorts in arrival order. */

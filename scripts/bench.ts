@@ -1,0 +1,283 @@
+/*
+ * `npm run bench`: every performance target of the tool, measured side by side with its baseline
+ * in one run on this machine, printed as ratios. Not part of the test suite; it never fails CI.
+ * Baselines and the tool run interleaved, several times each, and medians are compared, because
+ * shared machines are noisy.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createHmac } from 'node:crypto';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin/facesign-webhooks.js');
+const NODE = process.execPath;
+const SECRET = 'whsec_bench_secret';
+const work = mkdtempSync(join(tmpdir(), 'fw-bench-'));
+const quick = process.argv.includes('--quick');
+const REPS = quick ? 5 : 15;
+
+interface Row {
+  what: string;
+  ours: string;
+  baseline: string;
+  ratio: number;
+  target: string;
+  met: boolean;
+}
+const rows: Row[] = [];
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function timeSpawn(args: string[], env: NodeJS.ProcessEnv = process.env): number {
+  const t0 = performance.now();
+  const r = spawnSync(NODE, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = performance.now() - t0;
+  if (r.status !== 0 && r.status !== 1) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+/** Runs each command REPS times, interleaved, and returns the medians. */
+function interleaved(commands: Record<string, string[]>, reps = REPS): Record<string, number> {
+  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+  for (const args of Object.values(commands)) timeSpawn(args); // warm the file cache
+  for (let i = 0; i < reps; i++) for (const [k, args] of Object.entries(commands)) samples[k]!.push(timeSpawn(args));
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+}
+
+function add(what: string, ours: number, baseline: number, unit: string, target: { max?: number; min?: number }) {
+  const ratio = ours / baseline;
+  const met = target.max !== undefined ? ratio <= target.max : ratio >= target.min!;
+  const fmt = (x: number) => `${x.toFixed(unit === 'req/s' ? 0 : 1)} ${unit}`;
+  rows.push({ what, ours: fmt(ours), baseline: fmt(baseline), ratio, target: target.max !== undefined ? `≤ ${target.max}×` : `≥ ${target.min}×`, met });
+  console.log(`  ${met ? 'met ' : 'MISS'} ${what}: ${fmt(ours)} vs ${fmt(baseline)} = ${ratio.toFixed(2)}× (target ${rows.at(-1)!.target})`);
+}
+
+/** Starts a node script as a server process; resolves when it prints its port. */
+function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`no ready line from ${args.join(' ')}`)), 10_000);
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      const m = buf.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.resume();
+        resolve({ child, match: m });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code} before it was ready`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.removeAllListeners('exit');
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+// A plain node:http server: answers 200 to every POST, or checks the HMAC first with `verify`.
+const SERVER = join(work, 'server.mjs');
+writeFileSync(
+  SERVER,
+  `import http from 'node:http'; import { createHmac, timingSafeEqual } from 'node:crypto';
+const verify = process.argv[2] === 'verify'; const secret = ${JSON.stringify(SECRET)};
+const server = http.createServer((req, res) => { const chunks = []; req.on('data', (c) => chunks.push(c)); req.on('end', () => {
+  if (verify) { const body = Buffer.concat(chunks); const sig = String(req.headers['facesign-signature'] ?? '');
+    const want = createHmac('sha256', secret).update(body).digest(); const got = Buffer.from(sig, 'hex');
+    if (got.length !== want.length || !timingSafeEqual(got, want)) { res.writeHead(400); return res.end('Invalid signature'); } }
+  res.writeHead(200, { 'content-type': 'text/plain' }); res.end('OK'); }); });
+server.listen(0, '127.0.0.1', () => console.log('port=' + server.address().port));
+process.on('SIGTERM', () => process.exit(0));`,
+);
+
+// The minimal one-shot client a user might write instead of the tool.
+const CLIENT = join(work, 'client.mjs');
+writeFileSync(
+  CLIENT,
+  `import http from 'node:http'; import { createHmac } from 'node:crypto'; import { readFileSync } from 'node:fs';
+const body = readFileSync(process.argv[3]); const sig = createHmac('sha256', ${JSON.stringify(SECRET)}).update(body).digest('hex');
+const req = http.request(process.argv[2], { method: 'POST', headers: { 'content-type': 'application/json', 'facesign-signature': sig } }, (res) => { res.resume(); res.on('end', () => process.exit(res.statusCode >= 200 && res.statusCode < 300 ? 0 : 1)); });
+req.end(body);`,
+);
+
+const BODY = join(work, 'event.json');
+writeFileSync(BODY, JSON.stringify(JSON.parse(readFileSync(join(ROOT, 'fixtures/session.verified.json'), 'utf8'))));
+const bodyBytes = readFileSync(BODY);
+const signature = createHmac('sha256', SECRET).update(bodyBytes).digest('hex');
+
+async function benchStartup() {
+  console.log('start-up (median wall time of whole processes):');
+  const m = interleaved({
+    node: ['-e', '0'],
+    help: [BIN, '--help'],
+    events: [BIN, 'events'],
+    sign: [BIN, 'sign', '--payload', BODY, '--secret', SECRET],
+    verify: [BIN, 'verify', '--payload', BODY, '--signature', signature, '--secret', SECRET],
+  });
+  for (const k of ['help', 'events', 'sign', 'verify']) add(`\`${k}\` start-up vs node -e 0`, m[k]!, m.node!, 'ms', { max: 1.5 });
+}
+
+async function benchOneSend() {
+  console.log('one send to a local server (whole process):');
+  const { child, match } = await startProcess([SERVER], /port=(\d+)/);
+  try {
+    const url = `http://127.0.0.1:${match[1]}/webhooks/facesign`;
+    const m = interleaved({
+      minimal: [CLIENT, url, BODY],
+      send: [BIN, 'send', '--fixture', BODY, '--to', url, '--secret', SECRET],
+    });
+    add('one `send` vs a minimal node:http POST script', m.send!, m.minimal!, 'ms', { max: 2.0 });
+  } finally {
+    await stop(child);
+  }
+}
+
+function autocannon(url: string, amount: number, connections: number, body: Buffer, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const args = [join(ROOT, 'node_modules/autocannon/autocannon.js'), '--json', '-c', String(connections), '-a', String(amount), '-m', 'POST', '-b', body.toString('utf8')];
+    for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
+    args.push(url);
+    const child = spawn(NODE, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('exit', () => {
+      try {
+        const r = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number };
+        resolve(r.requests.total / r.duration); // duration is in seconds
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+function ourLoad(url: string, amount: number, connections: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [BIN, 'send', 'session.verified', '--count', String(amount), '--concurrency', String(connections), '--to', url, '--secret', SECRET, '--json'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('exit', () => {
+      const load = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; requests_per_second: number }).find((r) => r.type === 'load');
+      if (load) resolve(load.requests_per_second);
+      else reject(new Error(`no load record from send --count: ${out.slice(0, 200)}`));
+    });
+  });
+}
+
+const HEADERS = { 'content-type': 'application/json', 'facesign-signature': signature, 'facesign-event-id': 'evt_1a2b3c4d5e6f' };
+
+async function benchLoad() {
+  const amount = quick ? 5_000 : 20_000;
+  console.log(`load mode: send --count ${amount} --concurrency 64 vs autocannon (same body, 64 connections), same server:`);
+  const { child, match } = await startProcess([SERVER], /port=(\d+)/);
+  try {
+    const url = `http://127.0.0.1:${match[1]}/webhooks/facesign`;
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let i = 0; i < (quick ? 1 : 3); i++) {
+      theirs.push(await autocannon(url, amount, 64, bodyBytes, HEADERS));
+      ours.push(await ourLoad(url, amount, 64));
+    }
+    add('`send --count` requests/s vs autocannon', median(ours), median(theirs), 'req/s', { min: 0.8 });
+  } finally {
+    await stop(child);
+  }
+}
+
+async function benchListen() {
+  const amount = quick ? 5_000 : 20_000;
+  console.log(`receiver: listen (verifying every signature) vs a minimal node:http HMAC server, autocannon -c 64 -a ${amount}:`);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < (quick ? 1 : 3); i++) {
+    const base = await startProcess([SERVER, 'verify'], /port=(\d+)/);
+    try {
+      theirs.push(await autocannon(`http://127.0.0.1:${base.match[1]}/webhooks/facesign`, amount, 64, bodyBytes, HEADERS));
+    } finally {
+      await stop(base.child);
+    }
+    const listen = await startProcess([BIN, 'listen', '--port', '0', '--secret', SECRET, '--json'], /"url":"([^"]+)"/);
+    try {
+      ours.push(await autocannon(listen.match[1]!, amount, 64, bodyBytes, HEADERS));
+    } finally {
+      await stop(listen.child);
+    }
+  }
+  add('`listen` requests/s vs minimal verifying server', median(ours), median(theirs), 'req/s', { min: 0.8 });
+}
+
+async function benchDrift() {
+  console.log('retry-sim --speed 1000 (worst drift per attempt vs the plan):');
+  const { benchRetryDrift } = (await import('./bench-retry.js')) as { benchRetryDrift: (opts?: { runs?: number }) => Promise<{ worstDriftMs: number }> };
+  const result = await benchRetryDrift({ runs: quick ? 2 : 5 });
+  const met = result.worstDriftMs <= 10;
+  rows.push({ what: 'retry-sim --speed 1000 worst drift', ours: `${result.worstDriftMs.toFixed(2)} ms`, baseline: 'the plan', ratio: NaN, target: '≤ 10 ms', met });
+  console.log(`  ${met ? 'met ' : 'MISS'} worst drift ${result.worstDriftMs.toFixed(2)} ms (target ≤ 10 ms)`);
+}
+
+/** Peak RSS of a whole `send --count N` process, reported by the process itself on exit. */
+function peakRss(count: number, url: string): Promise<number> {
+  const hook = join(work, 'rss.cjs');
+  const out = join(work, `rss-${count}.txt`);
+  writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, String(process.resourceUsage().maxRSS)));`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, ['--require', hook, BIN, 'send', 'session.verified', '--count', String(count), '--concurrency', '64', '--to', url, '--secret', SECRET, '--json'], {
+      stdio: 'ignore',
+    });
+    child.on('exit', () => {
+      try {
+        resolve(Number(readFileSync(out, 'utf8')) / 1024);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+async function benchMemory() {
+  const big = quick ? 50_000 : 200_000;
+  console.log(`memory: send --count ${big} vs --count 2000 (peak RSS):`);
+  const { child, match } = await startProcess([SERVER], /port=(\d+)/);
+  try {
+    const url = `http://127.0.0.1:${match[1]}/webhooks/facesign`;
+    const small = await peakRss(2_000, url);
+    const large = await peakRss(big, url);
+    add(`\`send --count ${big}\` peak memory vs --count 2000`, large, small, 'MiB', { max: 1.3 });
+  } finally {
+    await stop(child);
+  }
+}
+
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const parts: Record<string, () => Promise<void>> = { startup: benchStartup, send: benchOneSend, load: benchLoad, listen: benchListen, drift: benchDrift, memory: benchMemory };
+try {
+  for (const [name, fn] of Object.entries(parts)) {
+    if (only && !only.includes(name)) continue;
+    try {
+      await fn();
+    } catch (err) {
+      console.log(`  could not measure ${name}: ${(err as Error).message}`);
+      rows.push({ what: name, ours: '-', baseline: '-', ratio: NaN, target: '-', met: false });
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+console.log('\nsummary');
+for (const r of rows) console.log(`${r.met ? 'met ' : 'MISS'}  ${r.what.padEnd(52)} ${r.ours.padStart(12)} vs ${r.baseline.padStart(12)}  ${Number.isNaN(r.ratio) ? '' : `${r.ratio.toFixed(2)}×`}  target ${r.target}`);
+console.log(`${rows.filter((r) => r.met).length} of ${rows.length} targets met`);

@@ -1,0 +1,181 @@
+import type { DeliveryResult } from '../delivery/deliver.js';
+import type { WebhookRequest } from '../delivery/request.js';
+import { SIGNATURE_HEADER } from '../signature/index.js';
+import { SLOW_MS, type CheckCase, type CheckCaseId, type CheckWant } from './cases.js';
+
+export type CheckOutcome = 'pass' | 'warn' | 'fail';
+
+/** One delivery of a case, as sent and as answered. */
+export interface CheckDelivery {
+  label: string;
+  request: WebhookRequest;
+  result: DeliveryResult;
+}
+
+/** A judged case: what was expected, what happened, and how to fix it when it did not pass. */
+export interface CaseResult {
+  id: CheckCaseId;
+  title: string;
+  want: CheckWant;
+  expected: string;
+  outcome: CheckOutcome;
+  happened: string;
+  /** Present for fail and warn. */
+  hint?: string;
+  deliveries: CheckDelivery[];
+  durationMs: number;
+}
+
+export interface JudgeOptions {
+  /** The per-request deadline the run used (for the hint about timeouts). */
+  timeoutMs: number;
+  durationMs?: number;
+}
+
+function formatDuration(ms: number): string {
+  return ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
+}
+
+function isClass(status: number | undefined, base: number): boolean {
+  return status !== undefined && status >= base && status < base + 100;
+}
+
+function met(want: CheckWant, res: DeliveryResult): boolean {
+  return want === 'accept' ? res.ok : !res.error && isClass(res.status, 400);
+}
+
+/** `500 "Internal error" in 2.1 ms`, or the network error's one-liner. */
+export function describeResult(res: DeliveryResult): string {
+  if (res.error) return res.error.message;
+  const body = (res.responseBody ?? '').replace(/\s+/g, ' ').trim();
+  const shown = body === '' ? '' : ` ${JSON.stringify(body.length > 40 ? `${body.slice(0, 40)}…` : body)}`;
+  const redirect = res.location !== undefined ? ` → ${res.location} (not followed)` : '';
+  return `${res.status}${redirect}${shown} in ${formatDuration(res.latencyMs)}`;
+}
+
+/** A burst in a few words: `20/20 2xx, slowest 41 ms` or `17/20 2xx; 3× 503`. */
+function describeBurst(deliveries: CheckDelivery[]): string {
+  const results = deliveries.map((d) => d.result);
+  const ok = results.filter((r) => r.ok).length;
+  const slowest = Math.max(...results.map((r) => r.latencyMs));
+  const others = new Map<string, number>();
+  for (const r of results) {
+    if (r.ok) continue;
+    const key = r.error ? r.error.kind === 'refused' ? 'connection refused' : r.error.kind === 'timeout' ? 'timeout' : `${r.error.kind} error` : String(r.status);
+    others.set(key, (others.get(key) ?? 0) + 1);
+  }
+  const rest = [...others].map(([k, n]) => `${n}× ${k}`).join(', ');
+  return `${ok}/${results.length} 2xx${rest ? `; ${rest}` : ''}, slowest ${formatDuration(slowest)}`;
+}
+
+function describeHappened(c: CheckCase, deliveries: CheckDelivery[]): string {
+  if (c.parallel) return describeBurst(deliveries);
+  if (deliveries.length === 1) return describeResult(deliveries[0]!.result);
+  return deliveries.map((d) => `${d.label}: ${describeResult(d.result)}`).join('; ');
+}
+
+/** Why a delivery went wrong on the wire, and what to do about it. */
+function networkHint(res: DeliveryResult, timeoutMs: number): string {
+  switch (res.error?.kind) {
+    case 'timeout':
+      return `no full response within ${timeoutMs} ms: answer 2xx (or 4xx) at once and do slow work asynchronously`;
+    case 'refused':
+    case 'reset':
+      return 'the connection was cut or refused: did your app crash on an earlier case? check its log';
+    default:
+      return res.error?.message ?? 'the request failed on the wire';
+  }
+}
+
+function acceptHint(id: CheckCaseId, d: CheckDelivery, failedCount: number, total: number): string {
+  const status = d.result.status ?? 0;
+  if (isClass(status, 300)) return 'redirects are not followed: point --to at the final URL (scheme, host, trailing slash)';
+  if (status === 404 || status === 405) return `nothing handles POST ${safePath(d.request.url)}: check the URL and path (default /webhooks/facesign)`;
+  if (id === 'burst' && failedCount < total) {
+    return `${failedCount} of ${total} concurrent deliveries failed: handle parallel requests (no global lock, enough DB connections) and answer 2xx fast`;
+  }
+  if (id === 'duplicate' && d.label === '2nd') {
+    return `a repeated event id is normal (FaceSign retries): answer 2xx again and skip the work, not ${status}`;
+  }
+  if (id === 'unknown-type') {
+    return isClass(status, 500)
+      ? 'the handler crashed on an event type it does not know: let the default branch acknowledge with 2xx'
+      : 'acknowledge event types you do not know with 2xx and ignore them (FaceSign may add types; if valid.* cases fail too, fix those first)';
+  }
+  if (isClass(status, 500)) {
+    return `the handler failed (${status}) on a valid ${d.request.eventType} event: check your app's log (the event is shaped like fixtures/${d.request.eventType}.json)`;
+  }
+  return `a correctly signed event was rejected with ${status}: verify the HMAC-SHA256 of the raw body bytes as received (not a re-serialized JSON.parse result) with the endpoint secret`;
+}
+
+function rejectHint(id: CheckCaseId, d: CheckDelivery): string {
+  const status = d.result.status ?? 0;
+  if (isClass(status, 200)) {
+    switch (id) {
+      case 'no-signature':
+        return `an unsigned request was accepted: reject a missing ${SIGNATURE_HEADER} header with 400 before acting`;
+      case 'malformed-signature':
+        return `a malformed signature (${d.label}) was accepted: require 64 lowercase hex characters, then compare`;
+      case 'tampered-body':
+        return 'a body changed after signing was accepted: verify the HMAC over the exact raw bytes before parsing';
+      default:
+        return 'a signature made with another secret was accepted: verify every request with your endpoint secret before acting';
+    }
+  }
+  if (isClass(status, 500)) {
+    switch (id) {
+      case 'no-signature':
+        return `the handler crashed (${status}) on a missing ${SIGNATURE_HEADER} header: check it is present before comparing, and answer 400`;
+      case 'malformed-signature':
+        return `the handler crashed (${status}) on a signature of the wrong length or not hex ("${d.label}"): crypto.timingSafeEqual throws when lengths differ, as in the docs' sample — compare lengths (or test /^[0-9a-f]{64}$/) first and answer 400`;
+      default:
+        return `the handler crashed (${status}) instead of rejecting: answer 400 when the signature does not match`;
+    }
+  }
+  if (isClass(status, 300)) return 'redirects are not followed: point --to at the final URL';
+  return `a bad signature should get a 4xx (400), not ${status}`;
+}
+
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Grades a case from its deliveries. Pure: the same deliveries always give the same verdict.
+ * Accepting cases pass on 2xx (a slow 2xx is a warning, except in the burst, where queueing is
+ * expected); rejecting cases pass only on a 4xx, since a 5xx means the handler crashed.
+ */
+export function judgeCase(c: CheckCase, deliveries: CheckDelivery[], options: JudgeOptions): CaseResult {
+  const failures = deliveries.filter((d) => !met(c.want, d.result));
+  const base = {
+    id: c.id,
+    title: c.title,
+    want: c.want,
+    expected: c.expected,
+    happened: describeHappened(c, deliveries),
+    deliveries,
+    durationMs: options.durationMs ?? Math.max(0, ...deliveries.map((d) => d.result.latencyMs)),
+  };
+  const first = failures[0];
+  if (first) {
+    const hint = first.result.error
+      ? networkHint(first.result, options.timeoutMs)
+      : c.want === 'accept'
+        ? acceptHint(c.id, first, failures.length, deliveries.length)
+        : rejectHint(c.id, first);
+    return { ...base, outcome: 'fail', hint };
+  }
+  const slowest = Math.max(0, ...deliveries.map((d) => d.result.latencyMs));
+  if (c.want === 'accept' && !c.parallel && slowest > SLOW_MS) {
+    return {
+      ...base,
+      outcome: 'warn',
+      hint: `respond quickly, process asynchronously: answer 2xx first and queue the work (took ${formatDuration(slowest)}, over ${SLOW_MS / 1000} s)`,
+    };
+  }
+  return { ...base, outcome: 'pass' };
+}

@@ -1,0 +1,194 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { CHECK_CASE_IDS, DEFAULT_BURST, planCheck, selectCases, type CheckCase } from '../check/cases.js';
+import { runCheck, type CheckReport } from '../check/run.js';
+import type { CaseResult, CheckOutcome } from '../check/judge.js';
+import { DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
+import { resolveTarget } from '../delivery/target.js';
+import { CliError, EXIT, usageError } from '../errors.js';
+import { watchInterrupt } from '../interrupt.js';
+import { formatJUnit } from '../report/junit.js';
+import { createOutput, formatMs, maskSecret, type Output } from '../report/output.js';
+import { resolveSecret } from '../secret.js';
+import { positiveInt } from './shared.js';
+
+export const CHECK_REPORTERS = ['human', 'junit'] as const;
+export type CheckReporter = (typeof CHECK_REPORTERS)[number];
+
+export interface CheckOptions {
+  to?: string;
+  secret?: string;
+  timeout?: number;
+  /** Case ids (comma-separated or repeated); `valid` names the six valid.* cases. */
+  only?: string[] | string;
+  skip?: string[] | string;
+  burst?: number;
+  /** `junit` writes JUnit XML to `output` (or stdout without it). Default: junit when `output` is set. */
+  reporter?: string;
+  output?: string;
+  header?: string[];
+  json?: boolean;
+}
+
+/** Where each part of the report goes, decided before anything is sent. */
+interface ReportPlan {
+  table: boolean;
+  junit: 'none' | 'stdout' | 'file';
+  outputPath?: string;
+}
+
+/** Checks the reporter flags fit together (pure apart from looking at the output's directory). */
+export function planReport(options: Pick<CheckOptions, 'reporter' | 'output' | 'json'>): ReportPlan {
+  const reporter = options.reporter ?? (options.output !== undefined ? 'junit' : 'human');
+  if (!(CHECK_REPORTERS as readonly string[]).includes(reporter)) {
+    throw usageError(`unknown --reporter "${reporter}"`, `use one of: ${CHECK_REPORTERS.join(', ')}`);
+  }
+  if (reporter === 'human') {
+    if (options.output !== undefined) throw usageError('--output is where the JUnit report goes', 'add --reporter junit, or drop --output');
+    return { table: !options.json, junit: 'none' };
+  }
+  if (options.output === undefined) {
+    if (options.json) throw usageError('--reporter junit and --json both want stdout', 'add --output report.xml to write the JUnit report to a file');
+    return { table: false, junit: 'stdout' };
+  }
+  if (options.output === '') throw usageError('--output is empty', 'e.g. --output reports/facesign-check.xml');
+  const outputPath = resolve(options.output);
+  let isDir = false;
+  try {
+    isDir = statSync(dirname(outputPath)).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw usageError(`cannot write --output "${options.output}": no such directory ${dirname(outputPath)}`, 'create the directory first');
+  return { table: !options.json, junit: 'file', outputPath };
+}
+
+/** The NDJSON shape of one case (documented in the README; keep it stable). */
+export function caseRecord(r: CaseResult) {
+  return {
+    type: 'case',
+    id: r.id,
+    title: r.title,
+    outcome: r.outcome,
+    expected: r.expected,
+    happened: r.happened,
+    hint: r.hint ?? null,
+    duration_ms: Math.round(r.durationMs * 10) / 10,
+    deliveries: r.deliveries.map((d) => ({
+      label: d.label,
+      event_id: d.request.eventId,
+      event_type: d.request.eventType,
+      signature_mode: d.request.signatureMode,
+      status: d.result.status ?? null,
+      ok: d.result.ok,
+      latency_ms: Math.round(d.result.latencyMs * 10) / 10,
+      response_body: d.result.responseBody ?? null,
+      error: d.result.error ?? null,
+    })),
+  };
+}
+
+export function summaryRecord(report: CheckReport) {
+  return {
+    type: 'summary',
+    url: report.url,
+    cases: report.cases.length,
+    passed: report.passed,
+    warned: report.warned,
+    failed: report.failed,
+    failed_ids: report.cases.filter((r) => r.outcome === 'fail').map((r) => r.id),
+    warned_ids: report.cases.filter((r) => r.outcome === 'warn').map((r) => r.id),
+    duration_ms: Math.round(report.durationMs),
+    interrupted: report.interrupted,
+    unreachable: report.unreachable ?? null,
+    ok: report.failed === 0 && !report.interrupted && !report.unreachable,
+  };
+}
+
+/** Prints the table one row at a time, with column widths fixed from the plan. */
+function createTable(out: Output, plan: CheckCase[]) {
+  const { c } = out;
+  const idWidth = Math.max(4, ...plan.map((p) => p.id.length));
+  const expWidth = Math.max(8, ...plan.map((p) => p.expected.length));
+  const mark: Record<CheckOutcome, string> = { pass: c.green('PASS'), warn: c.yellow('WARN'), fail: c.red('FAIL') };
+  return {
+    header() {
+      out.line(c.bold(`${'RESULT'}  ${'CASE'.padEnd(idWidth)}  ${'EXPECTED'.padEnd(expWidth)}  HAPPENED`));
+    },
+    row(r: CaseResult) {
+      out.line(`${mark[r.outcome]}    ${r.id.padEnd(idWidth)}  ${r.expected.padEnd(expWidth)}  ${r.happened}`);
+      if (r.hint) out.line(`${' '.repeat(8)}${c.dim('hint:')} ${r.hint}`);
+    },
+  };
+}
+
+function summaryLine(out: Output, report: CheckReport): string {
+  const { c } = out;
+  const n = report.cases.length;
+  const parts = [c.green(`${report.passed} passed`), report.warned ? c.yellow(`${report.warned} warned`) : `0 warned`, report.failed ? c.red(`${report.failed} failed`) : '0 failed'];
+  const failedIds = report.cases.filter((r) => r.outcome === 'fail').map((r) => r.id);
+  const names = failedIds.length ? ` (${failedIds.join(', ')})` : '';
+  const verdict = report.interrupted ? c.yellow('interrupted') : report.failed ? c.red('FAIL') : c.green('OK');
+  return `${verdict}: ${n} ${n === 1 ? 'case' : 'cases'}, ${parts.join(', ')}${names} in ${formatMs(report.durationMs)}`;
+}
+
+function writeJUnit(path: string, xml: string): void {
+  try {
+    writeFileSync(path, xml);
+  } catch (err) {
+    throw usageError(`cannot write the JUnit report to ${path}: ${(err as Error).message}`, 'check the path and its permissions');
+  }
+}
+
+function unreachableError(report: CheckReport): CliError {
+  const error = report.unreachable!;
+  const message = error.kind === 'refused'
+    ? `connection refused at ${report.url} — is your app running? start it (and wait for its port) before check`
+    : `cannot reach ${report.url}: ${error.message}`;
+  return new CliError(message, { exitCode: EXIT.failed });
+}
+
+export async function runCheckCommand(options: CheckOptions): Promise<number> {
+  const reportPlan = planReport(options);
+  const out = createOutput({ json: options.json });
+  const cases = selectCases(options.only, options.skip);
+  const burst = positiveInt(options.burst, '--burst', DEFAULT_BURST);
+  const timeoutMs = positiveInt(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS);
+  const url = resolveTarget(options.to);
+  const secret = await resolveSecret(options.secret);
+  const plan = planCheck({ url, secret, cases, burst, headers: options.header });
+
+  const table = createTable(out, plan);
+  const line = (text?: string) => {
+    if (reportPlan.table) out.line(text);
+  };
+  line(`check ${out.c.bold(url)} ${out.c.dim(`(secret ${maskSecret(secret)}, timeout ${timeoutMs} ms, ${plan.length} of ${CHECK_CASE_IDS.length} cases)`)}`);
+  line();
+  if (reportPlan.table) table.header();
+
+  const interrupt = watchInterrupt();
+  let report: CheckReport;
+  try {
+    report = await runCheck(plan, url, {
+      timeoutMs,
+      signal: interrupt.signal,
+      onCase: (r) => {
+        out.record(caseRecord(r));
+        if (reportPlan.table) table.row(r);
+      },
+    });
+  } finally {
+    interrupt.dispose();
+  }
+
+  out.record(summaryRecord(report));
+  const xml = formatJUnit(report);
+  if (reportPlan.junit === 'file') writeJUnit(reportPlan.outputPath!, xml);
+  if (reportPlan.junit === 'stdout') process.stdout.write(xml);
+  if (report.unreachable) throw unreachableError(report);
+  line();
+  line(summaryLine(out, report));
+  if (reportPlan.junit === 'file' && reportPlan.table) out.note(out.ce.dim(`JUnit report written to ${options.output}`));
+  if (report.interrupted) return EXIT.interrupted;
+  return report.failed > 0 ? EXIT.failed : EXIT.ok;
+}

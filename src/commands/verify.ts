@@ -1,0 +1,147 @@
+import { parseHeader } from '../delivery/request.js';
+import { EXIT, usageError } from '../errors.js';
+import { captureBody, readCaptureFile } from '../receiver/capture.js';
+import { createOutput, type Output } from '../report/output.js';
+import { resolveSecret } from '../secret.js';
+import { SIGNATURE_HEADER } from '../signature/index.js';
+import { HttpRequestParseError, parseHttpRequest, type HeaderList } from '../verify/http-request.js';
+import type { ShapeHeaders } from '../verify/shape.js';
+import { verdictRecord, verifyWebhook, type WebhookVerdict } from '../verify/verdict.js';
+import { readInput } from './shared.js';
+
+export interface VerifyOptions {
+  /** A capture file written by `listen --save`. */
+  capture?: string;
+  /** A raw HTTP request saved as text (`-` for stdin). */
+  request?: string;
+  /** The exact body bytes (`-` for stdin). */
+  payload?: string;
+  /** The FaceSign-Signature value, with --payload. */
+  signature?: string;
+  /** `Name: value` headers, with --payload; repeatable. */
+  header?: string[];
+  secret?: string;
+  strict?: boolean;
+  json?: boolean;
+}
+
+type Source = 'capture' | 'request' | 'payload';
+
+/** What to read, decided from the flags alone (no I/O), or a usage error naming the conflict. */
+export interface VerifyPlan {
+  source: Source;
+  path: string;
+  signature?: string;
+  headers: HeaderList;
+}
+
+export function planVerify(options: VerifyOptions): VerifyPlan {
+  const given = (['capture', 'request', 'payload'] as const).filter((k) => options[k] !== undefined);
+  if (given.length !== 1) {
+    throw usageError(
+      given.length === 0 ? 'nothing to verify' : `give one input, not ${given.map((k) => (k === 'capture' ? 'a capture file' : `--${k}`)).join(' and ')}`,
+      'verify CAPTURE.json, verify --request FILE.http, or verify --payload FILE --signature HEX',
+    );
+  }
+  const source = given[0]!;
+  const headerFlags = options.header ?? [];
+  if (source !== 'payload' && (options.signature !== undefined || headerFlags.length > 0)) {
+    throw usageError(`--signature and --header go with --payload; a ${source === 'capture' ? 'capture' : 'raw request'} carries its own headers`, 'edit the file, or use --payload FILE --signature HEX');
+  }
+  const headers = headerFlags.map(parseHeader);
+  if (options.signature !== undefined && headers.some(([k]) => k.toLowerCase() === SIGNATURE_HEADER.toLowerCase())) {
+    throw usageError(`both --signature and --header "${SIGNATURE_HEADER}: …" given`, 'pass the signature once');
+  }
+  return { source, path: options[source]!, signature: options.signature, headers };
+}
+
+interface ReadInput {
+  body: Buffer;
+  headers?: ShapeHeaders;
+  signature?: string;
+  method?: string;
+  notes: string[];
+}
+
+function readCapture(path: string): ReadInput {
+  const capture = readCaptureFile(path);
+  if (capture.body_discarded) {
+    throw usageError(`"${path}" has no body to verify: the receiver discarded it (${capture.body_bytes} bytes, over its size cap)`, 'raise the receiver\'s body limit and capture the delivery again');
+  }
+  const raw = Array.isArray(capture.raw_headers) ? capture.raw_headers.filter((h) => Array.isArray(h) && h.length === 2) : undefined;
+  const list: HeaderList = raw ? raw.map(([k, v]) => [String(k), String(v)]) : Object.entries(capture.headers ?? {}).map(([k, v]) => [k, String(v)]);
+  return { body: captureBody(capture), headers: { list, complete: true }, method: typeof capture.method === 'string' ? capture.method : undefined, notes: [] };
+}
+
+function readRequest(path: string): ReadInput {
+  const bytes = readInput(path, 'request');
+  const source = path === '-' ? '<stdin>' : path;
+  try {
+    const req = parseHttpRequest(bytes);
+    return { body: req.body, headers: { list: req.headers, complete: true }, method: req.method, notes: req.notes };
+  } catch (err) {
+    if (err instanceof HttpRequestParseError) {
+      throw usageError(`${source} is not a raw HTTP request: ${err.message}`, 'save the request as text: request line, headers, a blank line, then the body');
+    }
+    throw err;
+  }
+}
+
+function readVerifyInput(plan: VerifyPlan): ReadInput {
+  if (plan.source === 'capture') return readCapture(plan.path);
+  if (plan.source === 'request') return readRequest(plan.path);
+  const body = readInput(plan.path, 'payload');
+  return { body, headers: plan.headers.length > 0 ? { list: plan.headers, complete: false } : undefined, signature: plan.signature, notes: [] };
+}
+
+/** A received value made safe for a terminal: control characters escaped, long values cut. */
+function showValue(value: string): string {
+  const cut = value.length > 100 ? `${value.slice(0, 100)}…` : value;
+  return cut.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function printVerdict(out: Output, verdict: WebhookVerdict): void {
+  const { c } = out;
+  const s = verdict.signature;
+  const what = showValue([verdict.eventType, verdict.eventId].filter(Boolean).join(' '));
+  const about = c.dim(`(${what ? `${what}, ` : ''}${verdict.bodyBytes} bytes)`);
+  if (s.ok) {
+    const strictFail = !verdict.ok ? c.red(` but ${verdict.warnings.length} warning(s) fail --strict`) : '';
+    out.line(`${c.green('✔ valid')}   signature matches ${about}${strictFail}`);
+  } else {
+    out.line(`${c.red('✘ invalid:')} ${s.message} ${about}`);
+    if (s.cause) out.line(`  ${c.bold('cause')}     ${s.cause.message}`);
+    if (s.secretHint) out.line(`  ${c.bold('secret')}    ${s.secretHint.message}`);
+    if (s.fix) out.line(`  ${c.bold('fix')}       ${s.fix}`);
+    if (verdict.received !== null) out.line(`  ${c.bold('received')}  ${showValue(verdict.received)}`);
+    if (s.expected) out.line(`  ${c.bold('expected')}  ${s.expected} ${c.dim('(this secret, this body as it is)')}`);
+  }
+  if (verdict.warnings.length > 0) {
+    out.line(c.yellow(`${verdict.warnings.length} warning(s)${verdict.strict ? ' (failures under --strict)' : ''}:`));
+    for (const w of verdict.warnings) out.line(`  ${c.yellow('!')} ${w.message} ${c.dim(`[${w.code}]`)}`);
+  }
+}
+
+/** `verify`: checks one received webhook's signature and shape, and explains a failure. */
+export async function runVerify(options: VerifyOptions): Promise<number> {
+  const out = createOutput({ json: options.json });
+  const plan = planVerify(options);
+  const input = readVerifyInput(plan);
+  const secret = await resolveSecret(options.secret);
+  const verdict = verifyWebhook({
+    body: input.body,
+    headers: input.headers,
+    signature: input.signature,
+    method: input.method,
+    secret,
+    strict: options.strict,
+    inputNotes: input.notes,
+  });
+  out.record(verdictRecord(verdict, { source: plan.source, input: plan.path }));
+  printVerdict(out, verdict);
+  for (const note of verdict.notes) out.note(`note: ${note}`);
+  if (plan.source === 'payload' && verdict.signature.reason === 'missing') {
+    out.note(`hint: pass the signature with --signature HEX or --header "${SIGNATURE_HEADER}: HEX"`);
+  }
+  return verdict.ok ? EXIT.ok : EXIT.failed;
+}

@@ -1,0 +1,144 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { verifySignature, EVENT_ID_HEADER, SIGNATURE_HEADER } from '../signature/index.js';
+import type { CaptureVerdict } from './capture.js';
+
+/** A request as the receiver read it: everything judging needs, nothing of the socket. */
+export interface ReceivedRequest {
+  method: string;
+  /** The request target as sent (path and query). */
+  target: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** True when the body went over the cap (then `body` is empty). */
+  bodyTooLarge: boolean;
+  /** Bytes the client sent in the body, kept or not. */
+  bodyBytesSeen: number;
+}
+
+/** A fault the receiver was told to inject for a well-formed delivery. */
+export interface InjectedFault {
+  status: number;
+  reason: string;
+}
+
+export interface JudgeContext {
+  path: string;
+  secret: string;
+  maxBodyBytes: number;
+  /** True when this event id was already accepted once. */
+  isProcessed(eventId: string): boolean;
+  /** Decides an injected fault for a signed, parsed delivery (counting its attempt); undefined for none. */
+  decideFault?(eventId: string): { fault?: InjectedFault; attempt: number; statusOverride?: number };
+}
+
+export interface Judgement {
+  verdict: CaptureVerdict;
+  responseBody: string;
+  /** Extra response headers (e.g. `Allow` for a 405). */
+  headers: Record<string, string>;
+}
+
+interface EventFacts {
+  event_id: string | null;
+  event_type: string | null;
+  session_id: string | null;
+  user_id: string | null;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** Reads the ids a log line shows from a parsed body (any shape; missing parts are null). */
+export function readEventFacts(value: unknown, headerEventId: string | null): EventFacts {
+  const event = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const data = typeof event.data === 'object' && event.data !== null ? (event.data as Record<string, unknown>) : {};
+  const metadata = typeof data.metadata === 'object' && data.metadata !== null ? (data.metadata as Record<string, unknown>) : {};
+  return {
+    event_id: str(event.id) ?? headerEventId,
+    event_type: str(event.type),
+    session_id: str(data.id),
+    user_id: str(metadata.user_id),
+  };
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+}
+
+/** The path part of a request target, without query; `null` when it is not a path at all. */
+export function targetPath(target: string): string | null {
+  if (!target.startsWith('/')) return null;
+  const q = target.search(/[?#]/);
+  return q >= 0 ? target.slice(0, q) : target;
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+/**
+ * Judges one request the way a correct FaceSign handler would (provider docs, "Complete webhook
+ * handler"): path, method, size, signature over the raw bytes, JSON, then injected faults, then
+ * idempotency by event id. Pure apart from the two callbacks; never throws on any input.
+ */
+export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement {
+  const headerEventId = headerValue(req.headers, EVENT_ID_HEADER);
+  let parsed: unknown;
+  let jsonError: string | undefined;
+  if (!req.bodyTooLarge) {
+    try {
+      parsed = JSON.parse(req.body.toString('utf8'));
+    } catch (err) {
+      jsonError = (err as Error).message;
+    }
+  }
+  const facts = readEventFacts(parsed, headerEventId);
+  const verdict = (v: Pick<CaptureVerdict, 'status' | 'outcome' | 'signature'> & { reason?: string }): CaptureVerdict => ({ ...v, ...facts });
+  const reject = (status: number, signature: CaptureVerdict['signature'], reason: string, responseBody: string, headers: Record<string, string> = {}): Judgement => ({
+    verdict: verdict({ status, outcome: 'rejected', signature, reason }),
+    responseBody,
+    headers,
+  });
+
+  const path = targetPath(req.target);
+  const wanted = ctx.path.replace(/\/+$/, '') || '/';
+  if (path === null || (path !== wanted && path !== `${wanted}/`)) {
+    return reject(404, 'unchecked', `wrong path ${JSON.stringify(req.target.slice(0, 200))}; webhooks go to ${ctx.path}`, `Not found: POST webhooks to ${ctx.path}`);
+  }
+  if (req.method !== 'POST') {
+    return reject(405, 'unchecked', `wrong method ${req.method}; FaceSign sends POST`, 'Method not allowed: FaceSign webhooks are POST', { Allow: 'POST' });
+  }
+  if (req.bodyTooLarge) {
+    const reason = `body of ${req.bodyBytesSeen} bytes or more is over the ${formatBytes(ctx.maxBodyBytes)} cap`;
+    return reject(413, 'unchecked', reason, `Payload too large: the limit is ${formatBytes(ctx.maxBodyBytes)}`);
+  }
+  const sig = verifySignature(req.body, req.headers[SIGNATURE_HEADER.toLowerCase()], ctx.secret);
+  if (!sig.ok) {
+    const kind = sig.reason === 'missing' || sig.reason === 'prefixed' || sig.reason === 'uppercase' || sig.reason === 'malformed' ? sig.reason : 'mismatch';
+    return reject(400, kind, sig.message, `Invalid signature: ${sig.message}`);
+  }
+  if (jsonError !== undefined) {
+    return reject(400, 'valid', `body is not valid JSON (${jsonError})`, 'Invalid JSON');
+  }
+  if (facts.event_id === null || typeof (parsed as { id?: unknown })?.id !== 'string') {
+    return reject(400, 'valid', 'body is not a FaceSign event: no string "id"', 'Invalid event: no id');
+  }
+  const eventId = facts.event_id;
+  const decision = ctx.decideFault?.(eventId) ?? { attempt: 1 };
+  const withAttempt = (j: Judgement): Judgement => ({ ...j, verdict: { ...j.verdict, attempt: decision.attempt } });
+  if (decision.fault) {
+    return withAttempt({
+      verdict: verdict({ status: decision.fault.status, outcome: 'fault', signature: 'valid', reason: decision.fault.reason }),
+      responseBody: `Internal error (injected: ${decision.fault.reason})`,
+      headers: {},
+    });
+  }
+  // A 2xx --status still processes the event; it only changes the code the sender sees.
+  const status = decision.statusOverride ?? 200;
+  if (ctx.isProcessed(eventId)) {
+    return withAttempt({ verdict: verdict({ status, outcome: 'duplicate', signature: 'valid', reason: 'event id already processed' }), responseBody: 'Already processed', headers: {} });
+  }
+  return withAttempt({ verdict: verdict({ status, outcome: 'accepted', signature: 'valid' }), responseBody: 'OK', headers: {} });
+}

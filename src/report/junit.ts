@@ -1,0 +1,64 @@
+import type { CheckReport } from '../check/run.js';
+
+/** Characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/U+FFFF). */
+const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** Escapes text for element content, replacing characters XML cannot hold with U+FFFD. */
+export function escapeXml(value: string): string {
+  return value.replace(NOT_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Escapes an attribute value; line breaks become references, since parsers turn raw ones into spaces. */
+export function escapeXmlAttribute(value: string): string {
+  return escapeXml(value).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
+}
+
+const SUITE = 'facesign-webhooks check';
+
+/**
+ * The report as JUnit XML, the dialect CI systems (GitHub Actions reporters, GitLab, Jenkins)
+ * read: one testsuite, a testcase per case, `<failure>` for fails and `<system-out>` for warnings.
+ */
+export function formatJUnit(report: CheckReport): string {
+  const attrs = (pairs: Record<string, string | number>) =>
+    Object.entries(pairs)
+      .map(([k, v]) => `${k}="${escapeXmlAttribute(String(v))}"`)
+      .join(' ');
+  // An endpoint nobody answers at is one failing test, so a CI reader never sees an empty green suite.
+  const extra = report.unreachable ? 1 : 0;
+  const counts = { tests: report.cases.length + extra, failures: report.failed + extra, errors: 0, skipped: 0, time: seconds(report.durationMs) };
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites ${attrs({ name: SUITE, ...counts })}>`,
+    `  <testsuite ${attrs({ name: SUITE, ...counts, timestamp: new Date(report.startedAt).toISOString() })}>`,
+    '    <properties>',
+    `      <property ${attrs({ name: 'url', value: report.url })}/>`,
+    '    </properties>',
+  ];
+  for (const r of report.cases) {
+    const open = `    <testcase ${attrs({ classname: 'facesign-webhooks.check', name: `${r.id}: ${r.title}`, time: seconds(r.durationMs) })}`;
+    const detail = `expected: ${r.expected}\nhappened: ${r.happened}${r.hint ? `\nhint: ${r.hint}` : ''}`;
+    if (r.outcome === 'pass') {
+      lines.push(`${open}/>`);
+    } else if (r.outcome === 'fail') {
+      lines.push(`${open}>`);
+      lines.push(`      <failure ${attrs({ message: `expected ${r.expected}, got ${r.happened}`, type: r.id })}>${escapeXml(detail)}</failure>`);
+      lines.push('    </testcase>');
+    } else {
+      lines.push(`${open}>`);
+      lines.push(`      <system-out>${escapeXml(`warning: ${detail}`)}</system-out>`);
+      lines.push('    </testcase>');
+    }
+  }
+  if (report.unreachable) {
+    lines.push(`    <testcase ${attrs({ classname: 'facesign-webhooks.check', name: 'reach the endpoint', time: '0.000' })}>`);
+    lines.push(`      <failure ${attrs({ message: report.unreachable.message, type: report.unreachable.kind })}>${escapeXml(`${report.url}: ${report.unreachable.message}`)}</failure>`);
+    lines.push('    </testcase>');
+  }
+  lines.push('  </testsuite>', '</testsuites>', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,158 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deepMerge, lineColumn, parseJsonOrThrow, parsePath, parseSetValue, setPath, unsetPath, type JsonObject } from '../src/events/json.js';
+import { readFixtureFile } from '../src/commands/shared.js';
+import { CliError } from '../src/errors.js';
+
+function cliError(fn: () => unknown): CliError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(CliError);
+    return err as CliError;
+  }
+  throw new Error('expected a CliError, nothing was thrown');
+}
+
+describe('parseJsonOrThrow', () => {
+  // Positions worked out by hand from the texts, 1-based line:column of the offending character.
+  it.each([
+    ['{"a": x}', '1:7', "Unexpected token 'x'"],
+    ['{\n  "a": 1,\n  "b": }\n', '3:8', "Unexpected token '}'"],
+    ['[1,]', '1:4', "Unexpected token ']'"],
+    ['{\n  "type": "session.failed",\n  "data": { "status": verified, "livemode": false, "more": 1 }\n}\n', '3:23', "Unexpected token 'v'"],
+    ["{'a': 1}", '1:2', "Expected property name or '}'"],
+    ['{"a": 1,\n}', '2:1', 'Expected double-quoted property name'],
+    ['{"a": 1}}', '1:9', 'Unexpected non-whitespace character after JSON'],
+    ['{\n "a": "x\ny"}', '2:9', 'Bad control character in string literal'],
+    ['{"a": 1', '1:8', "Expected ',' or '}' after property value"],
+    ['', '1:1', 'Unexpected end of JSON input'],
+  ])('%j → file:%s', (text, position, what) => {
+    const err = cliError(() => parseJsonOrThrow(text, 'event.json'));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe(`event.json:${position}: invalid JSON (${what})`);
+    expect(err.hint).toMatch(/^fix the JSON/);
+  });
+
+  it('returns the parsed value for valid JSON', () => {
+    expect(parseJsonOrThrow('{"a": [1, {"b": null}]}', 'x')).toEqual({ a: [1, { b: null }] });
+  });
+
+  it('lineColumn counts from 1', () => {
+    expect(lineColumn('ab\ncd', 0)).toEqual({ line: 1, column: 1 });
+    expect(lineColumn('ab\ncd', 4)).toEqual({ line: 2, column: 2 });
+  });
+});
+
+describe('readFixtureFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fsw-json-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names the file, line and column of broken JSON (exit 2)', () => {
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, '{\n  "data": {\n    "status": verified\n  }\n}\n');
+    const err = cliError(() => readFixtureFile(file));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(`${file}:3:15: invalid JSON`);
+  });
+
+  it('refuses a missing file and a JSON value that is not an object (exit 2)', () => {
+    expect(cliError(() => readFixtureFile(join(dir, 'nope.json'))).message).toContain('no such file');
+    const array = join(dir, 'array.json');
+    writeFileSync(array, '[1, 2]');
+    const err = cliError(() => readFixtureFile(array));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain('must be a JSON object');
+  });
+});
+
+describe('parseSetValue', () => {
+  it('is JSON when it parses, else the text itself', () => {
+    expect(parseSetValue('3')).toBe(3);
+    expect(parseSetValue('true')).toBe(true);
+    expect(parseSetValue('null')).toBeNull();
+    expect(parseSetValue('"3"')).toBe('3');
+    expect(parseSetValue('{"a":1}')).toEqual({ a: 1 });
+    expect(parseSetValue('pro')).toBe('pro');
+    expect(parseSetValue('{not json')).toBe('{not json');
+    expect(parseSetValue('')).toBe('');
+  });
+});
+
+describe('parsePath', () => {
+  it('splits dots and [index] brackets', () => {
+    expect(parsePath('data.metadata.user_id')).toEqual(['data', 'metadata', 'user_id']);
+    expect(parsePath('data.items[0].name')).toEqual(['data', 'items', '0', 'name']);
+  });
+  it.each(['', '   ', '.a', 'a.', 'a..b'])('refuses %j with exit 2', (path) => {
+    expect(cliError(() => parsePath(path)).exitCode).toBe(2);
+  });
+});
+
+describe('setPath / unsetPath', () => {
+  it('sets at depth, creating objects and replacing null on the way', () => {
+    const root: JsonObject = { a: null };
+    setPath(root, 'a.b.c', 1);
+    setPath(root, 'x.y', 'z');
+    expect(root).toEqual({ a: { b: { c: 1 } }, x: { y: 'z' } });
+  });
+
+  it('writes array items, appends at the end, and refuses indexes beyond it', () => {
+    const root: JsonObject = { list: ['a', 'b'] };
+    setPath(root, 'list[0]', 'A');
+    setPath(root, 'list.2', 'c');
+    setPath(root, 'list[3].k', 1);
+    expect(root.list).toEqual(['A', 'b', 'c', { k: 1 }]);
+    const err = cliError(() => setPath(root, 'list[9]', 'x'));
+    expect(err.message).toContain('list is an array of 4, "9" is not an index in it');
+    expect(cliError(() => setPath(root, 'list.first', 'x')).exitCode).toBe(2);
+  });
+
+  it('refuses to descend into a scalar, naming it', () => {
+    const err = cliError(() => setPath({ a: { b: 5 } }, 'a.b.c', 1));
+    expect(err.message).toBe('bad field path "a.b.c": a.b is 5, not an object');
+  });
+
+  it('unsets object fields and array items; a missing path is exit 2', () => {
+    const root: JsonObject = { a: { b: 1, c: 2 }, list: [1, 2, 3] };
+    unsetPath(root, 'a.b');
+    unsetPath(root, 'list[1]');
+    expect(root).toEqual({ a: { c: 2 }, list: [1, 3] });
+    expect(cliError(() => unsetPath(root, 'a.zz')).message).toContain('a has no field "zz"');
+    expect(cliError(() => unsetPath(root, 'list[5]')).exitCode).toBe(2);
+    expect(cliError(() => unsetPath(root, 'toString')).exitCode).toBe(2);
+  });
+
+  it('treats __proto__ and constructor as plain field names', () => {
+    const root: JsonObject = {};
+    setPath(root, '__proto__.polluted', true);
+    setPath(root, 'constructor.name', 'x');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(root)).toBe(Object.prototype);
+    expect(JSON.stringify(root)).toBe('{"__proto__":{"polluted":true},"constructor":{"name":"x"}}');
+  });
+});
+
+describe('deepMerge', () => {
+  it('merges objects key by key; arrays and scalars replace', () => {
+    const base = { a: { b: 1, c: [1, 2] }, d: 'x' };
+    const merged = deepMerge(base, { a: { c: [9], e: true }, d: null });
+    expect(merged).toEqual({ a: { b: 1, c: [9], e: true }, d: null });
+    expect(base).toEqual({ a: { b: 1, c: [1, 2] }, d: 'x' });
+  });
+
+  it('copies the patch, so later edits do not reach it', () => {
+    const patch: JsonObject = { a: { b: [1] } };
+    const merged = deepMerge({}, patch) as JsonObject;
+    setPath(merged, 'a.b[0]', 2);
+    expect(patch).toEqual({ a: { b: [1] } });
+  });
+
+  it('keeps a "__proto__" key from JSON as data, not as a prototype', () => {
+    const merged = deepMerge({ a: 1 }, JSON.parse('{"__proto__": {"x": 1}}')) as JsonObject;
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(JSON.stringify(merged)).toBe('{"a":1,"__proto__":{"x":1}}');
+  });
+});
