@@ -82,3 +82,13 @@ export {
   type WaitInfo,
 } from './retry/index.js';
 export { simulateRetries, type SimulateRetriesOptions } from './commands/retry-sim.js';
+// The rest of what the CLI does, as functions: load mode (`send --count`), `flow --shuffle`,
+// `--curl`, `replay`, and the names of the environment variables it reads.
+export { runLoad, requestFactory, type LoadOptions, type LoadReport } from './delivery/load.js';
+export { seededRandom, shuffleOrder } from './commands/flow.js';
+export { curlCommand } from './report/delivery.js';
+export { planReplay, listCaptureFiles, replayHeaders, type ReplayItem } from './commands/replay.js';
+export { MAX_BURST } from './check/cases.js';
+export { TARGET_ENV } from './delivery/target.js';
+export { SECRET_ENV } from './secret.js';
+export type { ExitCode } from './errors.js';

@@ -1,6 +1,19 @@
 import { readFileSync } from 'node:fs';
 
-/** The package version, read once from package.json (one level above src/ and dist/). */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/**
+ * The package version, from the package.json above this file: one level up from src/ and dist/,
+ * two from the bundled dist/cli/.
+ */
+function readVersion(): string {
+  for (const up of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'facesign-webhooks' && pkg.version) return pkg.version;
+    } catch {
+      // not there: try the next level
+    }
+  }
+  return '0.0.0';
+}
+
+export const VERSION: string = readVersion();

@@ -17,9 +17,19 @@ describe('demo', () => {
     expect(out).toMatch(/→ 200 "Already processed"/);
     expect(out).toMatch(/12 received: 10 accepted, 1 duplicate, 1 rejected/);
     expect(out).toMatch(/Next, try:\n {2}facesign-webhooks listen/);
+    // retry-sim at 3600×: three injected 500s on the documented offsets, then delivered on attempt 4.
+    const retry = out.split('\n5. ')[1]!.split('\n6. ')[0]!;
+    expect(retry.match(/✘ [123] +\+(0s|5s|35s) .* 500 /g)).toHaveLength(3);
+    expect(retry).toMatch(/✔ 4 +\+2m35s .* 200 "OK"/);
+    expect(retry).toContain('all four attempts carried the identical body, signature and event id');
+    // verify: a real capture is valid; its re-serialized body is diagnosed, not just rejected.
+    const verify = out.split('\n7. ')[1]!.split('Next, try:')[0]!;
+    expect(verify).toMatch(/✔ valid +000001-\S+\.json/);
+    expect(verify).toMatch(/✘ invalid +the same body, re-serialized/);
+    expect(verify).toMatch(/diagnosis: the JSON was re-serialized after signing/);
     expect(out).not.toMatch(/did not go as expected/);
     // The receiver's view lists the flow's three events under one session id.
-    const arrived = out.split('5. ')[1]!.split('Next, try:')[0]!;
+    const arrived = out.split('\n6. ')[1]!.split('\n7. ')[0]!;
     const sessions = arrived.match(/vs_\w+/g) ?? [];
     const counts = new Map<string, number>();
     for (const s of sessions) counts.set(s, (counts.get(s) ?? 0) + 1);

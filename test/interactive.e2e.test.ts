@@ -103,6 +103,40 @@ describe('interactive mode in a terminal', () => {
   });
 });
 
+describe('retry-sim and check ask for what they miss', () => {
+  it('retry-sim asks for type, target and speed, then plays the schedule against the built-in receiver', async () => {
+    socket = `fw-test-${process.pid}-3`;
+    start(['retry-sim']);
+    await waitFor('Event type');
+    tmux('send-keys', '-t', 'cli', 'Up', 'Enter'); // one above session.verified: session.started
+    await waitFor('built-in receiver');
+    tmux('send-keys', '-t', 'cli', 'Enter'); // blank: the built-in receiver
+    await waitFor('Speed');
+    tmux('send-keys', '-t', 'cli', 'Enter'); // 3600×
+    const s = await waitFor('EXIT=0');
+    expect(s).toMatch(/retry-sim session\.started evt_\w+/);
+    expect(s).toMatch(/✔ 4 +\+2m35s .* 200/);
+    expect(s).toMatch(/delivered on attempt 4 of 6/);
+  });
+
+  it('check asks for the endpoint and runs the suite against it', async () => {
+    socket = `fw-test-${process.pid}-4`;
+    const { startCorrectServer } = await import('./servers/correct.js');
+    const app = await startCorrectServer({ secret: SECRET });
+    try {
+      start(['check', '--skip', 'burst'], { FACESIGN_WEBHOOK_SECRET: SECRET });
+      await waitFor('Endpoint to check');
+      tmux('send-keys', '-t', 'cli', app.url, 'Enter');
+      const s = await waitFor(/EXIT=\d+/);
+      expect(s).toContain('EXIT=0');
+      expect(s).toMatch(/OK: 12 cases, 12 passed/);
+      expect(app.received.length).toBeGreaterThanOrEqual(12);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('without a terminal', () => {
   it('never waits for input: a bare run and a type-less send are usage errors (exit 2)', async () => {
     const { runCli } = await import('./helpers/cli.js');

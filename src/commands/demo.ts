@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
@@ -9,6 +9,9 @@ import { prepareRequest, type PrepareOptions, type WebhookRequest } from '../del
 import { EXIT } from '../errors.js';
 import { watchInterrupt } from '../interrupt.js';
 import { startReceiver, type Receiver } from '../receiver/server.js';
+import { captureBody, readCaptureFile } from '../receiver/capture.js';
+import { verifyWebhook } from '../verify/verdict.js';
+import { attemptHeader, printAttempt, simulateRetries } from './retry-sim.js';
 import { printDelivery } from '../report/delivery.js';
 import { createOutput, maskSecret, type Output } from '../report/output.js';
 import { formatReceived, generateSecret } from './listen.js';
@@ -83,6 +86,26 @@ export const DEMO_STEPS: DemoStep[] = [
     },
   },
   {
+    id: 'retry-sim',
+    title: "FaceSign's retry schedule (5s, 30s, 2m, 10m, 1h) at 3600× speed, against a receiver that fails the first 3 attempts",
+    async run(ctx) {
+      const flaky = await startReceiver({ secret: ctx.secret, port: 0, failFirst: 3, closeGraceMs: 500 });
+      try {
+        const req = prepareRequest(buildEvent('session.verified'), { url: flaky.url, secret: ctx.secret });
+        ctx.out.line(ctx.out.c.dim(`     ${attemptHeader()}`));
+        const run = await simulateRetries(req, { speed: 3600, timeoutMs: DEMO_TIMEOUT_MS, onAttempt: (a) => printAttempt(ctx.out, a, '   ') });
+        const delivered = run.outcome === 'delivered' && run.attempts.length === 4;
+        // Every attempt must carry the same bytes, signature and event id (FaceSign resends, never rebuilds).
+        const seen = new Set(flaky.deliveries().map((d) => `${d.body_base64} ${d.headers['facesign-signature']} ${d.headers['facesign-event-id']}`));
+        const identical = seen.size === 1;
+        if (delivered && identical) ctx.out.line(ctx.out.c.dim('   delivered on attempt 4; all four attempts carried the identical body, signature and event id'));
+        return delivered && identical;
+      } finally {
+        await flaky.close();
+      }
+    },
+  },
+  {
     id: 'arrived',
     title: 'What the receiver got (time, type, event id, session id, user id, verdict, answer)',
     async run(ctx) {
@@ -92,6 +115,26 @@ export const DEMO_STEPS: DemoStep[] = [
       ctx.out.line(`   ${s.received} received: ${s.accepted} accepted, ${s.duplicates} duplicate, ${s.rejected} rejected`);
       // The steps above sent 12 requests: 10 distinct valid events, one bad signature, one duplicate.
       return s.received === 12 && s.accepted === 10 && s.duplicates === 1 && s.rejected === 1;
+    },
+  },
+
+  {
+    id: 'verify',
+    title: 'verify: check a saved capture, then the same capture after a framework re-serialized its JSON',
+    async run(ctx) {
+      const file = readdirSync(ctx.saveDir).filter((f) => f.endsWith('.json')).sort()[0];
+      if (!file) return false;
+      const capture = readCaptureFile(join(ctx.saveDir, file));
+      const body = captureBody(capture);
+      const headers = { list: capture.raw_headers, complete: true };
+      const good = verifyWebhook({ body, headers, secret: ctx.secret });
+      ctx.out.line(`   ${good.signature.ok ? ctx.out.c.green('✔ valid') : ctx.out.c.red('✘ invalid')}    ${file}`);
+      // What `app.use(express.json())` and a later JSON.stringify do to a body before the HMAC sees it.
+      const reserialized = Buffer.from(JSON.stringify(JSON.parse(body.toString('utf8')), null, 2));
+      const bad = verifyWebhook({ body: reserialized, headers, secret: ctx.secret });
+      ctx.out.line(`   ${bad.signature.ok ? ctx.out.c.green('✔ valid') : ctx.out.c.red('✘ invalid')}  the same body, re-serialized with 2-space indents`);
+      if (bad.signature.cause) ctx.out.line(ctx.out.c.dim(`   diagnosis: ${bad.signature.cause.message}`));
+      return good.ok && !bad.signature.ok && bad.signature.cause !== undefined;
     },
   },
 ];
@@ -105,6 +148,7 @@ export const NEXT_COMMANDS: [string, string][] = [
   ['facesign-webhooks retry-sim --speed 3600', "FaceSign's retry schedule, an hour in a second"],
   ['facesign-webhooks check --to localhost:4000', 'a conformance suite for your endpoint (CI exit code)'],
   ['facesign-webhooks listen --save ./captures', 'keep every delivery; then `replay ./captures --to :4000`'],
+  ['facesign-webhooks verify ./captures/000001-*.json', 'check a capture; explains exactly why a signature fails'],
 ];
 
 export async function runDemo(options: DemoOptions = {}): Promise<number> {

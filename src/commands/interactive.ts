@@ -33,6 +33,20 @@ function describeTarget(value: string): true | string {
   }
 }
 
+/** Asks for an event type, the six shown with what triggers each. */
+export function askEventType(defaultType: EventType = 'session.verified'): Promise<EventType> {
+  return promptSelect<EventType>(
+    'Event type',
+    EVENT_TYPES.map((t) => ({ value: t, name: t, description: `sent when ${EVENT_DESCRIPTIONS[t]}` })),
+    defaultType,
+  );
+}
+
+/** Asks where the endpoint is, validating the `--to` shorthand as it is typed. */
+export function askTarget(message = 'Target (where your webhook endpoint listens)', defaultValue = process.env[TARGET_ENV] ?? 'localhost'): Promise<string> {
+  return promptInput(message, { default: defaultValue, validate: (v) => (v.trim() === '' ? true : describeTarget(v)) });
+}
+
 /**
  * The guided mode: pick an event type, a target and a secret (each only when not already given),
  * optional overrides; send, report, and offer to send another. Only on a terminal.
@@ -45,19 +59,12 @@ export async function runInteractive(options: SendOptions = {}): Promise<number>
   const expect = parseExpectation(options.expect);
   const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT_MS;
   let type = options.type as EventType | undefined;
-  const to =
-    options.to ??
-    (await promptInput('Target (where your webhook endpoint listens)', { default: process.env[TARGET_ENV] ?? 'localhost', validate: describeTarget }));
-  const url = resolveTarget(to);
+  const url = resolveTarget(options.to ?? ((await askTarget()) || undefined));
   const secret = await resolveSecret(options.secret);
   let missed = 0;
   try {
     for (;;) {
-      type ??= await promptSelect<EventType>(
-        'Event type',
-        EVENT_TYPES.map((t) => ({ value: t, name: t, description: `sent when ${EVENT_DESCRIPTIONS[t]}` })),
-        'session.verified',
-      );
+      type ??= await askEventType();
       const set = [...(options.set ?? [])];
       if (await promptConfirm('Override any fields?', false)) {
         for (;;) {

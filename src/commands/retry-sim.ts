@@ -7,6 +7,7 @@ import { EXIT, usageError } from '../errors.js';
 import type { EventType } from '../events/types.js';
 import { createOutput, formatMs, maskSecret, type Output } from '../report/output.js';
 import { describeResponse } from '../report/delivery.js';
+import { canPrompt } from '../prompts.js';
 import { resolveSecret, SECRET_ENV } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 import {
@@ -175,12 +176,18 @@ function row(cells: string[]): string {
   return cells.map((cell, i) => (i < WIDTHS.length ? cell.padEnd(WIDTHS[i]!) : cell)).join(' ');
 }
 
-function printAttempt(out: Output, a: AttemptReport<DeliveryResult>): void {
+/** The table's column titles, aligned like the rows. */
+export function attemptHeader(): string {
+  return row([...COLUMNS]);
+}
+
+/** One row of the attempts table (also used by `demo`). */
+export function printAttempt(out: Output, a: AttemptReport<DeliveryResult>, indent = ''): void {
   const { c } = out;
   const mark = a.outcome.ok ? c.green('✔') : a.interrupted ? c.yellow('–') : c.red('✘');
   const result = a.interrupted ? c.yellow('interrupted') : describeResponse(out, a.outcome);
   const cells = [String(a.attempt), formatOffset(a.plannedOffsetMs), timeOfDay(a.plannedAt), timeOfDay(a.actualAt), formatMs(a.driftMs), formatMs(a.latencyMs)];
-  out.line(`${mark} ${row(cells)} ${result}`);
+  out.line(`${indent}${mark} ${row(cells)} ${result}`);
 }
 
 /** A one-line countdown on a terminal's stderr, rewritten in place. */
@@ -208,7 +215,28 @@ async function openBuiltInReceiver(secret: string, failFirst: number): Promise<B
   return startReceiver({ secret, port: 0, failFirst });
 }
 
+/** On a terminal, asks for what was not given: the event type, the target, the speed. */
+async function askMissing(options: RetrySimOptions): Promise<RetrySimOptions> {
+  const { askEventType, askTarget } = await import('./interactive.js');
+  const { promptSelect } = await import('../prompts.js');
+  const asked = { ...options };
+  if (asked.type === undefined && asked.fixture === undefined) asked.type = await askEventType();
+  if (asked.to === undefined && asked.failFirst === undefined) {
+    asked.to = (await askTarget(`Target (blank: a built-in receiver that fails the first ${DEFAULT_FAIL_FIRST} attempts)`, '')) || undefined;
+  }
+  if (asked.speed === undefined) {
+    const speeds = [
+      { value: '3600', name: '3600× — the hour in about a second' },
+      { value: '60', name: '60× — the hour in about a minute' },
+      { value: '1', name: "1× — real time, as FaceSign does it (72 minutes if every attempt fails)" },
+    ];
+    asked.speed = Number(await promptSelect('Speed', speeds, '3600'));
+  }
+  return asked;
+}
+
 export async function runRetrySim(options: RetrySimOptions): Promise<number> {
+  if (!options.json && canPrompt()) options = await askMissing(options);
   const out = createOutput({ json: options.json });
   const fixture = options.fixture ? readFixtureFile(options.fixture) : undefined;
   const plan = planRetrySim(options, fixture?.type);
@@ -239,7 +267,7 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
     if (receiver) {
       out.note(out.ce.dim(`built-in receiver at ${url}: fails the first ${plan.failFirst} attempt${plan.failFirst === 1 ? '' : 's'} with a 500; secret ${maskSecret(secret)}`));
     }
-    out.line(c.dim(`  ${row([...COLUMNS])}`));
+    out.line(c.dim(`  ${attemptHeader()}`));
 
     const countdown = !out.json && Boolean(process.stderr.isTTY);
     let startedAt = 0;
