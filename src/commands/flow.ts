@@ -3,8 +3,9 @@ import { resolveTarget } from '../delivery/target.js';
 import { prepareRequest } from '../delivery/request.js';
 import { closeSharedDispatcher, deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
 import { EXIT, usageError } from '../errors.js';
+import { createSeededRandom, shuffleOrder } from '../random.js';
 import { createOutput } from '../report/output.js';
-import { curlCommand, printDelivery, printRequest } from '../report/delivery.js';
+import { printDelivery, printPreviews } from '../report/delivery.js';
 import { resolveSecret } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 import { buildOptionsFrom, positiveInt, type EventFlags, type SendFlags } from './shared.js';
@@ -18,30 +19,8 @@ export interface FlowCommandOptions extends Omit<EventFlags, 'eventId'>, SendFla
   curl?: boolean;
 }
 
-/** A small seeded PRNG (mulberry32), so `--shuffle --seed N` gives the same order every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A Fisher–Yates shuffle that is guaranteed to change the order of two or more items. */
-export function shuffleOrder<T>(items: T[], random: () => number): T[] {
-  if (items.length < 2) return [...items];
-  for (;;) {
-    const out = [...items];
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [out[i], out[j]] = [out[j]!, out[i]!];
-    }
-    if (out.some((item, i) => item !== items[i])) return out;
-  }
-}
+/** `--shuffle --seed N` gives the same order every run. */
+export { createSeededRandom as seededRandom, shuffleOrder } from '../random.js';
 
 export async function runFlow(options: FlowCommandOptions): Promise<number> {
   const out = createOutput({ json: options.json });
@@ -55,18 +34,12 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
   let events = buildFlow(outcome, buildOptionsFrom(options));
   if (options.shuffle) {
     const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-    events = shuffleOrder(events, seededRandom(seed));
+    events = shuffleOrder(events, createSeededRandom(seed));
     out.note(out.ce.dim(`shuffled order (--seed ${seed}): ${events.map((e) => e.type).join(' → ')}`));
   }
   const requests = events.map((e) => prepareRequest(e, { url, secret, headers: options.header, fromIp: options.fromIp }));
   if (options.dryRun || options.curl) {
-    for (const req of requests) {
-      if (options.curl) {
-        out.record({ type: 'curl', event_id: req.eventId, command: curlCommand(req) });
-        out.line(curlCommand(req));
-      } else printRequest(out, req);
-      out.line('');
-    }
+    printPreviews(out, requests, Boolean(options.curl));
     return EXIT.ok;
   }
 

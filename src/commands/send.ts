@@ -6,7 +6,7 @@ import { closeSharedDispatcher, deliver, DEFAULT_TIMEOUT_MS } from '../delivery/
 import { parseExpectation, type Expectation } from '../delivery/expect.js';
 import { usageError, EXIT } from '../errors.js';
 import { createOutput, type Output } from '../report/output.js';
-import { curlCommand, printDelivery, printRequest } from '../report/delivery.js';
+import { printDelivery, printPreviews } from '../report/delivery.js';
 import { resolveSecret } from '../secret.js';
 import { canPrompt } from '../prompts.js';
 import { watchInterrupt } from '../interrupt.js';
@@ -80,13 +80,7 @@ export async function runSend(options: SendOptions): Promise<number> {
   );
 
   if (options.dryRun || options.curl) {
-    for (const req of requests) {
-      if (options.curl) {
-        out.record({ type: 'curl', event_id: req.eventId, command: curlCommand(req) });
-        out.line(curlCommand(req));
-      } else printRequest(out, req);
-      if (requests.length > 1) out.line('');
-    }
+    printPreviews(out, requests, Boolean(options.curl));
     return EXIT.ok;
   }
 

@@ -1,4 +1,8 @@
+import { createSeededRandom } from '../random.js';
 import type { InjectedFault } from './judge.js';
+
+/** Re-exported: `--fail-rate --seed` repeats a run. */
+export { createSeededRandom };
 
 /** What to break on purpose, so a sender's retries and timeouts can be tested. */
 export interface FaultSettings {
@@ -18,18 +22,6 @@ export interface FaultDecision {
   fault?: InjectedFault;
   attempt: number;
   statusOverride?: number;
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same sequence. */
-export function createSeededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Attempt counters are kept for this many event ids at most (oldest forgotten first). */

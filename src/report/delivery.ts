@@ -70,3 +70,14 @@ export function curlCommand(req: WebhookRequest): string {
   parts.push('--data-binary', shellQuote(req.body.toString('utf8')));
   return parts.join(' ');
 }
+
+/** `--dry-run` / `--curl`: prints each request (or a curl command for it) instead of sending. */
+export function printPreviews(out: Output, requests: WebhookRequest[], curl: boolean): void {
+  for (const req of requests) {
+    if (curl) {
+      out.record({ type: 'curl', event_id: req.eventId, command: curlCommand(req) });
+      out.line(curlCommand(req));
+    } else printRequest(out, req);
+    if (requests.length > 1) out.line('');
+  }
+}
