@@ -85,7 +85,7 @@ export { simulateRetries, type SimulateRetriesOptions } from './commands/retry-s
 // The rest of what the CLI does, as functions: load mode (`send --count`), `flow --shuffle`,
 // `--curl`, `replay`, and the names of the environment variables it reads.
 export { runLoad, requestFactory, type LoadOptions, type LoadReport } from './delivery/load.js';
-export { seededRandom, shuffleOrder } from './commands/flow.js';
+export { createSeededRandom as seededRandom, shuffleOrder } from './random.js';
 export { curlCommand } from './report/delivery.js';
 export { planReplay, listCaptureFiles, replayHeaders, type ReplayItem } from './commands/replay.js';
 export { MAX_BURST } from './check/cases.js';

@@ -31,6 +31,12 @@ async function serve(handler: Handler = verifyingHandler(SECRET), host?: string)
 }
 
 /** Whether each request the server recorded carries a valid signature, checked without the project's code. */
+/** Waits (at most 5 s) until the server has recorded `n` requests: a busy test process may parse late. */
+async function recorded(server: TestServer, n: number): Promise<number> {
+  for (const deadline = Date.now() + 5_000; server.requests.length < n && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+  return server.requests.length;
+}
+
 function verdicts(server: TestServer): boolean[] {
   return server.requests.map((r) => independentSignatureOk(r.body, r.headers['facesign-signature'], SECRET));
 }
@@ -265,7 +271,7 @@ describe.concurrent('send: responses and network failures', () => {
     expect(r.stdout).toContain(`→ timeout after 500 ms — no full response from 127.0.0.1:${server.port}`);
     // The CLI's own clock (spawning on a busy machine is slow): it gave up near 500 ms, not at the 10 s default.
     expect(Number(/ (\d+) ms\n$/.exec(r.stdout)?.[1])).toBeLessThan(5_000);
-    expect(server.requests).toHaveLength(1);
+    expect(await recorded(server, 1)).toBe(1);
   });
 
   it('a 302 redirect: exit 1, Location shown, not followed', async () => {
