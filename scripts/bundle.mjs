@@ -3,6 +3,7 @@
 // (dist/*.js and types, from tsc) is separate and unbundled.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 rmSync(new URL('../dist/cli/', import.meta.url), { recursive: true, force: true });
 
@@ -14,12 +15,39 @@ const lazyChildProcess = {
     b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
       args.importer.includes('/node_modules/commander/') ? { path: 'lazy-child-process', namespace: 'fw-shim' } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: 'fw-shim' }, () => ({
+    b.onLoad({ filter: /^lazy-child-process$/, namespace: 'fw-shim' }, () => ({
       contents: "module.exports = new Proxy({}, { get: (_t, key) => require('node:child_process')[key] });",
       loader: 'js',
     }));
   },
 };
+// report/output.ts always gives chalk an explicit colour level (TTY, NO_COLOR, FORCE_COLOR), so
+// chalk's own terminal detection, which loads node:os and node:tty on every start, is not needed.
+const chalkWithoutDetection = {
+  name: 'chalk-without-detection',
+  setup(b) {
+    b.onResolve({ filter: /^#supports-color$/ }, () => ({
+      path: fileURLToPath(new URL('../node_modules/chalk/source/vendor/supports-color/browser.js', import.meta.url)),
+    }));
+  },
+};
+
+// The CLI uses one thing from undici at run time, its Agent (src/delivery/deliver.ts). The package
+// entry loads all of undici (fetch, WebSocket, caches, mocks…); the Agent alone is about half.
+const undiciAgentOnly = {
+  name: 'undici-agent-only',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, (args) =>
+      args.importer.includes('/src/') ? { path: 'undici-agent', namespace: 'fw-shim' } : undefined,
+    );
+    b.onLoad({ filter: /^undici-agent$/, namespace: 'fw-shim' }, () => ({
+      contents: "export { default as Agent } from 'undici/lib/dispatcher/agent.js';",
+      loader: 'js',
+      resolveDir: fileURLToPath(new URL('..', import.meta.url)),
+    }));
+  },
+};
+
 await build({
   entryPoints: ['src/cli.ts'],
   outdir: 'dist/cli',
@@ -32,7 +60,7 @@ await build({
   legalComments: 'none',
   chunkNames: '[name]-[hash]',
   logLevel: 'warning',
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, chalkWithoutDetection, undiciAgentOnly],
   // Dependencies written as CommonJS call require(); give ESM chunks a real one.
   banner: { js: "import { createRequire as __fwCreateRequire } from 'node:module'; const require = __fwCreateRequire(import.meta.url);" },
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EXIT, usageError } from '../errors.js';
 import { captureFileName, type Capture } from '../receiver/capture.js';
 import { DELIVERIES_PATH, startReceiver, type Receiver, type ReceiverOptions, type ReceiverStats } from '../receiver/server.js';
-import { createOutput, maskSecret, type Output } from '../report/output.js';
+import { createBatchedStream, createOutput, maskSecret, type Output } from '../report/output.js';
 import { SECRET_ENV } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 
@@ -223,7 +223,8 @@ function waitForStop(signal: AbortSignal, maxWaitMs: number | undefined, reached
 }
 
 export async function runListen(options: ListenOptions): Promise<number> {
-  const out = createOutput({ json: options.json });
+  const stdout = createBatchedStream();
+  const out = createOutput({ json: options.json, stdout });
   const plan = planListen(options);
   const interrupt = watchInterrupt();
   let accepted = 0;
@@ -234,8 +235,8 @@ export async function runListen(options: ListenOptions): Promise<number> {
     receiver = await startReceiver({
       ...plan.receiver,
       onDelivery(capture) {
-        out.record(receivedRecord(capture, plan.receiver.saveDir));
-        out.line(formatReceived(out, capture));
+        if (out.json) out.record(receivedRecord(capture, plan.receiver.saveDir));
+        else out.line(formatReceived(out, capture));
         if (capture.verdict.outcome === 'accepted' && ++accepted === plan.exitAfter) reachExitAfter();
       },
       onWarning: (message) => out.note(out.ce.yellow(`warning: ${message}`)),
@@ -281,5 +282,6 @@ export async function runListen(options: ListenOptions): Promise<number> {
   }
   const met = reason !== 'max-wait' || plan.exitAfter === undefined || accepted >= plan.exitAfter;
   printSummary(out, receiver.stats(), reason, plan, met);
+  stdout.flush();
   return met ? EXIT.ok : EXIT.failed;
 }

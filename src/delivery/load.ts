@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { newId } from '../events/build.js';
 import { signPayload, SIGNATURE_HEADER, EVENT_ID_HEADER } from '../signature/index.js';
 import { createDispatcher, deliver } from './deliver.js';
 import { LatencyHistogram } from './histogram.js';
@@ -37,11 +37,11 @@ export function requestFactory(template: WebhookRequest, secret: string): () => 
   const parts = text.split(eventId);
   const signed = template.signatureMode === 'valid';
   return () => {
-    const evt = `evt_${randomBytes(12).toString('hex')}`;
+    const evt = newId('evt');
     let body = parts.join(evt);
     let session = sessionId;
     if (sessionId) {
-      session = `vs_${randomBytes(12).toString('hex')}`;
+      session = newId('vs');
       body = body.split(sessionId).join(session);
     }
     const bytes = Buffer.from(body, 'utf8');

@@ -15,9 +15,12 @@ export interface Output {
   note(text: string): void;
 }
 
+/** Anything with a `write(text)`: a stream, or a batched stand-in. */
+export type TextSink = { write(chunk: string): unknown; isTTY?: boolean };
+
 export interface OutputOptions {
   json?: boolean;
-  stdout?: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout?: TextSink;
   stderr?: NodeJS.WritableStream & { isTTY?: boolean };
   env?: NodeJS.ProcessEnv;
 }
@@ -46,6 +49,35 @@ export function createOutput(options: OutputOptions = {}): Output {
     note(text) {
       stderr.write(`${text}\n`);
     },
+  };
+}
+
+/**
+ * A stdout stand-in that gathers writes made in one turn of the event loop and passes them on as
+ * one write: a receiver logging every delivery would otherwise make a system call per request.
+ */
+export function createBatchedStream(target: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout) {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    target.write(text);
+  };
+  return {
+    isTTY: target.isTTY,
+    write(chunk: string): boolean {
+      pending.push(chunk);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+      return true;
+    },
+    /** Writes out whatever is gathered, now. */
+    flush,
   };
 }
 

@@ -16,6 +16,8 @@ export interface ListenProcess {
   records(): Record<string, any>[];
   /** Resolves with the first record matching, or rejects after timeoutMs. */
   waitForRecord(match: (r: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+  /** The delivery records, once there are `n` of them (log lines may trail the answers by a tick). */
+  deliveries(n: number): Promise<Record<string, any>[]>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -101,6 +103,15 @@ export function startListen(args: string[], options: { env?: Record<string, stri
     stderr: () => stderr,
     records,
     waitForRecord: (match, timeoutMs = 10_000) => waitFor(() => records().find(match), timeoutMs, 'matching record'),
+    deliveries: (n) =>
+      waitFor(
+        () => {
+          const found = records().filter((r) => r.type === 'delivery');
+          return found.length >= n ? found : undefined;
+        },
+        10_000,
+        `${n} delivery records`,
+      ),
     exited,
   }));
 }
