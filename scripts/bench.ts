@@ -30,6 +30,8 @@ interface Row {
   met: boolean;
 }
 const rows: Row[] = [];
+/** Reference points measured beside a target, to show how close to it any implementation could get. */
+const floors: string[] = [];
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -95,14 +97,31 @@ const SERVER = join(work, 'server.mjs');
 writeFileSync(
   SERVER,
   `import http from 'node:http'; import { createHmac, timingSafeEqual } from 'node:crypto';
-const verify = process.argv[2] === 'verify'; const secret = ${JSON.stringify(SECRET)};
+const mode = process.argv[2]; const verify = mode === 'verify' || mode === 'log'; const secret = ${JSON.stringify(SECRET)};
 const server = http.createServer((req, res) => { const chunks = []; req.on('data', (c) => chunks.push(c)); req.on('end', () => {
-  if (verify) { const body = Buffer.concat(chunks); const sig = String(req.headers['facesign-signature'] ?? '');
+  const body = Buffer.concat(chunks);
+  if (verify) { const sig = String(req.headers['facesign-signature'] ?? '');
     const want = createHmac('sha256', secret).update(body).digest(); const got = Buffer.from(sig, 'hex');
     if (got.length !== want.length || !timingSafeEqual(got, want)) { res.writeHead(400); return res.end('Invalid signature'); } }
+  if (mode === 'log') { const e = JSON.parse(body.toString('utf8'));
+    process.stdout.write(JSON.stringify({ type: 'delivery', event_id: e.id, event_type: e.type, session_id: e.data.id, received_at: new Date().toISOString() }) + '\\n'); }
   res.writeHead(200, { 'content-type': 'text/plain' }); res.end('OK'); }); });
 server.listen(0, '127.0.0.1', () => console.log('port=' + server.address().port));
 process.on('SIGTERM', () => process.exit(0));`,
+);
+
+// The floor of any undici-based sender: bare Agent dispatches of one fixed body, nothing signed or recorded.
+const UNDICI_FLOOR = join(work, 'undici-floor.mjs');
+writeFileSync(
+  UNDICI_FLOOR,
+  `import { Agent } from ${JSON.stringify(join(ROOT, 'node_modules/undici/index.js'))};
+const [url, amount, connections] = [new URL(process.argv[2]), Number(process.argv[3]), Number(process.argv[4])];
+const body = Buffer.from(process.argv[5]); const agent = new Agent({ connections }); let started = 0;
+const one = () => new Promise((resolve) => agent.dispatch({ origin: url.origin, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json' }, body },
+  { onRequestStart() {}, onResponseStart() {}, onResponseData() {}, onResponseEnd: resolve, onResponseError: resolve }));
+const t0 = performance.now();
+await Promise.all(Array.from({ length: connections }, async () => { while (started++ < amount) await one(); }));
+console.log(amount / ((performance.now() - t0) / 1000)); await agent.close();`,
 );
 
 // The minimal one-shot client a user might write instead of the tool.
@@ -200,6 +219,8 @@ async function benchLoad() {
       ours.push(await ourLoad(url, amount, 64));
     }
     add('`send --count` requests/s vs autocannon', median(ours), median(theirs), 'req/s', { min: 0.8 });
+    const floor = Number(spawnSync(NODE, [UNDICI_FLOOR, url, String(amount), '64', bodyBytes.toString('utf8')], { encoding: 'utf8' }).stdout.trim());
+    floors.push(`load: bare undici Agent dispatch (same server, 64 connections, one fixed unsigned body) reaches ${floor.toFixed(0)} req/s = ${(floor / median(theirs)).toFixed(2)}× autocannon`);
   } finally {
     await stop(child);
   }
@@ -224,6 +245,13 @@ async function benchListen() {
     }
   }
   add('`listen` requests/s vs minimal verifying server', median(ours), median(theirs), 'req/s', { min: 0.8 });
+  const logging = await startProcess([SERVER, 'log'], /port=(\d+)/);
+  try {
+    const floor = await autocannon(`http://127.0.0.1:${logging.match[1]}/webhooks/facesign`, SECONDS, 64, bodyBytes, HEADERS);
+    floors.push(`listen: the same minimal server that also parses the JSON and prints one NDJSON line per delivery (as listen must) reaches ${floor.toFixed(0)} req/s = ${(floor / median(theirs)).toFixed(2)}× the baseline`);
+  } finally {
+    await stop(logging.child);
+  }
 }
 
 async function benchDrift() {
@@ -286,3 +314,4 @@ try {
 console.log('\nsummary');
 for (const r of rows) console.log(`${r.met ? 'met ' : 'MISS'}  ${r.what.padEnd(52)} ${r.ours.padStart(12)} vs ${r.baseline.padStart(12)}  ${Number.isNaN(r.ratio) ? '' : `${r.ratio.toFixed(2)}×`}  target ${r.target}`);
 console.log(`${rows.filter((r) => r.met).length} of ${rows.length} targets met`);
+if (floors.length) console.log(`\nreference points\n${floors.map((f) => `- ${f}`).join('\n')}`);

@@ -158,8 +158,10 @@ export function deliver(req: WebhookRequest, options: DeliverOptions = {}): Prom
     }
     const dispatcher = options.dispatcher ?? sharedDispatcher();
     try {
+      // The one deadline is ours (the timer above, over the whole response); undici's own
+      // per-phase timers would only duplicate it on every request.
       dispatcher.dispatch(
-        { origin: target.origin, path: target.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+        { origin: target.origin, path: target.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: 0, bodyTimeout: 0 },
         {
           onRequestStart(c) {
             controller = c;
