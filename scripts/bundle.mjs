@@ -2,7 +2,7 @@
 // lazily loaded part, so a start reads a few files instead of hundreds. The library build
 // (dist/*.js and types, from tsc) is separate and unbundled.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 rmSync(new URL('../dist/cli/', import.meta.url), { recursive: true, force: true });
@@ -34,6 +34,9 @@ const chalkWithoutDetection = {
 
 // The CLI uses one thing from undici at run time, its Agent (src/delivery/deliver.ts). The package
 // entry loads all of undici (fetch, WebSocket, caches, mocks…); the Agent alone is about half.
+const BANNER = "import { createRequire as __fwCreateRequire } from 'node:module'; const require = __fwCreateRequire(import.meta.url);";
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+
 const undiciAgentOnly = {
   name: 'undici-agent-only',
   setup(b) {
@@ -62,5 +65,17 @@ await build({
   logLevel: 'warning',
   plugins: [lazyChildProcess, chalkWithoutDetection, undiciAgentOnly],
   // Dependencies written as CommonJS call require(); give ESM chunks a real one.
-  banner: { js: "import { createRequire as __fwCreateRequire } from 'node:module'; const require = __fwCreateRequire(import.meta.url);" },
+  banner: { js: BANNER },
+  // The version is known at build time: no package.json read on every start.
+  define: { __FW_VERSION__: JSON.stringify(version) },
 });
+
+// Only chunks that call require() need the banner's createRequire; drop it from the others.
+const outDir = new URL('../dist/cli/', import.meta.url);
+for (const name of readdirSync(outDir)) {
+  if (!name.endsWith('.js')) continue;
+  const file = new URL(name, outDir);
+  const text = readFileSync(file, 'utf8');
+  const body = text.slice(BANNER.length);
+  if (text.startsWith(BANNER) && !/\brequire\b/.test(body)) writeFileSync(file, body.replace(/^\n/, ''));
+}

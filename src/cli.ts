@@ -52,7 +52,15 @@ async function run(runner: Runner): Promise<void> {
   process.exitCode = typeof code === 'number' ? code : EXIT.ok;
 }
 
-export function buildProgram(): Command {
+/** The command names, for registering only the one a run asks for. */
+export const COMMAND_NAMES = ['events', 'fixtures', 'send', 'flow', 'sign', 'retry-sim', 'verify', 'listen', 'replay', 'check', 'demo'] as const;
+
+/**
+ * The program with every command, or with only `only`: a run names one command, and wiring the
+ * other ten (their options and help) cost about a quarter of a start.
+ */
+export function buildProgram(only?: string): Command {
+  const wants = (name: string) => only === undefined || only === name;
   const program = new Command('facesign-webhooks')
     .description("Simulate FaceSign's signed webhooks for local development and CI.")
     .version(VERSION, '-v, --version')
@@ -62,214 +70,236 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(str) })
     .addHelpText('after', examples('facesign-webhooks demo', 'facesign-webhooks send session.verified --to localhost:3000', 'facesign-webhooks listen --port 3000'));
 
-  program
-    .command('events')
-    .description('list the six event types and what triggers each')
-    .option('--json', 'print NDJSON')
-    .addHelpText('after', examples('facesign-webhooks events', 'facesign-webhooks events --json'))
-    .action(async (opts) => run(async () => (await import('./commands/events.js')).runEvents(opts)));
-
-  withEventOptions(
+  if (wants('events')) {
     program
-      .command('fixtures')
-      .alias('fixture')
-      .argument('[type]', 'an event type, its short name (verified), or all')
-      .description('print (or export with --out) a freshly built event'),
-  )
-    .option('--out <path>', 'write to a file (one type) or a directory (all) instead of stdout')
-    .option('--json', 'print the event as one compact JSON line')
-    .addHelpText('after', examples('facesign-webhooks fixtures session.failed', 'facesign-webhooks fixtures all --out ./fixtures-export', 'facesign-webhooks fixtures verified --set data.metadata.plan=pro'))
-    .action(async (type, opts) => run(async () => (await import('./commands/fixtures.js')).runFixtures({ ...opts, type })));
+      .command('events')
+      .description('list the six event types and what triggers each')
+      .option('--json', 'print NDJSON')
+      .addHelpText('after', examples('facesign-webhooks events', 'facesign-webhooks events --json'))
+      .action(async (opts) => run(async () => (await import('./commands/events.js')).runEvents(opts)));
+  }
 
-  withTargetOptions(
+  if (wants('fixtures')) {
     withEventOptions(
       program
-        .command('send')
+        .command('fixtures')
+        .alias('fixture')
         .argument('[type]', 'an event type, its short name (verified), or all')
-        .description('build, sign and POST events to your endpoint; report each response'),
-    ),
-  )
-    .addOption(new Option('--signature <mode>', 'sign validly, or break it on purpose').choices(['valid', 'invalid', 'missing', 'malformed', 'tampered']).default('valid'))
-    .option('--repeat <n>', 'deliver the identical request n times (same id, body and signature)', intArg('--repeat', 1), 1)
-    .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
-    .option('--dry-run', 'print the request instead of sending it')
-    .option('--curl', 'print an equivalent curl command instead of sending')
-    .option('--count <n>', 'load mode: send n distinct events (fresh ids, each signed) and report rates and latency', intArg('--count', 1))
-    .option('--concurrency <n>', 'load mode: requests in flight at once', intArg('--concurrency', 1), 16)
-    .addHelpText(
-      'after',
-      examples(
-        'facesign-webhooks send session.verified --to localhost:3000 --secret whsec_test',
-        'facesign-webhooks send all --to :4000',
-        'facesign-webhooks send failed --signature invalid --expect 4xx',
-        'facesign-webhooks send verified --repeat 2 --set data.metadata.user_id=usr_42',
-        'facesign-webhooks send verified --dry-run --secret test',
-        'facesign-webhooks send all --count 20000 --concurrency 64 --to :3000',
+        .description('print (or export with --out) a freshly built event'),
+    )
+      .option('--out <path>', 'write to a file (one type) or a directory (all) instead of stdout')
+      .option('--json', 'print the event as one compact JSON line')
+      .addHelpText('after', examples('facesign-webhooks fixtures session.failed', 'facesign-webhooks fixtures all --out ./fixtures-export', 'facesign-webhooks fixtures verified --set data.metadata.plan=pro'))
+      .action(async (type, opts) => run(async () => (await import('./commands/fixtures.js')).runFixtures({ ...opts, type })));
+  }
+
+  if (wants('send')) {
+    withTargetOptions(
+      withEventOptions(
+        program
+          .command('send')
+          .argument('[type]', 'an event type, its short name (verified), or all')
+          .description('build, sign and POST events to your endpoint; report each response'),
       ),
     )
-    .action(async (type, opts) => run(async () => (await import('./commands/send.js')).runSend({ ...opts, type })));
+      .addOption(new Option('--signature <mode>', 'sign validly, or break it on purpose').choices(['valid', 'invalid', 'missing', 'malformed', 'tampered']).default('valid'))
+      .option('--repeat <n>', 'deliver the identical request n times (same id, body and signature)', intArg('--repeat', 1), 1)
+      .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
+      .option('--dry-run', 'print the request instead of sending it')
+      .option('--curl', 'print an equivalent curl command instead of sending')
+      .option('--count <n>', 'load mode: send n distinct events (fresh ids, each signed) and report rates and latency', intArg('--count', 1))
+      .option('--concurrency <n>', 'load mode: requests in flight at once', intArg('--concurrency', 1), 16)
+      .addHelpText(
+        'after',
+        examples(
+          'facesign-webhooks send session.verified --to localhost:3000 --secret whsec_test',
+          'facesign-webhooks send all --to :4000',
+          'facesign-webhooks send failed --signature invalid --expect 4xx',
+          'facesign-webhooks send verified --repeat 2 --set data.metadata.user_id=usr_42',
+          'facesign-webhooks send verified --dry-run --secret test',
+          'facesign-webhooks send all --count 20000 --concurrency 64 --to :3000',
+        ),
+      )
+      .action(async (type, opts) => run(async () => (await import('./commands/send.js')).runSend({ ...opts, type })));
+  }
 
-  withTargetOptions(
-    withEventOptions(
-      program
-        .command('flow')
-        .argument('<outcome>', 'verified, failed, cancelled or expired')
-        .description("deliver one session's whole life: created → started → outcome, with one vs_ id"),
-      { eventId: false },
-    ),
-  )
-    .option('--shuffle', 'deliver the events out of order')
-    .option('--seed <n>', 'seed for --shuffle, to repeat an order', intArg('--seed'))
-    .option('--dry-run', 'print the requests instead of sending them')
-    .option('--curl', 'print equivalent curl commands instead of sending')
-    .addHelpText('after', examples('facesign-webhooks flow verified --to localhost:3000', 'facesign-webhooks flow failed --shuffle --seed 7'))
-    .action(async (outcome, opts) => run(async () => (await import('./commands/flow.js')).runFlow({ ...opts, outcome })));
+  if (wants('flow')) {
+    withTargetOptions(
+      withEventOptions(
+        program
+          .command('flow')
+          .argument('<outcome>', 'verified, failed, cancelled or expired')
+          .description("deliver one session's whole life: created → started → outcome, with one vs_ id"),
+        { eventId: false },
+      ),
+    )
+      .option('--shuffle', 'deliver the events out of order')
+      .option('--seed <n>', 'seed for --shuffle, to repeat an order', intArg('--seed'))
+      .option('--dry-run', 'print the requests instead of sending them')
+      .option('--curl', 'print equivalent curl commands instead of sending')
+      .addHelpText('after', examples('facesign-webhooks flow verified --to localhost:3000', 'facesign-webhooks flow failed --shuffle --seed 7'))
+      .action(async (outcome, opts) => run(async () => (await import('./commands/flow.js')).runFlow({ ...opts, outcome })));
+  }
 
-  program
-    .command('sign')
-    .description('print the signature of a body (or the full header set, or a ready curl)')
-    .option('--payload <file>', 'the exact body bytes; - for stdin', '-')
-    .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET)')
-    .option('--headers', 'print the full header set FaceSign would send')
-    .option('--curl', 'print a curl command that posts the body with those headers')
-    .option('--to <target>', 'target for --curl (same shorthand as send)')
-    .option('--json', 'print NDJSON')
-    .addHelpText('after', examples('facesign-webhooks sign --payload event.json --secret whsec_test', 'cat event.json | facesign-webhooks sign --headers'))
-    .action(async (opts) => run(async () => (await import('./commands/sign.js')).runSign(opts)));
+  if (wants('sign')) {
+    program
+      .command('sign')
+      .description('print the signature of a body (or the full header set, or a ready curl)')
+      .option('--payload <file>', 'the exact body bytes; - for stdin', '-')
+      .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET)')
+      .option('--headers', 'print the full header set FaceSign would send')
+      .option('--curl', 'print a curl command that posts the body with those headers')
+      .option('--to <target>', 'target for --curl (same shorthand as send)')
+      .option('--json', 'print NDJSON')
+      .addHelpText('after', examples('facesign-webhooks sign --payload event.json --secret whsec_test', 'cat event.json | facesign-webhooks sign --headers'))
+      .action(async (opts) => run(async () => (await import('./commands/sign.js')).runSign(opts)));
+  }
 
   // @command retry-sim
-  withEventOptions(
-    program
-      .command('retry-sim')
-      .argument('[type]', 'an event type or its short name (default: session.verified)')
-      .description("deliver one event on FaceSign's retry schedule (5s, 30s, 2m, 10m, 1h), in real time or compressed; report every attempt"),
-  )
-    .option('--to <target>', 'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: a built-in receiver that fails the first --fail-first attempts)')
-    .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET; generated for the built-in receiver)')
-    .option('--speed <n>', 'compress time n-fold: 1 is real time, 3600 turns the hour into a second (default: 1)')
-    .option('--schedule <delays>', 'replace the delays before each retry, e.g. 5s,30s,2m,10m,1h (units ms, s, m, h)')
-    .option('--timeout <ms>', 'how long to wait for a full response, in real time (never compressed)', intArg('--timeout', 1), 10_000)
-    .addOption(new Option('--expect <outcome>', 'what exits 0: the delivery succeeding, or being marked failed').choices(['delivered', 'failed']).default('delivered'))
-    .option('--fail-first <n>', 'built-in receiver only: answer 500 to the first n attempts (default: 3)', intArg('--fail-first'))
-    .option('--header <"Name: value">', 'add a request header; repeatable', collect)
-    .option('--from-ip [ip]', 'set X-Forwarded-For to a documented FaceSign address (default 52.89.214.238)')
-    .option('--json', 'print NDJSON: one object per attempt, then a summary')
-    .addHelpText(
-      'after',
-      examples(
-        'facesign-webhooks retry-sim --speed 1000',
-        'facesign-webhooks retry-sim session.failed --to localhost:3000 --secret whsec_test --speed 3600',
-        'facesign-webhooks retry-sim --to :4000 --schedule 1s,2s,4s --expect failed',
-        'facesign-webhooks retry-sim --fail-first 6 --speed 3600 --json',
-      ),
+  if (wants('retry-sim')) {
+    withEventOptions(
+      program
+        .command('retry-sim')
+        .argument('[type]', 'an event type or its short name (default: session.verified)')
+        .description("deliver one event on FaceSign's retry schedule (5s, 30s, 2m, 10m, 1h), in real time or compressed; report every attempt"),
     )
-    .action(async (type, opts) => run(async () => (await import('./commands/retry-sim.js')).runRetrySim({ ...opts, type })));
+      .option('--to <target>', 'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: a built-in receiver that fails the first --fail-first attempts)')
+      .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET; generated for the built-in receiver)')
+      .option('--speed <n>', 'compress time n-fold: 1 is real time, 3600 turns the hour into a second (default: 1)')
+      .option('--schedule <delays>', 'replace the delays before each retry, e.g. 5s,30s,2m,10m,1h (units ms, s, m, h)')
+      .option('--timeout <ms>', 'how long to wait for a full response, in real time (never compressed)', intArg('--timeout', 1), 10_000)
+      .addOption(new Option('--expect <outcome>', 'what exits 0: the delivery succeeding, or being marked failed').choices(['delivered', 'failed']).default('delivered'))
+      .option('--fail-first <n>', 'built-in receiver only: answer 500 to the first n attempts (default: 3)', intArg('--fail-first'))
+      .option('--header <"Name: value">', 'add a request header; repeatable', collect)
+      .option('--from-ip [ip]', 'set X-Forwarded-For to a documented FaceSign address (default 52.89.214.238)')
+      .option('--json', 'print NDJSON: one object per attempt, then a summary')
+      .addHelpText(
+        'after',
+        examples(
+          'facesign-webhooks retry-sim --speed 1000',
+          'facesign-webhooks retry-sim session.failed --to localhost:3000 --secret whsec_test --speed 3600',
+          'facesign-webhooks retry-sim --to :4000 --schedule 1s,2s,4s --expect failed',
+          'facesign-webhooks retry-sim --fail-first 6 --speed 3600 --json',
+        ),
+      )
+      .action(async (type, opts) => run(async () => (await import('./commands/retry-sim.js')).runRetrySim({ ...opts, type })));
+  }
   // @command verify
-  program
-    .command('verify')
-    .argument('[capture]', 'a capture file written by `listen --save`')
-    .description("check a received webhook's signature and shape; explain exactly why a signature fails")
-    .option('--request <file>', 'a raw HTTP request saved as text (request line, headers, blank line, body); - for stdin')
-    .option('--payload <file>', 'the exact body bytes; - for stdin (with --signature or --header)')
-    .option('--signature <hex>', 'the FaceSign-Signature value to check, with --payload')
-    .option('--header <"Name: value">', 'a received header, with --payload (FaceSign-Signature, FaceSign-Event-Id, Content-Type); repeatable', collect)
-    .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET)')
-    .option('--strict', 'fail (exit 1) on shape warnings too')
-    .option('--json', 'print the verdict as one JSON object')
-    .addHelpText(
-      'after',
-      examples(
-        'facesign-webhooks verify captures/000001-20261126T064112.123Z-evt_abc.json --secret whsec_test',
-        'facesign-webhooks verify --request request.http --strict',
-        'facesign-webhooks verify --payload body.json --signature 4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3 --secret mysecret',
-        'cat body.json | facesign-webhooks verify --payload - --header "FaceSign-Signature: $SIG" --header "FaceSign-Event-Id: evt_123" --json',
-      ) + '\nExit codes: 0 valid, 1 invalid (or warnings under --strict), 2 unreadable input or no secret.\n',
-    )
-    .action(async (capture, opts) => run(async () => (await import('./commands/verify.js')).runVerify({ ...opts, capture })));
+  if (wants('verify')) {
+    program
+      .command('verify')
+      .argument('[capture]', 'a capture file written by `listen --save`')
+      .description("check a received webhook's signature and shape; explain exactly why a signature fails")
+      .option('--request <file>', 'a raw HTTP request saved as text (request line, headers, blank line, body); - for stdin')
+      .option('--payload <file>', 'the exact body bytes; - for stdin (with --signature or --header)')
+      .option('--signature <hex>', 'the FaceSign-Signature value to check, with --payload')
+      .option('--header <"Name: value">', 'a received header, with --payload (FaceSign-Signature, FaceSign-Event-Id, Content-Type); repeatable', collect)
+      .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET)')
+      .option('--strict', 'fail (exit 1) on shape warnings too')
+      .option('--json', 'print the verdict as one JSON object')
+      .addHelpText(
+        'after',
+        examples(
+          'facesign-webhooks verify captures/000001-20261126T064112.123Z-evt_abc.json --secret whsec_test',
+          'facesign-webhooks verify --request request.http --strict',
+          'facesign-webhooks verify --payload body.json --signature 4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3 --secret mysecret',
+          'cat body.json | facesign-webhooks verify --payload - --header "FaceSign-Signature: $SIG" --header "FaceSign-Event-Id: evt_123" --json',
+        ) + '\nExit codes: 0 valid, 1 invalid (or warnings under --strict), 2 unreadable input or no secret.\n',
+      )
+      .action(async (capture, opts) => run(async () => (await import('./commands/verify.js')).runVerify({ ...opts, capture })));
+  }
   // @command listen
-  program
-    .command('listen')
-    .description('the built-in test receiver: verifies signatures, de-duplicates, logs, captures, injects faults')
-    .option('--port <n>', 'port to listen on; 0 picks a free one', intArg('--port'), 3000)
-    .option('--host <address>', 'address to bind', '127.0.0.1')
-    .option('--path <path>', 'the webhook path', '/webhooks/facesign')
-    .option('--secret <secret>', `the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else one is generated and printed once)`)
-    .option('--fail-first <n>', 'answer --fail-status to the first n attempts of each event id', intArg('--fail-first'))
-    .option('--fail-status <code>', 'status for --fail-first and --fail-rate (300-599)', intArg('--fail-status'), 500)
-    .option('--status <code>', 'always answer this status (a 2xx one still processes the event)', intArg('--status'))
-    .option('--delay <ms>', 'hold every answer back this long', intArg('--delay'))
-    .option('--hang', 'never answer (to test a sender\'s timeout)')
-    .option('--fail-rate <p>', 'fail this share of deliveries with --fail-status: 0 to 1, or a percentage (30%)')
-    .option('--seed <n>', 'seed for --fail-rate, to repeat a run', intArg('--seed'))
-    .option('--save <dir>', 'write each delivery to DIR as a capture file (JSON, raw body in base64), in arrival order')
-    .option('--max-body <size>', 'answer 413 to bodies over this size (bytes, or 512kb, 2mb)', '1mb')
-    .option('--exit-after <n>', 'exit 0 after n accepted deliveries', intArg('--exit-after', 1))
-    .option('--max-wait <seconds>', 'stop after this long; exit 1 if --exit-after was not reached')
-    .option('--history <n>', `how many deliveries GET /__facesign/deliveries keeps`, intArg('--history'), 1000)
-    .option('--json', 'print NDJSON: a ready object, one object per delivery, then a summary')
-    .addHelpText(
-      'after',
-      '\nVerdicts: wrong path 404, wrong method 405, body over --max-body 413, bad or missing signature 400,\n  invalid JSON 400, duplicate event id 200 "Already processed", else 200 "OK".\n' +
-        examples(
-          'facesign-webhooks listen',
-          'facesign-webhooks listen --port 4000 --secret whsec_test --save ./captures',
-          'facesign-webhooks listen --fail-first 2 --fail-status 503',
-          'facesign-webhooks listen --port 0 --json --exit-after 3 --max-wait 30',
-          'curl -s localhost:3000/__facesign/deliveries',
-        ),
-    )
-    .action(async (opts) => run(async () => (await import('./commands/listen.js')).runListen(opts)));
+  if (wants('listen')) {
+    program
+      .command('listen')
+      .description('the built-in test receiver: verifies signatures, de-duplicates, logs, captures, injects faults')
+      .option('--port <n>', 'port to listen on; 0 picks a free one', intArg('--port'), 3000)
+      .option('--host <address>', 'address to bind', '127.0.0.1')
+      .option('--path <path>', 'the webhook path', '/webhooks/facesign')
+      .option('--secret <secret>', `the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else one is generated and printed once)`)
+      .option('--fail-first <n>', 'answer --fail-status to the first n attempts of each event id', intArg('--fail-first'))
+      .option('--fail-status <code>', 'status for --fail-first and --fail-rate (300-599)', intArg('--fail-status'), 500)
+      .option('--status <code>', 'always answer this status (a 2xx one still processes the event)', intArg('--status'))
+      .option('--delay <ms>', 'hold every answer back this long', intArg('--delay'))
+      .option('--hang', 'never answer (to test a sender\'s timeout)')
+      .option('--fail-rate <p>', 'fail this share of deliveries with --fail-status: 0 to 1, or a percentage (30%)')
+      .option('--seed <n>', 'seed for --fail-rate, to repeat a run', intArg('--seed'))
+      .option('--save <dir>', 'write each delivery to DIR as a capture file (JSON, raw body in base64), in arrival order')
+      .option('--max-body <size>', 'answer 413 to bodies over this size (bytes, or 512kb, 2mb)', '1mb')
+      .option('--exit-after <n>', 'exit 0 after n accepted deliveries', intArg('--exit-after', 1))
+      .option('--max-wait <seconds>', 'stop after this long; exit 1 if --exit-after was not reached')
+      .option('--history <n>', `how many deliveries GET /__facesign/deliveries keeps`, intArg('--history'), 1000)
+      .option('--json', 'print NDJSON: a ready object, one object per delivery, then a summary')
+      .addHelpText(
+        'after',
+        '\nVerdicts: wrong path 404, wrong method 405, body over --max-body 413, bad or missing signature 400,\n  invalid JSON 400, duplicate event id 200 "Already processed", else 200 "OK".\n' +
+          examples(
+            'facesign-webhooks listen',
+            'facesign-webhooks listen --port 4000 --secret whsec_test --save ./captures',
+            'facesign-webhooks listen --fail-first 2 --fail-status 503',
+            'facesign-webhooks listen --port 0 --json --exit-after 3 --max-wait 30',
+            'curl -s localhost:3000/__facesign/deliveries',
+          ),
+      )
+      .action(async (opts) => run(async () => (await import('./commands/listen.js')).runListen(opts)));
+  }
   // @command replay
-  program
-    .command('replay')
-    .argument('<capture>', 'a capture file, or a directory of them (as `listen --save` writes)')
-    .description('resend captured deliveries byte for byte, with their original signature and event id, in arrival order')
-    .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
-    .option('--resign', 'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET) instead of sending the captured signature')
-    .option('--secret <secret>', 'the secret for --resign')
-    .option('--timeout <ms>', 'how long to wait for a full response', intArg('--timeout', 1), 10_000)
-    .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
-    .option('--json', 'print NDJSON, one object per replayed delivery, then a summary')
-    .addHelpText(
-      'after',
-      examples(
-        'facesign-webhooks replay ./captures --to localhost:4000',
-        'facesign-webhooks replay ./captures/000003-20261126T064112.123Z-evt_abc.json --to :4000',
-        'facesign-webhooks replay ./captures --to :4000 --resign --secret whsec_new',
-      ),
-    )
-    .action(async (capture, opts) => run(async () => (await import('./commands/replay.js')).runReplay({ ...opts, capture })));
-  // @command check
-  program
-    .command('check')
-    .description("a conformance suite for your webhook endpoint: signatures, duplicates, bad input, a burst; exit 1 if any case fails")
-    .option('--to <target>', 'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
-    .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else asked on a terminal)')
-    .option('--timeout <ms>', 'how long to wait for each full response', intArg('--timeout', 1), 10_000)
-    .option('--only <ids>', 'run only these cases (comma-separated; valid = the six valid.* cases); repeatable', collect)
-    .option('--skip <ids>', 'skip these cases (comma-separated); repeatable', collect)
-    .option('--burst <n>', 'how many distinct events the burst case sends at once (1-500)', intArg('--burst', 1), 20)
-    .option('--reporter <name>', 'human (a table) or junit (XML; to --output, else stdout) (default: junit with --output, else human)')
-    .option('--output <file>', 'write the JUnit XML report here (the table still prints)')
-    .option('--header <"Name: value">', 'add a request header to every case; repeatable', collect)
-    .option('--json', 'print NDJSON on stdout: one object per case, then a summary')
-    .addHelpText(
-      'after',
-      `\nCases: valid.session.created … valid.session.expired, duplicate, wrong-secret, no-signature,\n  malformed-signature, tampered-body, unknown-type, burst\nExit: 0 nothing failed (warnings allowed), 1 a case failed or the endpoint is unreachable, 2 usage\n` +
+  if (wants('replay')) {
+    program
+      .command('replay')
+      .argument('<capture>', 'a capture file, or a directory of them (as `listen --save` writes)')
+      .description('resend captured deliveries byte for byte, with their original signature and event id, in arrival order')
+      .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
+      .option('--resign', 'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET) instead of sending the captured signature')
+      .option('--secret <secret>', 'the secret for --resign')
+      .option('--timeout <ms>', 'how long to wait for a full response', intArg('--timeout', 1), 10_000)
+      .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
+      .option('--json', 'print NDJSON, one object per replayed delivery, then a summary')
+      .addHelpText(
+        'after',
         examples(
-          'facesign-webhooks check --to localhost:3000 --secret whsec_test',
-          'facesign-webhooks check --to :4000 --reporter junit --output reports/facesign-check.xml',
-          'facesign-webhooks check --only valid,duplicate --burst 50',
-          'facesign-webhooks check --skip burst --json',
+          'facesign-webhooks replay ./captures --to localhost:4000',
+          'facesign-webhooks replay ./captures/000003-20261126T064112.123Z-evt_abc.json --to :4000',
+          'facesign-webhooks replay ./captures --to :4000 --resign --secret whsec_new',
         ),
-    )
-    .action(async (opts) => run(async () => (await import('./commands/check.js')).runCheckCommand(opts)));
+      )
+      .action(async (capture, opts) => run(async () => (await import('./commands/replay.js')).runReplay({ ...opts, capture })));
+  }
+  // @command check
+  if (wants('check')) {
+    program
+      .command('check')
+      .description("a conformance suite for your webhook endpoint: signatures, duplicates, bad input, a burst; exit 1 if any case fails")
+      .option('--to <target>', 'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
+      .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else asked on a terminal)')
+      .option('--timeout <ms>', 'how long to wait for each full response', intArg('--timeout', 1), 10_000)
+      .option('--only <ids>', 'run only these cases (comma-separated; valid = the six valid.* cases); repeatable', collect)
+      .option('--skip <ids>', 'skip these cases (comma-separated); repeatable', collect)
+      .option('--burst <n>', 'how many distinct events the burst case sends at once (1-500)', intArg('--burst', 1), 20)
+      .option('--reporter <name>', 'human (a table) or junit (XML; to --output, else stdout) (default: junit with --output, else human)')
+      .option('--output <file>', 'write the JUnit XML report here (the table still prints)')
+      .option('--header <"Name: value">', 'add a request header to every case; repeatable', collect)
+      .option('--json', 'print NDJSON on stdout: one object per case, then a summary')
+      .addHelpText(
+        'after',
+        `\nCases: valid.session.created … valid.session.expired, duplicate, wrong-secret, no-signature,\n  malformed-signature, tampered-body, unknown-type, burst\nExit: 0 nothing failed (warnings allowed), 1 a case failed or the endpoint is unreachable, 2 usage\n` +
+          examples(
+            'facesign-webhooks check --to localhost:3000 --secret whsec_test',
+            'facesign-webhooks check --to :4000 --reporter junit --output reports/facesign-check.xml',
+            'facesign-webhooks check --only valid,duplicate --burst 50',
+            'facesign-webhooks check --skip burst --json',
+          ),
+      )
+      .action(async (opts) => run(async () => (await import('./commands/check.js')).runCheckCommand(opts)));
+  }
   // @command demo
-  program
-    .command('demo')
-    .description('the whole story in a few seconds: a local receiver, all six events, a flow, a bad signature, a duplicate')
-    .addHelpText('after', examples('facesign-webhooks demo', 'npm run demo'))
-    .action(async () => run(async () => (await import('./commands/demo.js')).runDemo({})));
+  if (wants('demo')) {
+    program
+      .command('demo')
+      .description('the whole story in a few seconds: a local receiver, all six events, a flow, a bad signature, a duplicate')
+      .addHelpText('after', examples('facesign-webhooks demo', 'npm run demo'))
+      .action(async () => run(async () => (await import('./commands/demo.js')).runDemo({})));
+  }
 
   return program;
 }
@@ -305,7 +335,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
     throw err;
   });
-  const program = buildProgram();
+  const named = argv[2] === 'fixture' ? 'fixtures' : argv[2];
+  const program = buildProgram((COMMAND_NAMES as readonly string[]).includes(named ?? '') ? named : undefined);
   const debug = argv.includes('--debug');
   try {
     if (argv.length > 2) await program.parseAsync(argv);

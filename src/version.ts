@@ -16,4 +16,7 @@ function readVersion(): string {
   return '0.0.0';
 }
 
-export const VERSION: string = readVersion();
+/** Set by the CLI bundle (scripts/bundle.mjs); absent in the unbundled library. */
+declare const __FW_VERSION__: string | undefined;
+
+export const VERSION: string = typeof __FW_VERSION__ === 'string' ? __FW_VERSION__ : readVersion();
