@@ -31,23 +31,36 @@ export interface LoadReport {
  * is kept per request, so memory stays flat however large the count.
  */
 export function requestFactory(template: WebhookRequest, secret: string): () => WebhookRequest {
+  // Cut the serialized template once at every occurrence of its ids; each request is then the
+  // same pieces joined around fresh ids, with no search or split per request.
   const text = template.body.toString('utf8');
-  const eventId = template.eventId;
-  const sessionId = template.sessionId;
-  const parts = text.split(eventId);
+  const ids = [template.eventId, ...(template.sessionId ? [template.sessionId] : [])];
+  const pieces: string[] = [];
+  const slots: number[] = [];
+  for (let at = 0; ; ) {
+    let next = -1;
+    let which = -1;
+    for (const [i, id] of ids.entries()) {
+      const found = text.indexOf(id, at);
+      if (found >= 0 && (next < 0 || found < next)) [next, which] = [found, i];
+    }
+    if (next < 0) {
+      pieces.push(text.slice(at));
+      break;
+    }
+    pieces.push(text.slice(at, next));
+    slots.push(which);
+    at = next + ids[which]!.length;
+  }
   const signed = template.signatureMode === 'valid';
   return () => {
-    const evt = newId('evt');
-    let body = parts.join(evt);
-    let session = sessionId;
-    if (sessionId) {
-      session = newId('vs');
-      body = body.split(sessionId).join(session);
-    }
+    const fresh = [newId('evt'), template.sessionId ? newId('vs') : ''];
+    let body = pieces[0]!;
+    for (let i = 0; i < slots.length; i++) body += fresh[slots[i]!]! + pieces[i + 1]!;
     const bytes = Buffer.from(body, 'utf8');
-    const headers: Record<string, string> = { ...template.headers, [EVENT_ID_HEADER]: evt };
+    const headers: Record<string, string> = { ...template.headers, [EVENT_ID_HEADER]: fresh[0]! };
     if (signed) headers[SIGNATURE_HEADER] = signPayload(bytes, secret);
-    return { ...template, body: bytes, headers, eventId: evt, sessionId: session };
+    return { ...template, body: bytes, headers, eventId: fresh[0]!, sessionId: template.sessionId ? fresh[1] : undefined };
   };
 }
 
