@@ -5,26 +5,16 @@ import { checkEndpoint, type CheckReport } from '../src/check/run.js';
 import { planReport } from '../src/commands/check.js';
 import { formatJUnit } from '../src/report/junit.js';
 import type { DeliveryResult } from '../src/delivery/deliver.js';
-import { CliError } from '../src/errors.js';
 import { independentSignatureOk, startServer } from './helpers/server.js';
 import { startCorrectServer } from './servers/correct.js';
 import { startDocsSampleServer } from './servers/docs-sample.js';
 import { startReserializedServer } from './servers/reserialized.js';
 import type { RunningServer } from './servers/common.js';
 import { findAll, parseXmlStrict } from './servers/strict-xml.js';
+import { expectCliError } from './helpers/errors.js';
 
 const SECRET = 'whsec_unit_check_secret';
 const URL_ = 'http://127.0.0.1:9/webhooks/facesign';
-
-function usageErrorOf(fn: () => unknown): CliError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CliError);
-    return err as CliError;
-  }
-  throw new Error('expected a usage error');
-}
 
 function caseOf(id: string, burst = 4): CheckCase {
   const [c] = planCheck({ url: URL_, secret: SECRET, cases: [id as CheckCase['id']], burst });
@@ -61,16 +51,16 @@ describe('selectCases', () => {
   });
 
   it('rejects an unknown id with a usage error that lists the ids', () => {
-    const err = usageErrorOf(() => selectCases(['valid,bogus']));
+    const err = expectCliError(() => selectCases(['valid,bogus']));
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain('"bogus"');
     expect(err.hint).toContain('malformed-signature');
     expect(err.hint).toContain('valid.session.expired');
-    expect(usageErrorOf(() => selectCases(undefined, ['nope'])).message).toContain('--skip');
+    expect(expectCliError(() => selectCases(undefined, ['nope'])).message).toContain('--skip');
   });
 
   it('refuses a selection that leaves nothing to run', () => {
-    expect(usageErrorOf(() => selectCases(['burst'], ['burst'])).exitCode).toBe(2);
+    expect(expectCliError(() => selectCases(['burst'], ['burst'])).exitCode).toBe(2);
   });
 });
 
@@ -139,8 +129,8 @@ describe('planCheck', () => {
 
   it('plans only the selected cases and bounds --burst', () => {
     expect(planCheck({ url: URL_, secret: SECRET, cases: ['burst'] })[0]!.steps).toHaveLength(20);
-    expect(usageErrorOf(() => planCheck({ url: URL_, secret: SECRET, burst: 501 })).exitCode).toBe(2);
-    expect(usageErrorOf(() => planCheck({ url: URL_, secret: SECRET, burst: 0 })).exitCode).toBe(2);
+    expect(expectCliError(() => planCheck({ url: URL_, secret: SECRET, burst: 501 })).exitCode).toBe(2);
+    expect(expectCliError(() => planCheck({ url: URL_, secret: SECRET, burst: 0 })).exitCode).toBe(2);
   });
 });
 
@@ -254,10 +244,10 @@ describe('planReport', () => {
     expect(planReport({ json: true })).toEqual({ table: false, junit: 'none' });
     expect(planReport({ reporter: 'junit' })).toEqual({ table: false, junit: 'stdout' });
     expect(planReport({ output: 'report.xml' })).toMatchObject({ table: true, junit: 'file' });
-    expect(usageErrorOf(() => planReport({ reporter: 'junit', json: true })).exitCode).toBe(2);
-    expect(usageErrorOf(() => planReport({ reporter: 'tap' })).hint).toContain('human, junit');
-    expect(usageErrorOf(() => planReport({ reporter: 'human', output: 'x.xml' })).exitCode).toBe(2);
-    expect(usageErrorOf(() => planReport({ output: '/no/such/dir/x.xml' })).message).toContain('no such directory');
+    expect(expectCliError(() => planReport({ reporter: 'junit', json: true })).exitCode).toBe(2);
+    expect(expectCliError(() => planReport({ reporter: 'tap' })).hint).toContain('human, junit');
+    expect(expectCliError(() => planReport({ reporter: 'human', output: 'x.xml' })).exitCode).toBe(2);
+    expect(expectCliError(() => planReport({ output: '/no/such/dir/x.xml' })).message).toContain('no such directory');
   });
 });
 

@@ -6,7 +6,7 @@ import { parseExpectation } from '../src/delivery/expect.js';
 import { prepareRequest } from '../src/delivery/request.js';
 import { buildEvent } from '../src/events/build.js';
 import { CliError } from '../src/errors.js';
-import { independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
+import { hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
 
 const SECRET = 'whsec_deliver_test';
 const servers: TestServer[] = [];
@@ -146,32 +146,16 @@ describe('deliver', () => {
 
   it('stops reading a huge body after 64 KiB, and the server sees the client go away', async () => {
     const TOTAL = 512 * 1024 * 1024;
-    let written = 0;
-    let finished = false;
-    let closed!: () => void;
-    const clientGone = new Promise<void>((resolve) => (closed = resolve));
-    const server = await serve((_req, _body, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(TOTAL) });
-      const chunk = Buffer.alloc(64 * 1024, 'a');
-      // Written lazily, only as fast as the client drains it, so nothing near 512 MiB is ever buffered.
-      const pump = () => {
-        while (written < TOTAL && !res.destroyed) {
-          written += chunk.length;
-          if (!res.write(chunk)) return void res.once('drain', pump);
-        }
-        if (written >= TOTAL) res.end(() => (finished = true));
-      };
-      res.on('close', () => closed());
-      pump();
-    });
+    const huge = hugeBodyHandler(TOTAL, 'a', { contentLength: true });
+    const server = await serve(huge.handler);
     const started = Date.now();
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 10_000 });
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(res).toMatchObject({ ok: true, status: 200, truncated: true, responseBytes: MAX_RESPONSE_BYTES });
     expect(res.responseBody).toBe('a'.repeat(200));
-    await Promise.race([clientGone, new Promise((_, reject) => setTimeout(() => reject(new Error('the server never saw the client go away')), 5_000))]);
-    expect(finished).toBe(false);
-    expect(written).toBeLessThan(TOTAL / 8);
+    await Promise.race([huge.state.clientGone, new Promise((_, reject) => setTimeout(() => reject(new Error('the server never saw the client go away')), 5_000))]);
+    expect(huge.state.finished).toBe(false);
+    expect(huge.state.written).toBeLessThan(TOTAL / 8);
   });
 
   it('reads a body of exactly 64 KiB whole, without calling it truncated', async () => {

@@ -3,18 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEvent, buildFlow, FLOW_OUTCOMES, resolveEventType, type FaceSignEvent } from '../src/events/build.js';
 import { FIXTURES_DIR } from '../src/events/fixtures.js';
 import { EVENT_DESCRIPTIONS, EVENT_TYPES, normalizeEventType, STATUS_BY_TYPE } from '../src/events/types.js';
-import { CliError } from '../src/errors.js';
-
-/** Runs `fn`, which must throw a CliError, and returns it. */
-function cliError(fn: () => unknown): CliError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CliError);
-    return err as CliError;
-  }
-  throw new Error('expected a CliError, nothing was thrown');
-}
+import { expectCliError } from './helpers/errors.js';
 
 const NOW = 1_800_000_000;
 
@@ -64,7 +53,7 @@ describe('event types', () => {
   it('accepts short names and any case, and refuses unknown ones with exit 2', () => {
     expect(normalizeEventType('Verified')).toBe('session.verified');
     expect(resolveEventType('session.failed')).toBe('session.failed');
-    const err = cliError(() => resolveEventType('session.approved'));
+    const err = expectCliError(() => resolveEventType('session.approved'));
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain('session.approved');
     expect(err.hint).toContain('session.verified');
@@ -144,7 +133,7 @@ describe('buildEvent', () => {
     const event = buildEvent('session.failed', { unset: ['data.last_error', 'data.livemode'] });
     expect(event.data).not.toHaveProperty('last_error');
     expect(event.data).not.toHaveProperty('livemode');
-    const err = cliError(() => buildEvent('session.failed', { unset: ['data.last_eror'] }));
+    const err = expectCliError(() => buildEvent('session.failed', { unset: ['data.last_eror'] }));
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain('data has no field "last_eror"');
   });
@@ -174,7 +163,7 @@ describe('buildEvent', () => {
   });
 
   it('refuses a fixture of another type rather than mixing type and status', () => {
-    const err = cliError(() => buildEvent('session.verified', { fixture: { type: 'session.failed' } }));
+    const err = expectCliError(() => buildEvent('session.verified', { fixture: { type: 'session.failed' } }));
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain('session.failed');
     expect(err.message).toContain('session.verified');
@@ -182,15 +171,15 @@ describe('buildEvent', () => {
   });
 
   it('a bad path is exit 2 naming where it goes wrong', () => {
-    const scalar = cliError(() => buildEvent('session.verified', { set: ['data.verified_outputs.first_name.x=1'] }));
+    const scalar = expectCliError(() => buildEvent('session.verified', { set: ['data.verified_outputs.first_name.x=1'] }));
     expect(scalar.exitCode).toBe(2);
     expect(scalar.message).toContain('data.verified_outputs.first_name is "John", not an object');
     expect(scalar.hint).toBeTruthy();
-    const empty = cliError(() => buildEvent('session.verified', { set: ['data..x=1'] }));
+    const empty = expectCliError(() => buildEvent('session.verified', { set: ['data..x=1'] }));
     expect(empty.message).toContain('empty segment at character 6');
-    const noValue = cliError(() => buildEvent('session.verified', { set: ['data.metadata.plan'] }));
+    const noValue = expectCliError(() => buildEvent('session.verified', { set: ['data.metadata.plan'] }));
     expect(noValue.message).toContain('expected path=value');
-    const index = cliError(() => buildEvent('session.verified', { set: ['data.metadata.tags=[]', 'data.metadata.tags[3]=x'] }));
+    const index = expectCliError(() => buildEvent('session.verified', { set: ['data.metadata.tags=[]', 'data.metadata.tags[3]=x'] }));
     expect(index.message).toContain('is an array of 0');
   });
 
@@ -244,7 +233,7 @@ describe('buildFlow', () => {
   });
 
   it('refuses an unknown outcome with exit 2', () => {
-    const err = cliError(() => buildFlow('approved' as never));
+    const err = expectCliError(() => buildFlow('approved' as never));
     expect(err.exitCode).toBe(2);
     expect(err.hint).toContain('verified, failed, cancelled, expired');
   });

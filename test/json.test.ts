@@ -4,17 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deepMerge, lineColumn, parseJsonOrThrow, parsePath, parseSetValue, setPath, unsetPath, type JsonObject } from '../src/events/json.js';
 import { readFixtureFile } from '../src/commands/shared.js';
-import { CliError } from '../src/errors.js';
-
-function cliError(fn: () => unknown): CliError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CliError);
-    return err as CliError;
-  }
-  throw new Error('expected a CliError, nothing was thrown');
-}
+import { expectCliError } from './helpers/errors.js';
 
 describe('parseJsonOrThrow', () => {
   // Positions worked out by hand from the texts, 1-based line:column of the offending character.
@@ -30,7 +20,7 @@ describe('parseJsonOrThrow', () => {
     ['{"a": 1', '1:8', "Expected ',' or '}' after property value"],
     ['', '1:1', 'Unexpected end of JSON input'],
   ])('%j → file:%s', (text, position, what) => {
-    const err = cliError(() => parseJsonOrThrow(text, 'event.json'));
+    const err = expectCliError(() => parseJsonOrThrow(text, 'event.json'));
     expect(err.exitCode).toBe(2);
     expect(err.message).toBe(`event.json:${position}: invalid JSON (${what})`);
     expect(err.hint).toMatch(/^fix the JSON/);
@@ -53,16 +43,16 @@ describe('readFixtureFile', () => {
   it('names the file, line and column of broken JSON (exit 2)', () => {
     const file = join(dir, 'broken.json');
     writeFileSync(file, '{\n  "data": {\n    "status": verified\n  }\n}\n');
-    const err = cliError(() => readFixtureFile(file));
+    const err = expectCliError(() => readFixtureFile(file));
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain(`${file}:3:15: invalid JSON`);
   });
 
   it('refuses a missing file and a JSON value that is not an object (exit 2)', () => {
-    expect(cliError(() => readFixtureFile(join(dir, 'nope.json'))).message).toContain('no such file');
+    expect(expectCliError(() => readFixtureFile(join(dir, 'nope.json'))).message).toContain('no such file');
     const array = join(dir, 'array.json');
     writeFileSync(array, '[1, 2]');
-    const err = cliError(() => readFixtureFile(array));
+    const err = expectCliError(() => readFixtureFile(array));
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain('must be a JSON object');
   });
@@ -87,7 +77,7 @@ describe('parsePath', () => {
     expect(parsePath('data.items[0].name')).toEqual(['data', 'items', '0', 'name']);
   });
   it.each(['', '   ', '.a', 'a.', 'a..b'])('refuses %j with exit 2', (path) => {
-    expect(cliError(() => parsePath(path)).exitCode).toBe(2);
+    expect(expectCliError(() => parsePath(path)).exitCode).toBe(2);
   });
 });
 
@@ -105,13 +95,13 @@ describe('setPath / unsetPath', () => {
     setPath(root, 'list.2', 'c');
     setPath(root, 'list[3].k', 1);
     expect(root.list).toEqual(['A', 'b', 'c', { k: 1 }]);
-    const err = cliError(() => setPath(root, 'list[9]', 'x'));
+    const err = expectCliError(() => setPath(root, 'list[9]', 'x'));
     expect(err.message).toContain('list is an array of 4, "9" is not an index in it');
-    expect(cliError(() => setPath(root, 'list.first', 'x')).exitCode).toBe(2);
+    expect(expectCliError(() => setPath(root, 'list.first', 'x')).exitCode).toBe(2);
   });
 
   it('refuses to descend into a scalar, naming it', () => {
-    const err = cliError(() => setPath({ a: { b: 5 } }, 'a.b.c', 1));
+    const err = expectCliError(() => setPath({ a: { b: 5 } }, 'a.b.c', 1));
     expect(err.message).toBe('bad field path "a.b.c": a.b is 5, not an object');
   });
 
@@ -120,9 +110,9 @@ describe('setPath / unsetPath', () => {
     unsetPath(root, 'a.b');
     unsetPath(root, 'list[1]');
     expect(root).toEqual({ a: { c: 2 }, list: [1, 3] });
-    expect(cliError(() => unsetPath(root, 'a.zz')).message).toContain('a has no field "zz"');
-    expect(cliError(() => unsetPath(root, 'list[5]')).exitCode).toBe(2);
-    expect(cliError(() => unsetPath(root, 'toString')).exitCode).toBe(2);
+    expect(expectCliError(() => unsetPath(root, 'a.zz')).message).toContain('a has no field "zz"');
+    expect(expectCliError(() => unsetPath(root, 'list[5]')).exitCode).toBe(2);
+    expect(expectCliError(() => unsetPath(root, 'toString')).exitCode).toBe(2);
   });
 
   it('treats __proto__ and constructor as plain field names', () => {

@@ -8,7 +8,7 @@ import { EVENT_TYPES, STATUS_BY_TYPE } from '../src/events/types.js';
 import { runSend, type SendOptions } from '../src/commands/send.js';
 import { CliError } from '../src/errors.js';
 import { ndjson, runCli, type CliResult, type RunOptions } from './helpers/cli.js';
-import { independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
+import { hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
 
 // Long and distinctive, so finding it in any output would be no accident.
 const SECRET = 'whsec_e2e_Zq8vT3kPp0LmX7aa';
@@ -295,33 +295,17 @@ describe.concurrent('send: responses and network failures', () => {
 
   it('a huge streamed body: read up to 64 KiB, then the connection is dropped; finishes quickly', async () => {
     const TOTAL = 512 * 1024 * 1024;
-    let written = 0;
-    let finished = false;
-    let gone!: () => void;
-    const clientGone = new Promise<void>((resolve) => (gone = resolve));
-    const server = await serve((_req, _body, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      const chunk = Buffer.alloc(64 * 1024, 'z');
-      // Lazily, as fast as the client reads: the 512 MiB never exist in memory at once.
-      const pump = () => {
-        while (written < TOTAL && !res.destroyed) {
-          written += chunk.length;
-          if (!res.write(chunk)) return void res.once('drain', pump);
-        }
-        if (written >= TOTAL) res.end(() => (finished = true));
-      };
-      res.on('close', () => gone());
-      pump();
-    });
+    const huge = hugeBodyHandler(TOTAL, 'z');
+    const server = await serve(huge.handler);
     const r = await cli(['send', 'verified', '--json', '--to', server.hookUrl, '--secret', SECRET]);
     expect(r.code).toBe(0);
     const [delivery] = ndjson(r.stdout);
     expect(delivery).toMatchObject({ status: 200, ok: true, error: null, response_truncated: true, response_body: 'z'.repeat(200) });
     // Measured by the CLI itself: done well before its 10 s timeout, so it stopped reading rather than timing out.
     expect(delivery!.latency_ms).toBeLessThan(5_000);
-    await Promise.race([clientGone, new Promise((_, reject) => setTimeout(() => reject(new Error('the client never went away')), 5_000))]);
-    expect(finished).toBe(false);
-    expect(written).toBeLessThan(TOTAL / 8);
+    await Promise.race([huge.state.clientGone, new Promise((_, reject) => setTimeout(() => reject(new Error('the client never went away')), 5_000))]);
+    expect(huge.state.finished).toBe(false);
+    expect(huge.state.written).toBeLessThan(TOTAL / 8);
   });
 });
 

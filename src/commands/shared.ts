@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CliError, EXIT, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
 import { isPlainObject, parseJsonOrThrow, type JsonObject } from '../events/json.js';
 import type { BuildOptions } from '../events/build.js';
 
@@ -62,8 +62,4 @@ export function positiveInt(value: string | number | undefined, flag: string, fa
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n) || n < min) throw usageError(`${flag} must be a whole number of at least ${min} (got "${value}")`);
   return n;
-}
-
-export function interrupted(): CliError {
-  return new CliError('interrupted', { exitCode: EXIT.interrupted });
 }

@@ -73,3 +73,27 @@ export async function startServer(handler: Handler = (_req, _body, res) => res.e
       }),
   };
 }
+
+/**
+ * A handler that streams `total` bytes of `fill`, lazily, only as fast as the client drains them
+ * (so nothing near `total` is ever buffered), and records how far it got.
+ */
+export function hugeBodyHandler(total: number, fill: string, options: { contentLength?: boolean } = {}) {
+  const state = { written: 0, finished: false, clientGone: undefined as unknown as Promise<void> };
+  let gone!: () => void;
+  state.clientGone = new Promise<void>((resolve) => (gone = resolve));
+  const handler: Handler = (_req, _body, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', ...(options.contentLength ? { 'content-length': String(total) } : {}) });
+    const chunk = Buffer.alloc(64 * 1024, fill);
+    const pump = () => {
+      while (state.written < total && !res.destroyed) {
+        state.written += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      if (state.written >= total) res.end(() => (state.finished = true));
+    };
+    res.on('close', () => gone());
+    pump();
+  };
+  return { handler, state };
+}
