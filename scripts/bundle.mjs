@@ -59,7 +59,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  minify: true,
+  minify: process.env.FW_BUNDLE_MINIFY !== '0',
   legalComments: 'none',
   chunkNames: '[name]-[hash]',
   logLevel: 'warning',

@@ -1,7 +1,7 @@
 import { buildEvent } from '../events/build.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 import { prepareRequest } from '../delivery/request.js';
-import { requestFactory, runLoad, type LoadReport } from '../delivery/load.js';
+import { runWireLoad, wireRequestFactory, wireTarget, type LoadReport } from '../delivery/load.js';
 import type { Expectation } from '../delivery/expect.js';
 import { EXIT } from '../errors.js';
 import { formatMs, type Output } from '../report/output.js';
@@ -45,8 +45,9 @@ async function boundHeap(): Promise<() => void> {
 export async function runLoadMode(input: LoadCommandInput): Promise<number> {
   const { out, types, count, concurrency } = input;
   // One template per type; ids are spliced in per request so nothing grows with the count.
+  const target = wireTarget(input.url);
   const factories = types.map((type) =>
-    requestFactory(
+    wireRequestFactory(
       prepareRequest(buildEvent(type, { ...input.build, eventId: undefined }), {
         url: input.url,
         secret: input.secret,
@@ -55,6 +56,7 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
         fromIp: input.options.fromIp,
       }),
       input.secret,
+      target,
     ),
   );
   let n = 0;
@@ -64,7 +66,7 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
   const releaseHeap = await boundHeap();
   let report: LoadReport;
   try {
-    report = await runLoad(next, { count, concurrency, timeoutMs: input.timeoutMs, signal: interrupt.signal });
+    report = await runWireLoad(target, next, { count, concurrency, timeoutMs: input.timeoutMs, signal: interrupt.signal });
   } finally {
     releaseHeap();
     interrupt.dispose();

@@ -40,9 +40,9 @@ export function createFaultPlan(settings: FaultSettings): { decide(eventId: stri
     seed,
     decide(eventId) {
       const attempt = (attempts.get(eventId) ?? 0) + 1;
-      attempts.delete(eventId);
       attempts.set(eventId, attempt);
-      if (attempts.size > MAX_TRACKED_IDS) attempts.delete(attempts.keys().next().value as string);
+      // Forgets the id first seen longest ago (a Map keeps insertion order).
+      if (attempt === 1 && attempts.size > MAX_TRACKED_IDS) attempts.delete(attempts.keys().next().value as string);
 
       const status = settings.status;
       if (status !== undefined && (status < 200 || status > 299)) {

@@ -60,8 +60,13 @@ export function readEventFacts(value: unknown, headerEventId: string | null): Ev
   };
 }
 
-function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
-  const v = headers[name.toLowerCase()];
+/** Shared by every judgement that adds no response header; never modified. */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const SIGNATURE_HEADER_LOWER = SIGNATURE_HEADER.toLowerCase();
+const EVENT_ID_HEADER_LOWER = EVENT_ID_HEADER.toLowerCase();
+
+function headerValue(headers: IncomingHttpHeaders, lowerName: string): string | null {
+  const v = headers[lowerName];
   return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
 }
 
@@ -84,7 +89,7 @@ function formatBytes(n: number): string {
  * idempotency by event id. Pure apart from the two callbacks; never throws on any input.
  */
 export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement {
-  const headerEventId = headerValue(req.headers, EVENT_ID_HEADER);
+  const headerEventId = headerValue(req.headers, EVENT_ID_HEADER_LOWER);
   let parsed: unknown;
   let jsonError: string | undefined;
   if (!req.bodyTooLarge) {
@@ -95,9 +100,15 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
     }
   }
   const facts = readEventFacts(parsed, headerEventId);
-  const verdict = (v: Pick<CaptureVerdict, 'status' | 'outcome' | 'signature'> & { reason?: string }): CaptureVerdict => ({ ...v, ...facts });
-  const reject = (status: number, signature: CaptureVerdict['signature'], reason: string, responseBody: string, headers: Record<string, string> = {}): Judgement => ({
-    verdict: verdict({ status, outcome: 'rejected', signature, reason }),
+  // Each verdict is made once, in one shape: status, outcome, signature, reason, the ids, attempt.
+  const verdict = (status: number, outcome: CaptureVerdict['outcome'], signature: CaptureVerdict['signature'], reason: string | undefined, attempt?: number): CaptureVerdict => {
+    const v: CaptureVerdict = { status, outcome, signature, event_id: facts.event_id, event_type: facts.event_type, session_id: facts.session_id, user_id: facts.user_id };
+    if (reason !== undefined) v.reason = reason;
+    if (attempt !== undefined) v.attempt = attempt;
+    return v;
+  };
+  const reject = (status: number, signature: CaptureVerdict['signature'], reason: string, responseBody: string, headers: Record<string, string> = NO_HEADERS): Judgement => ({
+    verdict: verdict(status, 'rejected', signature, reason),
     responseBody,
     headers,
   });
@@ -114,7 +125,7 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
     const reason = `body of ${req.bodyBytesSeen} bytes or more is over the ${formatBytes(ctx.maxBodyBytes)} cap`;
     return reject(413, 'unchecked', reason, `Payload too large: the limit is ${formatBytes(ctx.maxBodyBytes)}`);
   }
-  const sig = verifySignature(req.body, req.headers[SIGNATURE_HEADER.toLowerCase()], ctx.secret);
+  const sig = verifySignature(req.body, req.headers[SIGNATURE_HEADER_LOWER], ctx.secret);
   if (!sig.ok) {
     const kind = sig.reason === 'missing' || sig.reason === 'prefixed' || sig.reason === 'uppercase' || sig.reason === 'malformed' ? sig.reason : 'mismatch';
     return reject(400, kind, sig.message, `Invalid signature: ${sig.message}`);
@@ -127,18 +138,17 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
   }
   const eventId = facts.event_id;
   const decision = ctx.decideFault?.(eventId) ?? { attempt: 1 };
-  const withAttempt = (j: Judgement): Judgement => ({ ...j, verdict: { ...j.verdict, attempt: decision.attempt } });
   if (decision.fault) {
-    return withAttempt({
-      verdict: verdict({ status: decision.fault.status, outcome: 'fault', signature: 'valid', reason: decision.fault.reason }),
+    return {
+      verdict: verdict(decision.fault.status, 'fault', 'valid', decision.fault.reason, decision.attempt),
       responseBody: `Internal error (injected: ${decision.fault.reason})`,
-      headers: {},
-    });
+      headers: NO_HEADERS,
+    };
   }
   // A 2xx --status still processes the event; it only changes the code the sender sees.
   const status = decision.statusOverride ?? 200;
   if (ctx.isProcessed(eventId)) {
-    return withAttempt({ verdict: verdict({ status, outcome: 'duplicate', signature: 'valid', reason: 'event id already processed' }), responseBody: 'Already processed', headers: {} });
+    return { verdict: verdict(status, 'duplicate', 'valid', 'event id already processed', decision.attempt), responseBody: 'Already processed', headers: NO_HEADERS };
   }
-  return withAttempt({ verdict: verdict({ status, outcome: 'accepted', signature: 'valid' }), responseBody: 'OK', headers: {} });
+  return { verdict: verdict(status, 'accepted', 'valid', undefined, decision.attempt), responseBody: 'OK', headers: NO_HEADERS };
 }

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CliError, EXIT, usageError } from '../errors.js';
-import type { Capture } from './capture.js';
+import { EVENT_ID_HEADER, SIGNATURE_HEADER } from '../signature/index.js';
+import type { Capture, CaptureVerdict } from './capture.js';
 import { createFaultPlan } from './faults.js';
 import { judgeRequest, targetPath, type Judgement, type ReceivedRequest } from './judge.js';
 import { prepareSaveDir, writeCaptureFile } from './store.js';
@@ -103,6 +104,7 @@ const OVERFLOW_LINGER_MS = 2_000;
 /** History also stops holding bodies past this many bytes in total (oldest dropped first). */
 const HISTORY_MAX_BYTES = 256 * 1024 * 1024;
 const MAX_PROCESSED_IDS = 100_000;
+const EMPTY = Buffer.alloc(0);
 
 function checkInt(value: number | undefined, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -148,47 +150,6 @@ export function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
-  return out;
-}
-
-function pairs(raw: string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
-  return out;
-}
-
-type BodyRead = { complete: true; body: Buffer; tooLarge: boolean; seen: number } | { complete: false };
-
-/** Reads a body up to the cap; past it, counts and discards (up to a limit) so the client still gets its 413. */
-function readBody(req: IncomingMessage, cap: number, onOverflow: () => void): Promise<BodyRead> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let seen = 0;
-    let done = false;
-    const finish = (result: BodyRead) => {
-      if (!done) {
-        done = true;
-        resolve(result);
-      }
-    };
-    req.on('data', (chunk: Buffer) => {
-      seen += chunk.length;
-      if (seen <= cap) chunks.push(chunk);
-      else if (chunks.length > 0) chunks.length = 0;
-      if (seen > cap + DRAIN_LIMIT_BYTES && !done) {
-        finish({ complete: true, body: Buffer.alloc(0), tooLarge: true, seen });
-        onOverflow();
-      }
-    });
-    req.on('end', () => finish({ complete: true, body: seen > cap ? Buffer.alloc(0) : Buffer.concat(chunks), tooLarge: seen > cap, seen }));
-    req.on('error', () => finish({ complete: false }));
-    req.on('close', () => finish(req.complete ? { complete: true, body: seen > cap ? Buffer.alloc(0) : Buffer.concat(chunks), tooLarge: seen > cap, seen } : { complete: false }));
-  });
-}
-
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted || ms <= 0) return resolve();
@@ -202,43 +163,128 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Builds the capture record of one judged request. Pure. */
-export function buildCapture(input: {
-  sequence: number;
-  receivedAt: Date;
-  req: Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'rawHeaders'>;
-  remoteAddress: string | undefined;
-  remotePort: number | undefined;
-  read: { body: Buffer; tooLarge: boolean; seen: number };
-  judgement: Judgement;
-  hang: boolean;
-  delayMs: number;
-}): Capture {
-  const { judgement, read } = input;
-  const verdict = { ...judgement.verdict };
-  if (input.hang) {
-    // The judgement is kept (signature, ids); only the answer is withheld.
-    Object.assign(verdict, { status: 0, outcome: 'fault', reason: `no answer (--hang)${verdict.reason ? `; would have been ${judgement.verdict.status}: ${verdict.reason}` : ''}` });
-  } else {
-    verdict.response_body = judgement.responseBody;
-    if (input.delayMs > 0) verdict.delayed_ms = input.delayMs;
+/** Header fields of which Node keeps only the first copy (as `IncomingMessage.headers` does). */
+const SINGLE_VALUE_HEADERS = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
+  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+]);
+
+/**
+ * `IncomingMessage.headers` flattened to strings, made from the raw name/value list with Node's
+ * rules: names lowercased; repeats dropped for single-value fields, joined with "; " for cookie
+ * and with ", " otherwise.
+ */
+export function headersFromRaw(raw: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (!SINGLE_VALUE_HEADERS.has(name)) out[name] = `${seen}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
-  return {
-    version: 1,
-    sequence: input.sequence,
-    received_at: input.receivedAt.toISOString(),
-    remote_address: input.remoteAddress ?? null,
-    remote_port: input.remotePort ?? null,
-    method: input.req.method ?? '',
-    path: input.req.url ?? '',
-    headers: flattenHeaders(input.req.headers),
-    raw_headers: pairs(input.req.rawHeaders),
-    body_base64: read.body.toString('base64'),
-    body_text: read.body.toString('utf8'),
-    body_bytes: read.body.length,
-    ...(read.tooLarge ? { body_discarded: true } : {}),
-    verdict,
-  };
+  return out;
+}
+
+/** One header's value from the raw list, repeats joined with ", " (as Node does for these fields). */
+function rawHeader(raw: readonly string[], lowerName: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) value = value === undefined ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
+  }
+  return value;
+}
+
+const SIGNATURE_FIELD = SIGNATURE_HEADER.toLowerCase();
+const EVENT_ID_FIELD = EVENT_ID_HEADER.toLowerCase();
+
+/**
+ * One delivery's capture, kept small because the history holds a thousand of them: the request's
+ * raw header list and body bytes, the verdict, and a few numbers. The encodings a capture file
+ * shows (headers, base64 and text of the body, the ISO time) are made when read.
+ * `JSON.stringify` gives the full capture file (through `toJSON`).
+ */
+class ReceivedCapture implements Capture {
+  constructor(
+    readonly sequence: number,
+    private readonly receivedAt: number,
+    readonly remote_address: string | null,
+    readonly remote_port: number | null,
+    readonly method: string,
+    readonly path: string,
+    private readonly rawHeaders: string[],
+    private readonly body: Buffer,
+    private readonly tooLarge: boolean,
+    readonly verdict: CaptureVerdict,
+  ) {}
+
+  get version(): 1 {
+    return 1;
+  }
+
+  get received_at(): string {
+    return new Date(this.receivedAt).toISOString();
+  }
+
+  get body_bytes(): number {
+    return this.body.length;
+  }
+
+  get body_discarded(): true | undefined {
+    return this.tooLarge ? true : undefined;
+  }
+
+  get headers(): Record<string, string> {
+    return headersFromRaw(this.rawHeaders);
+  }
+
+  get raw_headers(): [string, string][] {
+    const raw = this.rawHeaders;
+    const out: [string, string][] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+    return out;
+  }
+
+  get body_base64(): string {
+    return this.body.toString('base64');
+  }
+
+  get body_text(): string {
+    return this.body.toString('utf8');
+  }
+
+  /** The capture as a plain object, in the file's field order. */
+  toJSON(): Capture {
+    return {
+      version: 1,
+      sequence: this.sequence,
+      received_at: this.received_at,
+      remote_address: this.remote_address,
+      remote_port: this.remote_port,
+      method: this.method,
+      path: this.path,
+      headers: this.headers,
+      raw_headers: this.raw_headers,
+      body_base64: this.body_base64,
+      body_text: this.body_text,
+      body_bytes: this.body_bytes,
+      ...(this.tooLarge ? { body_discarded: true as const } : {}),
+      verdict: this.verdict,
+    };
+  }
+}
+
+/** The verdict a capture records: the judgement's, with what was answered (or that nothing was). */
+function recordedVerdict(judgement: Judgement, hang: boolean, delayMs: number): CaptureVerdict {
+  const verdict = judgement.verdict;
+  if (hang) {
+    // The judgement is kept (signature, ids); only the answer is withheld.
+    return { ...verdict, status: 0, outcome: 'fault', reason: `no answer (--hang)${verdict.reason ? `; would have been ${verdict.status}: ${verdict.reason}` : ''}` };
+  }
+  verdict.response_body = judgement.responseBody;
+  if (delayMs > 0) verdict.delayed_ms = delayMs;
+  return verdict;
 }
 
 /**
@@ -251,17 +297,21 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   if (options.saveDir !== undefined) prepareSaveDir(options.saveDir);
   const faults = createFaultPlan(options);
   const stats: ReceiverStats = { received: 0, accepted: 0, duplicates: 0, rejected: 0, faults: 0, saved: 0, saveErrors: 0, incomplete: 0, badHttp: 0 };
-  const history: Capture[] = [];
+  const history: ReceivedCapture[] = [];
   let historyBytes = 0;
   const processed = new Set<string>();
-  const inFlight = new Set<Promise<void>>();
+  /** Requests still being read or answered; `close()` waits (up to its grace) for them. */
+  let active = 0;
+  let onDrained: (() => void) | undefined;
+  /** Handlers that went asynchronous (capture files, --delay): `close()` lets every one finish. */
+  const jobs = new Set<Promise<void>>();
   const hung = new Set<ServerResponse>();
   const stopDelays = new AbortController();
   let sequence = 0;
   let closing = false;
   const warn = (message: string) => options.onWarning?.(message);
 
-  function remember(capture: Capture): void {
+  function remember(capture: ReceivedCapture): void {
     if (settings.historyLimit === 0) return;
     history.push(capture);
     historyBytes += capture.body_bytes;
@@ -284,9 +334,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     else stats.faults++;
   }
 
-  function answer(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}, contentType = 'text/plain; charset=utf-8'): void {
+  function answer(res: ServerResponse, status: number, body: string, headers?: Record<string, string>, contentType = 'text/plain; charset=utf-8'): void {
     if (res.headersSent || res.destroyed) return;
-    const all: Record<string, string> = { 'Content-Type': contentType, ...headers };
+    const all: Record<string, string> = headers === undefined || Object.keys(headers).length === 0 ? { 'Content-Type': contentType } : { 'Content-Type': contentType, ...headers };
     if (closing) all.Connection = 'close';
     res.writeHead(status, all);
     res.end(body);
@@ -300,61 +350,127 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     answer(res, 200, body, {}, 'application/json');
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (targetPath(req.url ?? '') === DELIVERIES_PATH) {
-      req.resume();
-      return serveHistory(req, res);
-    }
-    const receivedAt = new Date();
+  function settle(): void {
+    if (--active === 0 && onDrained) onDrained();
+  }
+
+  /** Reads one request's body (up to the cap), then judges, records and answers it. */
+  function receive(req: IncomingMessage, res: ServerResponse): void {
+    active++;
+    const receivedAt = Date.now();
     const seq = ++sequence;
     const remoteAddress = req.socket.remoteAddress;
     const remotePort = req.socket.remotePort;
-    const read = await readBody(req, settings.maxBodyBytes, () => {
-      // A client that keeps sending far past the cap gets its 413 now; the rest is still read and
-      // dropped for a moment (cutting at once can reset the socket before the 413 is read), then cut.
-      answer(res, 413, `Payload too large: the limit is ${settings.maxBodyBytes} bytes`, { Connection: 'close' });
-      setTimeout(() => req.socket.destroy(), OVERFLOW_LINGER_MS).unref();
+    const cap = settings.maxBodyBytes;
+    const chunks: Buffer[] = [];
+    let seen = 0;
+    let done = false;
+    const finish = (complete: boolean) => {
+      if (done) return;
+      done = true;
+      if (!complete) {
+        stats.incomplete++;
+        return settle();
+      }
+      const tooLarge = seen > cap;
+      try {
+        processRequest(req, res, { seq, receivedAt, remoteAddress, remotePort, body: tooLarge ? EMPTY : Buffer.concat(chunks), tooLarge, seen });
+      } catch (err) {
+        // Not expected for any request; the receiver must still answer and keep serving.
+        warn(`request failed: ${(err as Error).message}`);
+        answer(res, 500, 'Internal error in the receiver');
+        settle();
+      }
+    };
+    req.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen <= cap) chunks.push(chunk);
+      else if (chunks.length > 0) chunks.length = 0;
+      if (seen > cap + DRAIN_LIMIT_BYTES && !done) {
+        // A client that keeps sending far past the cap gets its 413 now; the rest is still read and
+        // dropped for a moment (cutting at once can reset the socket before the 413 is read), then cut.
+        answer(res, 413, `Payload too large: the limit is ${cap} bytes`, { Connection: 'close' });
+        setTimeout(() => req.socket.destroy(), OVERFLOW_LINGER_MS).unref();
+        finish(true);
+      }
     });
-    if (!read.complete) {
-      stats.incomplete++;
-      return;
-    }
-    const received: ReceivedRequest = { method: req.method ?? '', target: req.url ?? '', headers: req.headers, body: read.body, bodyTooLarge: read.tooLarge, bodyBytesSeen: read.seen };
-    const judgement = judgeRequest(received, {
-      path: settings.path,
-      secret: settings.secret,
-      maxBodyBytes: settings.maxBodyBytes,
-      isProcessed: (id) => processed.has(id),
-      decideFault: (id) => faults.decide(id),
-    });
+    req.on('end', () => finish(true));
+    req.on('error', () => finish(false));
+    req.on('close', () => finish(req.complete));
+  }
+
+  function processRequest(req: IncomingMessage, res: ServerResponse, read: { seq: number; receivedAt: number; remoteAddress: string | undefined; remotePort: number | undefined; body: Buffer; tooLarge: boolean; seen: number }): void {
+    const method = req.method ?? '';
+    const target = req.url ?? '';
+    const raw = req.rawHeaders;
+    // The two fields judging reads, taken from the raw list: Node's full header object is made
+    // only if a capture is read whole.
+    const headers: Record<string, string> = {};
+    const signature = rawHeader(raw, SIGNATURE_FIELD);
+    if (signature !== undefined) headers[SIGNATURE_FIELD] = signature;
+    const eventId = rawHeader(raw, EVENT_ID_FIELD);
+    if (eventId !== undefined) headers[EVENT_ID_FIELD] = eventId;
+    const judgement = judgeRequest(
+      { method, target, headers, body: read.body, bodyTooLarge: read.tooLarge, bodyBytesSeen: read.seen },
+      { path: settings.path, secret: settings.secret, maxBodyBytes: settings.maxBodyBytes, isProcessed, decideFault },
+    );
     const hang = settings.hang && !read.tooLarge;
-    const capture = buildCapture({ sequence: seq, receivedAt, req, remoteAddress, remotePort, read, judgement, hang, delayMs: hang ? 0 : settings.delayMs });
+    const delayMs = hang ? 0 : settings.delayMs;
+    const capture = new ReceivedCapture(read.seq, read.receivedAt, read.remoteAddress ?? null, read.remotePort ?? null, method, target, raw, read.body, read.tooLarge, recordedVerdict(judgement, hang, delayMs));
     if (capture.verdict.outcome === 'accepted' && capture.verdict.event_id) markProcessed(capture.verdict.event_id);
     count(capture);
     remember(capture);
+    if (options.saveDir !== undefined || hang || delayMs > 0) {
+      // The slow path: a file to write, or an answer to hold back.
+      const job = finishSlowly(res, capture, judgement, hang, delayMs)
+        .catch((err: unknown) => {
+          warn(`request failed: ${(err as Error).message}`);
+          answer(res, 500, 'Internal error in the receiver');
+        })
+        .finally(() => {
+          jobs.delete(job);
+          settle();
+        });
+      jobs.add(job);
+      return;
+    }
+    deliver(capture);
+    answer(res, judgement.verdict.status, judgement.responseBody, judgement.headers);
+    settle();
+  }
+
+  /** Tells the caller about a recorded delivery; a failing callback never breaks the receiver. */
+  function deliver(capture: Capture): void {
+    try {
+      options.onDelivery?.(capture);
+    } catch (err) {
+      warn(`onDelivery failed: ${(err as Error).message}`);
+    }
+  }
+
+  async function finishSlowly(res: ServerResponse, capture: ReceivedCapture, judgement: Judgement, hang: boolean, delayMs: number): Promise<void> {
     if (options.saveDir !== undefined) {
       try {
         await writeCaptureFile(options.saveDir, capture);
         stats.saved++;
       } catch (err) {
         stats.saveErrors++;
-        warn(`could not write capture #${seq} to ${options.saveDir}: ${(err as Error).message}`);
+        warn(`could not write capture #${capture.sequence} to ${options.saveDir}: ${(err as Error).message}`);
       }
     }
-    try {
-      options.onDelivery?.(capture);
-    } catch (err) {
-      warn(`onDelivery failed: ${(err as Error).message}`);
-    }
+    deliver(capture);
     if (hang) {
       hung.add(res);
       res.on('close', () => hung.delete(res));
       if (closing) res.destroy();
       return;
     }
-    if (settings.delayMs > 0) await sleep(settings.delayMs, stopDelays.signal);
+    if (delayMs > 0) await sleep(delayMs, stopDelays.signal);
     answer(res, judgement.verdict.status, judgement.responseBody, judgement.headers);
   }
+
+  const isProcessed = (id: string) => processed.has(id);
+  const decideFault = (id: string) => faults.decide(id);
 
   const server = createServer(
     {
@@ -365,12 +481,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       keepAliveTimeout: 5_000,
     },
     (req, res) => {
-      const job = handle(req, res).catch((err: unknown) => {
-        warn(`request failed: ${(err as Error).message}`);
-        answer(res, 500, 'Internal error in the receiver');
-      });
-      inFlight.add(job);
-      void job.finally(() => inFlight.delete(job));
+      const url = req.url ?? '';
+      if (url.startsWith(DELIVERIES_PATH) && targetPath(url) === DELIVERIES_PATH) {
+        req.resume();
+        return serveHistory(req, res);
+      }
+      receive(req, res);
     },
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
@@ -400,12 +516,13 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     for (const res of hung) res.destroy();
+    const drained = new Promise<void>((resolve) => (active === 0 ? resolve() : (onDrained = resolve)));
     const grace = new Promise<void>((resolve) => setTimeout(resolve, settings.closeGraceMs).unref());
-    await Promise.race([Promise.allSettled([...inFlight]), grace]);
+    await Promise.race([drained, grace]);
     stopDelays.abort();
     server.closeAllConnections();
     // Every handler finishes its capture write even when its connection was cut.
-    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    while (jobs.size > 0) await Promise.allSettled([...jobs]);
     await serverClosed;
   }
 
@@ -414,7 +531,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     host: settings.host,
     port,
     path: settings.path,
-    deliveries: () => [...history],
+    deliveries: () => history.map((c) => c.toJSON()),
     stats: () => ({ ...stats }),
     close: () => (closed ??= close()),
   };

@@ -1,0 +1,210 @@
+/**
+ * An incremental reader of HTTP/1.1 responses for the load client: it finds where each response
+ * ends (Content-Length, chunked, or the connection closing) and reads nothing else but the status,
+ * a body prefix up to a cap, and whether the connection may be reused. One reader per connection,
+ * one request in flight at a time.
+ */
+
+/** A response head larger than this is treated as a broken endpoint, not buffered further. */
+export const MAX_HEAD_BYTES = 64 * 1024;
+/** A chunk-size line longer than this is not HTTP. */
+const MAX_CHUNK_LINE = 1024;
+
+const enum Phase {
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkEnd,
+  Trailer,
+  UntilClose,
+  Done,
+}
+
+export interface ReadResponse {
+  status: number;
+  /** False when the server asked to close, or the body ran to the end of the connection. */
+  keepAlive: boolean;
+  /** Body bytes seen (at most the cap when truncated). */
+  bodyBytes: number;
+  /** True when the body went past the cap and was not read to its end. */
+  truncated: boolean;
+}
+
+export class ResponseProtocolError extends Error {
+  readonly code: string;
+  constructor(message: string, code = 'HPE_INVALID') {
+    super(message);
+    this.code = code;
+  }
+}
+
+export class ResponseReader {
+  private phase = Phase.Head;
+  private pending: Buffer | undefined;
+  private remaining = 0;
+  private status = 0;
+  private keepAlive = true;
+  private bodyBytes = 0;
+
+  /** @param maxBodyBytes past this many body bytes the response counts as read (truncated). */
+  constructor(private readonly maxBodyBytes: number) {}
+
+  /** Ready for the next response on the same connection. */
+  reset(): void {
+    this.phase = Phase.Head;
+    this.pending = undefined;
+    this.remaining = 0;
+    this.status = 0;
+    this.keepAlive = true;
+    this.bodyBytes = 0;
+  }
+
+  /** True once some part of a response arrived (a close now is a cut response, not an idle close). */
+  get started(): boolean {
+    return this.phase !== Phase.Head || this.pending !== undefined;
+  }
+
+  /**
+   * Feeds bytes from the socket. Returns the response once it is complete, else undefined.
+   * Bytes after a complete response are reported through `leftover` (a well-behaved server sends none).
+   * Throws ResponseProtocolError on anything that is not an HTTP/1.x response.
+   */
+  push(chunk: Buffer): { response: ReadResponse; leftover: number } | undefined {
+    let data = chunk;
+    if (this.pending !== undefined) {
+      data = Buffer.concat([this.pending, chunk]);
+      this.pending = undefined;
+    }
+    let at = 0;
+    while (at < data.length) {
+      switch (this.phase) {
+        case Phase.Head: {
+          const end = data.indexOf('\r\n\r\n', at, 'latin1');
+          if (end < 0) {
+            if (data.length - at > MAX_HEAD_BYTES) throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
+            this.pending = data.subarray(at);
+            return undefined;
+          }
+          if (end - at > MAX_HEAD_BYTES) throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
+          const head = data.toString('latin1', at, end);
+          at = end + 4;
+          if (this.readHead(head)) return { response: this.result(false), leftover: data.length - at };
+          break;
+        }
+        case Phase.Length:
+        case Phase.ChunkData:
+        case Phase.UntilClose: {
+          const take = this.phase === Phase.UntilClose ? data.length - at : Math.min(this.remaining, data.length - at);
+          at += take;
+          if (this.phase !== Phase.UntilClose) this.remaining -= take;
+          this.bodyBytes += take;
+          if (this.bodyBytes > this.maxBodyBytes) {
+            this.bodyBytes = this.maxBodyBytes;
+            this.keepAlive = false;
+            return { response: this.result(true), leftover: 0 };
+          }
+          if (this.remaining === 0 && this.phase === Phase.Length) return { response: this.result(false), leftover: data.length - at };
+          if (this.remaining === 0 && this.phase === Phase.ChunkData) {
+            this.phase = Phase.ChunkEnd;
+            this.remaining = 2;
+          }
+          break;
+        }
+        case Phase.ChunkEnd: {
+          // The CRLF after a chunk's data.
+          const take = Math.min(this.remaining, data.length - at);
+          at += take;
+          this.remaining -= take;
+          if (this.remaining === 0) this.phase = Phase.ChunkSize;
+          break;
+        }
+        case Phase.ChunkSize:
+        case Phase.Trailer: {
+          const eol = data.indexOf('\r\n', at, 'latin1');
+          if (eol < 0) {
+            if (data.length - at > MAX_CHUNK_LINE) throw new ResponseProtocolError('chunk line too long');
+            this.pending = data.subarray(at);
+            return undefined;
+          }
+          const line = data.toString('latin1', at, eol);
+          at = eol + 2;
+          if (this.phase === Phase.Trailer) {
+            if (line === '') return { response: this.result(false), leftover: data.length - at };
+            break;
+          }
+          const semi = line.indexOf(';');
+          const hex = (semi >= 0 ? line.slice(0, semi) : line).trim();
+          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new ResponseProtocolError(`bad chunk size "${hex.slice(0, 20)}"`);
+          const size = parseInt(hex, 16);
+          if (size === 0) this.phase = Phase.Trailer;
+          else {
+            this.phase = Phase.ChunkData;
+            this.remaining = size;
+          }
+          break;
+        }
+        case Phase.Done:
+          return { response: this.result(false), leftover: data.length - at };
+      }
+    }
+    return undefined;
+  }
+
+  /** The connection ended. Returns the response when the body was delimited by the close. */
+  end(): ReadResponse | undefined {
+    if (this.phase === Phase.UntilClose) return this.result(false);
+    return undefined;
+  }
+
+  /** Parses a head; returns true when the response has no body (it is complete). */
+  private readHead(head: string): boolean {
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: |\r|$)/.exec(head);
+    if (!m) throw new ResponseProtocolError(`not an HTTP/1.x response: ${JSON.stringify(head.slice(0, 40))}`);
+    const status = Number(m[2]);
+    const http10 = m[1] === '0';
+    // 1xx: informational; the real response follows on the same connection.
+    if (status < 200) return false;
+    let length = -1;
+    let chunked = false;
+    let close = http10;
+    let lineStart = head.indexOf('\r\n');
+    while (lineStart >= 0) {
+      const next = head.indexOf('\r\n', lineStart + 2);
+      const line = head.slice(lineStart + 2, next < 0 ? head.length : next);
+      lineStart = next;
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      if (name === 'content-length') {
+        const value = line.slice(colon + 1).trim();
+        if (!/^\d{1,15}$/.test(value)) throw new ResponseProtocolError(`bad Content-Length "${value.slice(0, 20)}"`);
+        length = Number(value);
+      } else if (name === 'transfer-encoding') {
+        chunked = /(?:^|,)\s*chunked\s*$/i.test(line.slice(colon + 1));
+      } else if (name === 'connection') {
+        const value = line.slice(colon + 1).toLowerCase();
+        if (value.includes('close')) close = true;
+        else if (http10 && value.includes('keep-alive')) close = false;
+      }
+    }
+    this.status = status;
+    this.keepAlive = !close;
+    if (status === 204 || status === 304) this.phase = Phase.Done;
+    else if (chunked) this.phase = Phase.ChunkSize;
+    else if (length >= 0) {
+      this.phase = length === 0 ? Phase.Done : Phase.Length;
+      this.remaining = length;
+    } else {
+      this.phase = Phase.UntilClose;
+      this.keepAlive = false;
+    }
+    return this.phase === Phase.Done;
+  }
+
+  private result(truncated: boolean): ReadResponse {
+    const response = { status: this.status, keepAlive: this.keepAlive && !truncated, bodyBytes: this.bodyBytes, truncated };
+    this.phase = Phase.Done;
+    return response;
+  }
+}
