@@ -163,6 +163,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** Node builds `IncomingMessage.headers` from the first 1000 header lines only (its default maxHeadersCount is 2000 entries). */
+const MAX_HEADER_FIELDS = 1000;
+
 /** Header fields of which Node keeps only the first copy (as `IncomingMessage.headers` does). */
 const SINGLE_VALUE_HEADERS = new Set([
   'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
@@ -176,12 +179,13 @@ const SINGLE_VALUE_HEADERS = new Set([
  */
 export function headersFromRaw(raw: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
+  const end = Math.min(raw.length, MAX_HEADER_FIELDS * 2);
+  for (let i = 0; i + 1 < end; i += 2) {
     const name = raw[i]!.toLowerCase();
     const value = raw[i + 1]!;
-    const seen = out[name];
-    if (seen === undefined) out[name] = value;
-    else if (!SINGLE_VALUE_HEADERS.has(name)) out[name] = `${seen}${name === 'cookie' ? '; ' : ', '}${value}`;
+    // An own-property test: a field named like an Object method ("constructor") is still new.
+    if (!Object.hasOwn(out, name)) out[name] = value;
+    else if (!SINGLE_VALUE_HEADERS.has(name)) out[name] = `${out[name]}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
   return out;
 }
@@ -189,7 +193,8 @@ export function headersFromRaw(raw: readonly string[]): Record<string, string> {
 /** One header's value from the raw list, repeats joined with ", " (as Node does for these fields). */
 function rawHeader(raw: readonly string[], lowerName: string): string | undefined {
   let value: string | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
+  const end = Math.min(raw.length, MAX_HEADER_FIELDS * 2);
+  for (let i = 0; i + 1 < end; i += 2) {
     const name = raw[i]!;
     if (name.length === lowerName.length && name.toLowerCase() === lowerName) value = value === undefined ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
   }
@@ -213,7 +218,8 @@ class ReceivedCapture implements Capture {
     readonly remote_port: number | null,
     readonly method: string,
     readonly path: string,
-    private readonly rawHeaders: string[],
+    /** The raw header list joined with NUL (which no header can hold): one string to keep, not dozens. */
+    private readonly rawHeaderText: string,
     private readonly body: Buffer,
     private readonly tooLarge: boolean,
     readonly verdict: CaptureVerdict,
@@ -236,11 +242,15 @@ class ReceivedCapture implements Capture {
   }
 
   get headers(): Record<string, string> {
-    return headersFromRaw(this.rawHeaders);
+    return headersFromRaw(this.rawHeaderList());
+  }
+
+  private rawHeaderList(): string[] {
+    return this.rawHeaderText === '' ? [] : this.rawHeaderText.split('\0');
   }
 
   get raw_headers(): [string, string][] {
-    const raw = this.rawHeaders;
+    const raw = this.rawHeaderList();
     const out: [string, string][] = [];
     for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
     return out;
@@ -416,7 +426,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     );
     const hang = settings.hang && !read.tooLarge;
     const delayMs = hang ? 0 : settings.delayMs;
-    const capture = new ReceivedCapture(read.seq, read.receivedAt, read.remoteAddress ?? null, read.remotePort ?? null, method, target, raw, read.body, read.tooLarge, recordedVerdict(judgement, hang, delayMs));
+    const capture = new ReceivedCapture(read.seq, read.receivedAt, read.remoteAddress ?? null, read.remotePort ?? null, method, target, raw.join('\0'), read.body, read.tooLarge, recordedVerdict(judgement, hang, delayMs));
     if (capture.verdict.outcome === 'accepted' && capture.verdict.event_id) markProcessed(capture.verdict.event_id);
     count(capture);
     remember(capture);

@@ -31,6 +31,7 @@ const ANY_CASE_HEX64 = /^[0-9a-fA-F]{64}$/;
 
 /** The body as bytes without copying, or undefined for anything that is not a string or bytes. */
 export function bodyBytes(body: unknown): Buffer | undefined {
+  if (Buffer.isBuffer(body)) return body;
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (body instanceof ArrayBuffer) return Buffer.from(body);
@@ -39,6 +40,9 @@ export function bodyBytes(body: unknown): Buffer | undefined {
 
 /** HTTP's optional whitespace around a field value is spaces and tabs only (RFC 9110 §5.5). */
 export function trimHeaderValue(value: string): string {
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(value.length - 1);
+  if (first !== 0x20 && first !== 0x09 && last !== 0x20 && last !== 0x09) return value;
   return value.replace(/^[ \t]+|[ \t]+$/g, '');
 }
 
