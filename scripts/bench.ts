@@ -135,21 +135,6 @@ server.listen(0, '127.0.0.1', () => console.log('port=' + server.address().port)
 process.on('SIGTERM', () => process.exit(0));`,
 );
 
-// The floor of any undici-based sender: bare Agent dispatches of one fixed request (the same body and
-// headers the tool sends), nothing built, signed or recorded per request.
-const UNDICI_FLOOR = join(work, 'undici-floor.mjs');
-writeFileSync(
-  UNDICI_FLOOR,
-  `import { Agent } from ${JSON.stringify(join(ROOT, 'node_modules/undici/index.js'))};
-const [url, amount, connections] = [new URL(process.argv[2]), Number(process.argv[3]), Number(process.argv[4])];
-const body = Buffer.from(process.argv[5]); const headers = JSON.parse(process.argv[6]); const agent = new Agent({ connections }); let started = 0;
-const one = () => new Promise((resolve) => agent.dispatch({ origin: url.origin, path: url.pathname, method: 'POST', headers, body },
-  { onRequestStart() {}, onResponseStart() {}, onResponseData() {}, onResponseEnd: resolve, onResponseError: resolve }));
-const t0 = performance.now();
-await Promise.all(Array.from({ length: connections }, async () => { while (started++ < amount) await one(); }));
-console.log(amount / ((performance.now() - t0) / 1000)); await agent.close();`,
-);
-
 // The minimal one-shot client a user might write instead of the tool.
 const CLIENT = join(work, 'client.mjs');
 writeFileSync(
@@ -234,6 +219,15 @@ function ourLoad(url: string, amount: number, connections: number): Promise<numb
 
 const HEADERS = { 'content-type': 'application/json', 'facesign-signature': signature, 'facesign-event-id': 'evt_1a2b3c4d5e6f' };
 
+/** CPU seconds (user + system, all threads) a whole node process used, reported by the process itself on exit. */
+function cpuSeconds(args: string[]): number {
+  const out = join(work, `cpu-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
+  const hook = join(work, 'cpu-hook.cjs');
+  writeFileSync(hook, `process.on('exit', () => { const u = process.cpuUsage(); require('fs').writeFileSync(process.env.FW_BENCH_CPU_OUT, String((u.user + u.system) / 1e6)); });`);
+  spawnSync(NODE, ['--require', hook, ...args], { stdio: 'ignore', env: { ...process.env, FW_BENCH_CPU_OUT: out } });
+  return Number(readFileSync(out, 'utf8'));
+}
+
 async function benchLoad() {
   const amount = quick ? 5_000 : 20_000;
   console.log(`load mode: send --count ${amount} --concurrency 64 vs autocannon -c 64 -d ${SECONDS} (same body), same server:`);
@@ -242,14 +236,33 @@ async function benchLoad() {
     const url = `http://127.0.0.1:${match[1]}/webhooks/facesign`;
     const ours: number[] = [];
     const theirs: number[] = [];
-    for (let i = 0; i < (quick ? 1 : 3); i++) {
+    for (let i = 0; i < (quick ? 1 : 5); i++) {
       theirs.push(await autocannon(url, SECONDS, 64, bodyBytes, HEADERS));
       ours.push(await ourLoad(url, amount, 64));
     }
     add('`send --count` requests/s vs autocannon', median(ours), median(theirs), 'req/s', { min: 0.8 });
-    const toolHeaders = { ...HEADERS, 'user-agent': 'facesign-webhooks/bench' };
-    const floor = Number(spawnSync(NODE, [UNDICI_FLOOR, url, String(amount), '64', bodyBytes.toString('utf8'), JSON.stringify(toolHeaders)], { encoding: 'utf8' }).stdout.trim());
-    floors.push(`load: bare undici Agent dispatch of one fixed request (same server, body, headers, 64 connections) reaches ${floor.toFixed(0)} req/s = ${(floor / median(theirs)).toFixed(2)}× autocannon; send --count reaches ${(median(ours) / floor).toFixed(2)}× of that`);
+
+    // What each client costs per request, start-up taken out (a run of N minus a run of 2,000):
+    // the part of the two shared cores a client leaves to the server under test.
+    const long = quick ? 20_000 : 60_000;
+    const sendArgs = (n: number) => [BIN, 'send', 'session.verified', '--count', String(n), '--concurrency', '64', '--to', url, '--secret', SECRET];
+    const acArgs = (n: number) => {
+      const args = [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-c', '64', '-a', String(n), '-m', 'POST', '-b', bodyBytes.toString('utf8')];
+      for (const [k, v] of Object.entries(HEADERS)) args.push('-H', `${k}=${v}`);
+      return [...args, url];
+    };
+    const perRequest = (args: (n: number) => string[]) => {
+      const samples = Array.from({ length: quick ? 1 : 3 }, () => (cpuSeconds(args(long)) - cpuSeconds(args(2_000))) / (long - 2_000));
+      return median(samples) * 1e6;
+    };
+    const ourCpu = perRequest(sendArgs);
+    const theirCpu = perRequest(acArgs);
+    floors.push(
+      `load: client CPU per request, start-up excluded: send --count ${ourCpu.toFixed(1)} µs (building, signing and sending each distinct event) vs autocannon ${theirCpu.toFixed(1)} µs (one fixed request) = ${(ourCpu / theirCpu).toFixed(2)}×`,
+    );
+    const steady = await ourLoad(url, long * 2, 64);
+    const steadyTheirs = await autocannon(url, SECONDS, 64, bodyBytes, HEADERS);
+    floors.push(`load: a longer run, send --count ${long * 2}, reaches ${steady.toFixed(0)} req/s = ${(steady / steadyTheirs).toFixed(2)}× autocannon (${steadyTheirs.toFixed(0)} req/s, run right after); a ${amount}-request run includes the client's warm-up (its first ~2,000 requests run several times slower)`);
   } finally {
     await stop(child);
   }

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { newId } from '../events/build.js';
+import { newId, randomHex } from '../events/build.js';
 import { signPayload, SIGNATURE_HEADER, EVENT_ID_HEADER } from '../signature/index.js';
 import { runWireLoad, wireTarget, type LoadOptions, type LoadReport, type WireTarget } from './load-client.js';
 import type { WebhookRequest } from './request.js';
@@ -83,31 +83,66 @@ export function serializeRequest(req: WebhookRequest, target: WireTarget): Buffe
   return Buffer.concat([Buffer.from(head, 'latin1'), req.body]);
 }
 
+/** An id as `newId` makes it (prefix, underscore, 24 hex digits), with the digits still to fill. */
+function idPlaceholder(prefix: 'evt' | 'vs'): string {
+  return `${prefix}_${'0'.repeat(24)}`;
+}
+
 /**
  * The load mode's request source: like `requestFactory`, but each call returns the whole HTTP/1.1
- * request as text (head and body), built from pieces cut once, so a request costs two ids, one
- * HMAC and a few string joins.
+ * request as bytes. The request is laid out once with placeholder ids (every fresh id has the same
+ * length, so every request has the same length and layout); a request is then a copy of those
+ * bytes with two ids' digits written in and, for a valid signature, the HMAC of the body bytes
+ * written into the signature header. No text is built or encoded per request.
  */
-export function wireRequestFactory(template: WebhookRequest, secret: string, target: WireTarget): () => string | Buffer {
+export function wireRequestFactory(template: WebhookRequest, secret: string, target: WireTarget): () => Buffer {
   const signed = template.signatureMode === 'valid';
-  const signature = template.headers[SIGNATURE_HEADER] ?? '';
+  const hasSession = template.sessionId !== undefined;
+  const eventSlot = idPlaceholder('evt');
+  const sessionSlot = idPlaceholder('vs');
+  const sigSlot = '0'.repeat(64);
   const bodyCut = cutAround(template.body.toString('utf8'), [template.eventId, template.sessionId ?? '']);
-  // Ids are ASCII, so a body's length in bytes is the fixed pieces' plus the ids'.
-  const fixedBytes = bodyCut.pieces.reduce((n, p) => n + Buffer.byteLength(p, 'utf8'), 0);
+  const body = Buffer.from(fill(bodyCut, [eventSlot, sessionSlot]), 'utf8');
+  const signature = template.headers[SIGNATURE_HEADER] ?? '';
   const headCut = cutAround(headLines(template, target), [`${EVENT_ID_HEADER}: ${template.eventId}\r\n`, signed ? `${SIGNATURE_HEADER}: ${signature}\r\n` : '']);
-  const headValues = ['', ''];
-  const asciiHead = !/[^\x00-\x7f]/.test(headLines(template, target));
-  return (): string | Buffer => {
-    const ids = freshIds(template);
-    const body = fill(bodyCut, ids);
-    let bytes = fixedBytes;
-    for (const slot of bodyCut.slots) bytes += ids[slot]!.length;
-    headValues[0] = `${EVENT_ID_HEADER}: ${ids[0]}\r\n`;
-    if (signed) headValues[1] = `${SIGNATURE_HEADER}: ${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}\r\n`;
-    const head = `${fill(headCut, headValues)}Content-Length: ${bytes}\r\n\r\n`;
-    // ASCII heads (the usual case) go out with the body as one string; a header value with bytes
-    // 0x80-0xFF must be sent as those bytes, not as UTF-8.
-    return asciiHead ? head + body : Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(body, 'utf8')]);
+  const head = Buffer.from(`${fill(headCut, [`${EVENT_ID_HEADER}: ${eventSlot}\r\n`, `${SIGNATURE_HEADER}: ${sigSlot}\r\n`])}Content-Length: ${body.length}\r\n\r\n`, 'latin1');
+  const bytes = Buffer.concat([head, body]);
+  const bodyStart = head.length;
+
+  // Byte offsets of the digits to fill: in the head (event id and signature values), then in the body.
+  const eventDigits: number[] = [];
+  const sessionDigits: number[] = [];
+  let sigDigits = -1;
+  const headText = head.toString('latin1');
+  const eventHeader = headText.indexOf(`${EVENT_ID_HEADER}: ${eventSlot}\r\n`);
+  if (eventHeader >= 0) eventDigits.push(eventHeader + EVENT_ID_HEADER.length + 2 + 4);
+  if (signed) {
+    const sigHeader = headText.indexOf(`${SIGNATURE_HEADER}: ${sigSlot}\r\n`);
+    if (sigHeader >= 0) sigDigits = sigHeader + SIGNATURE_HEADER.length + 2;
+  }
+  let at = bodyStart;
+  for (let i = 0; i < bodyCut.slots.length; i++) {
+    at += Buffer.byteLength(bodyCut.pieces[i]!, 'utf8');
+    if (bodyCut.slots[i] === 0) {
+      eventDigits.push(at + 4);
+      at += eventSlot.length;
+    } else {
+      sessionDigits.push(at + 3);
+      at += sessionSlot.length;
+    }
+  }
+
+  return () => {
+    const req = Buffer.allocUnsafe(bytes.length);
+    bytes.copy(req);
+    const evt = randomHex(12);
+    for (const off of eventDigits) req.write(evt, off, 'latin1');
+    if (hasSession) {
+      const vs = randomHex(12);
+      for (const off of sessionDigits) req.write(vs, off, 'latin1');
+    }
+    if (sigDigits >= 0) req.write(createHmac('sha256', secret).update(req.subarray(bodyStart)).digest('hex'), sigDigits, 'latin1');
+    return req;
   };
 }
 
