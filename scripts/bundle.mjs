@@ -32,24 +32,8 @@ const chalkWithoutDetection = {
   },
 };
 
-// The CLI uses one thing from undici at run time, its Agent (src/delivery/deliver.ts). The package
-// entry loads all of undici (fetch, WebSocket, caches, mocks…); the Agent alone is about half.
 const BANNER = "import { createRequire as __fwCreateRequire } from 'node:module'; const require = __fwCreateRequire(import.meta.url);";
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-
-const undiciAgentOnly = {
-  name: 'undici-agent-only',
-  setup(b) {
-    b.onResolve({ filter: /^undici$/ }, (args) =>
-      args.importer.includes('/src/') ? { path: 'undici-agent', namespace: 'fw-shim' } : undefined,
-    );
-    b.onLoad({ filter: /^undici-agent$/, namespace: 'fw-shim' }, () => ({
-      contents: "export { default as Agent } from 'undici/lib/dispatcher/agent.js';",
-      loader: 'js',
-      resolveDir: fileURLToPath(new URL('..', import.meta.url)),
-    }));
-  },
-};
 
 await build({
   entryPoints: ['src/cli.ts'],
@@ -63,7 +47,7 @@ await build({
   legalComments: 'none',
   chunkNames: '[name]-[hash]',
   logLevel: 'warning',
-  plugins: [lazyChildProcess, chalkWithoutDetection, undiciAgentOnly],
+  plugins: [lazyChildProcess, chalkWithoutDetection],
   // Dependencies written as CommonJS call require(); give ESM chunks a real one.
   banner: { js: BANNER },
   // The version is known at build time: no package.json read on every start.

@@ -4,7 +4,7 @@ import { VERSION } from './version.js';
 
 /*
  * Commander wiring only: each action imports its command module when it runs, so `--help` and
- * light commands never load undici or the prompts. This is the one place that sets the exit code.
+ * light commands never load the network code or the prompts. This is the one place that sets the exit code.
  */
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -304,9 +304,6 @@ export function buildProgram(only?: string): Command {
   return program;
 }
 
-/** Commands that deliver over HTTP with undici (the bare, interactive run does too). */
-const SENDING_COMMANDS = new Set(['send', 'flow', 'retry-sim', 'replay', 'check', 'demo']);
-
 function printError(err: unknown, debug: boolean): number {
   if (err instanceof CliError) {
     if (err.message) process.stderr.write(`error: ${err.message}\n`);
@@ -326,10 +323,6 @@ function printError(err: unknown, debug: boolean): number {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
-  // undici parses HTTP with a WebAssembly module; V8's optimizing tier for it compiles on background
-  // threads that a short-lived process must wait for at exit (~180 ms here). The baseline tier
-  // measured as fast for a 20,000-request load run, so every command that sends uses it.
-  if (argv[2] === undefined || SENDING_COMMANDS.has(argv[2])) (await import('node:v8')).setFlagsFromString('--liftoff-only');
   // A closed pipe (`… | head`) ends the output, not the process with a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
@@ -351,7 +344,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     process.exitCode = printError(err, debug);
   }
   // A finished command is finished: lingering keep-alive sockets or library timers must not hold
-  // the process (undici's idle timers alone add ~200 ms). Output is flushed first.
+  // the process. Output is flushed first.
   await flushOutput();
   process.exit();
 }

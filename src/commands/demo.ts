@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Dispatcher } from 'undici';
+import type { Dispatcher } from '../delivery/deliver.js';
 import { buildEvent, buildFlow } from '../events/build.js';
 import { EVENT_TYPES } from '../events/types.js';
 import { createDispatcher, deliver, type DeliveryResult } from '../delivery/deliver.js';

@@ -1,7 +1,10 @@
-import { Agent, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import type * as Tls from 'node:tls';
 import { describeNetworkError, type NetworkError } from './network-error.js';
 import { localhostLookup, MAX_RESPONSE_BYTES } from './lookup.js';
 import type { WebhookRequest } from './request.js';
+import { ResponseReader, type ReadResponse } from './response-reader.js';
+import { connect, serializeRequest, wireTarget, type WireTarget } from './wire.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export { localhostLookup, MAX_RESPONSE_BYTES };
@@ -26,152 +29,152 @@ export interface DeliveryResult {
   startedAt: number;
 }
 
+/**
+ * The connections of a group of deliveries, so they can be cut together (e.g. when a run is
+ * stopped). Each delivery has a connection of its own, closed once its response is read.
+ */
+export interface Dispatcher {
+  /** Waits for nothing: a delivery closes its own connection. Kept for symmetry with `destroy`. */
+  close(): Promise<void>;
+  /** Cuts every connection still open in the group; their deliveries end with an error. */
+  destroy(): Promise<void>;
+}
+
 export interface DeliverOptions {
   /** Whole-response deadline in ms (connect, headers and body). */
   timeoutMs?: number;
-  /** The connection pool to use; a shared one otherwise (close it with `closeSharedDispatcher`). */
+  /** The group the delivery's connection belongs to; a shared one otherwise (`closeSharedDispatcher` cuts it). */
   dispatcher?: Dispatcher;
   /** Aborts the attempt (e.g. on Ctrl-C). */
   signal?: AbortSignal;
 }
 
-let shared: Agent | undefined;
-
-/** A connection pool sized for `connections` parallel requests, never following redirects. */
-export function createDispatcher(connections = 16): Agent {
-  return new Agent({
-    connections,
-    pipelining: 1,
-    keepAliveTimeout: 4_000,
-    connect: { lookup: localhostLookup as never, autoSelectFamily: true, autoSelectFamilyAttemptTimeout: 250 },
-  });
+class ConnectionGroup implements Dispatcher {
+  readonly sockets = new Set<Socket>();
+  async close(): Promise<void> {}
+  async destroy(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy(Object.assign(new Error('the connection was cut'), { code: 'ECONNRESET' }));
+    this.sockets.clear();
+  }
 }
 
-export function sharedDispatcher(): Agent {
-  return (shared ??= createDispatcher());
+let shared = new ConnectionGroup();
+
+/** A group for deliveries that should be cut together. (`connections` is accepted for compatibility; each delivery has its own.) */
+export function createDispatcher(_connections?: number): Dispatcher {
+  return new ConnectionGroup();
 }
 
+/** Cuts the connections of deliveries made without a `dispatcher`. */
 export async function closeSharedDispatcher(): Promise<void> {
-  const agent = shared;
-  shared = undefined;
-  if (agent) await agent.destroy().catch(() => undefined);
+  const group = shared;
+  shared = new ConnectionGroup();
+  await group.destroy();
 }
 
-/** The origin and path of a URL, parsed once per distinct URL (a load run reuses one). */
+let tlsModule: typeof Tls | undefined;
+
+/** The origin and path of a URL, parsed once per distinct URL (a run of deliveries reuses one). */
 let lastUrl = '';
-let lastTarget: { origin: string; path: string } = { origin: '', path: '' };
-function splitUrl(url: string): { origin: string; path: string } {
-  if (url !== lastUrl) {
-    const u = new URL(url);
-    lastTarget = { origin: u.origin, path: `${u.pathname}${u.search}` };
+let lastTarget: WireTarget | undefined;
+function targetOf(url: string): WireTarget {
+  if (url !== lastUrl || lastTarget === undefined) {
+    lastTarget = wireTarget(url);
     lastUrl = url;
   }
   return lastTarget;
 }
 
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
+const closedEarly = () => Object.assign(new Error('the connection closed before a full response'), { code: 'ECONNRESET' });
 
 /**
- * Sends one prepared request and reports what came back. Never throws for anything the network
- * or the endpoint does: refusals, resets, timeouts and huge or endless bodies become a result.
- * Uses undici's dispatch API directly: no stream per response, so a load run stays cheap.
+ * Sends one prepared request over a connection of its own and reports what came back. Never
+ * throws for anything the network or the endpoint does: refusals, resets, timeouts, garbage and
+ * huge or endless bodies become a result. Redirects are reported, never followed; at most 64 KiB
+ * of a body is read, then the connection is dropped.
  */
 export function deliver(req: WebhookRequest, options: DeliverOptions = {}): Promise<DeliveryResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const signal = options.signal;
+  const group = (options.dispatcher as ConnectionGroup | undefined) ?? shared;
   const startedAt = Date.now();
   const t0 = performance.now();
   return new Promise<DeliveryResult>((resolve) => {
-    let controller: Dispatcher.DispatchController | undefined;
     let settled = false;
     let timedOut = false;
-    let status: number | undefined;
-    let location: string | undefined;
-    let contentLength: string | undefined;
-    const chunks: Buffer[] = [];
-    let bytes = 0;
+    let socket: Socket | undefined;
 
     const settle = (result: Omit<DeliveryResult, 'latencyMs' | 'startedAt'>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      if (socket) {
+        group.sockets?.delete(socket);
+        socket.destroy();
+      }
       resolve({ ...result, latencyMs: performance.now() - t0, startedAt });
     };
-    const fail = (err: unknown) =>
-      settle({ ok: false, error: describeNetworkError(err, req.url, timeoutMs, timedOut), responseBytes: 0, truncated: false });
-    const complete = (truncated: boolean) => {
-      const s = status ?? 0;
+    const fail = (err: unknown) => settle({ ok: false, error: describeNetworkError(err, req.url, timeoutMs, timedOut), responseBytes: 0, truncated: false });
+    const complete = (r: ReadResponse) =>
       settle({
-        ok: s >= 200 && s < 300,
-        status: s,
-        location: s >= 300 && s < 400 ? location : undefined,
-        responseBody: Buffer.concat(chunks, bytes).toString('utf8').slice(0, RESPONSE_PREVIEW_CHARS),
-        responseBytes: bytes,
-        truncated,
+        ok: r.status >= 200 && r.status < 300,
+        status: r.status,
+        location: r.status >= 300 && r.status < 400 ? r.location : undefined,
+        responseBody: (r.body ?? Buffer.alloc(0)).toString('utf8').slice(0, RESPONSE_PREVIEW_CHARS),
+        responseBytes: r.bodyBytes,
+        truncated: r.truncated,
       });
-    };
-    const abortWith = (err: Error) => {
-      fail(err);
-      controller?.abort(err);
-    };
-    const onAbort = () => abortWith(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    const onAbort = () => fail(Object.assign(new Error('aborted'), { name: 'AbortError' }));
     const timer = setTimeout(() => {
       timedOut = true;
-      abortWith(new Error(`no full response within ${timeoutMs} ms`));
+      fail(new Error(`no full response within ${timeoutMs} ms`));
     }, timeoutMs);
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    let target: { origin: string; path: string };
+    let target: WireTarget;
     try {
-      target = splitUrl(req.url);
+      target = targetOf(req.url);
     } catch (err) {
       return fail(err);
     }
-    const dispatcher = options.dispatcher ?? sharedDispatcher();
-    try {
-      // The one deadline is ours (the timer above, over the whole response); undici's own
-      // per-phase timers would only duplicate it on every request.
-      dispatcher.dispatch(
-        { origin: target.origin, path: target.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: 0, bodyTimeout: 0 },
-        {
-          onRequestStart(c) {
-            controller = c;
-            if (settled) c.abort(new Error('already settled'));
-          },
-          onResponseStart(_c, statusCode, headers) {
-            if (statusCode < 200) return; // 1xx informational: the real status follows
-            status = statusCode;
-            location = firstHeader(headers.location);
-            contentLength = firstHeader(headers['content-length']);
-          },
-          onResponseData(c, chunk) {
-            if (settled) return;
-            const room = MAX_RESPONSE_BYTES - bytes;
-            if (chunk.length <= room) {
-              chunks.push(chunk);
-              bytes += chunk.length;
-              return;
-            }
-            // Past the cap: keep what fits, answer now, and drop the connection instead of reading on.
-            if (room > 0) chunks.push(chunk.subarray(0, room));
-            bytes += room;
-            complete(true);
-            c.abort(new Error('response body over the read cap'));
-          },
-          onResponseEnd() {
-            complete(contentLength !== undefined && Number(contentLength) > bytes);
-          },
-          onResponseError(_c, err) {
-            fail(err);
-          },
-        },
+    const start = (tls: typeof Tls | undefined) => {
+      if (settled) return;
+      try {
+        socket = connect(target, tls);
+      } catch (err) {
+        return fail(err);
+      }
+      const s = socket;
+      group.sockets?.add(s);
+      const reader = new ResponseReader(MAX_RESPONSE_BYTES, true);
+      let error: Error | undefined;
+      s.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        let read;
+        try {
+          read = reader.push(chunk);
+        } catch (err) {
+          return fail(err);
+        }
+        if (read) complete(read.response);
+      });
+      s.on('error', (err) => (error ??= err));
+      s.on('close', () => {
+        if (settled) return;
+        const response = reader.end();
+        if (response) complete(response);
+        else fail(error ?? closedEarly());
+      });
+      s.write(serializeRequest(req, target));
+    };
+    if (!target.https) start(undefined);
+    else if (tlsModule) start(tlsModule);
+    else
+      import('node:tls').then(
+        (tls) => start((tlsModule = tls)),
+        (err: unknown) => fail(err),
       );
-    } catch (err) {
-      fail(err);
-    }
   });
 }

@@ -1,5 +1,6 @@
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { localhostLookup, MAX_RESPONSE_BYTES } from './lookup.js';
+import type { Socket } from 'node:net';
+import { MAX_RESPONSE_BYTES } from './lookup.js';
+import { connect, type WireTarget } from './wire.js';
 import { LatencyHistogram } from './histogram.js';
 import { describeNetworkError } from './network-error.js';
 import { ResponseReader, type ReadResponse } from './response-reader.js';
@@ -24,32 +25,6 @@ export interface LoadReport {
   /** Count per status code, plus one per network error kind (`error:timeout`, …). */
   statuses: Record<string, number>;
   interrupted: boolean;
-}
-
-/** Where a load run connects, read once from the URL. */
-export interface WireTarget {
-  url: string;
-  https: boolean;
-  /** Host to connect to (IPv6 without brackets). */
-  host: string;
-  port: number;
-  /** The request target: path and query. */
-  path: string;
-  /** The Host header value. */
-  hostHeader: string;
-}
-
-export function wireTarget(url: string): WireTarget {
-  const u = new URL(url);
-  const https = u.protocol === 'https:';
-  return {
-    url,
-    https,
-    host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: u.port ? Number(u.port) : https ? 443 : 80,
-    path: `${u.pathname}${u.search}` || '/',
-    hostHeader: u.host,
-  };
 }
 
 /** One connection and the one request it carries at a time. */
@@ -108,10 +83,7 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
   }
 
   function open(lane: Lane): Socket {
-    const options = { host: target.host, port: target.port, lookup: localhostLookup as never, autoSelectFamily: true, autoSelectFamilyAttemptTimeout: 250, noDelay: true };
-    const socket = tls
-      ? tls.connect({ ...options, servername: isIP(target.host) ? undefined : target.host, ALPNProtocols: ['http/1.1'] })
-      : netConnect(options);
+    const socket = connect(target, tls);
     lane.socket = socket;
     lane.error = undefined;
     socket.on('data', (chunk: Buffer) => {

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { newId, randomHex } from '../events/build.js';
 import { signPayload, SIGNATURE_HEADER, EVENT_ID_HEADER } from '../signature/index.js';
-import { runWireLoad, wireTarget, type LoadOptions, type LoadReport, type WireTarget } from './load-client.js';
+import { runWireLoad, type LoadOptions, type LoadReport } from './load-client.js';
+import { headLines, serializeRequest, wireTarget, type WireTarget } from './wire.js';
 import type { WebhookRequest } from './request.js';
 
 export { runWireLoad, wireTarget, type LoadOptions, type LoadReport, type WireTarget };
@@ -62,25 +63,6 @@ export function requestFactory(template: WebhookRequest, secret: string): () => 
     if (signed) headers[SIGNATURE_HEADER] = signPayload(body, secret);
     return { ...template, body, headers, eventId: ids[0]!, sessionId: template.sessionId ? ids[1] : undefined };
   };
-}
-
-/** Header names the load client writes itself. */
-const CLIENT_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection']);
-
-/** The request line and headers of a request, up to (not including) Content-Length. */
-function headLines(req: WebhookRequest, target: WireTarget): string {
-  let head = `POST ${target.path} HTTP/1.1\r\n`;
-  const host = Object.entries(req.headers).find(([k]) => k.toLowerCase() === 'host')?.[1] ?? target.hostHeader;
-  head += `Host: ${host}\r\n`;
-  for (const [name, value] of Object.entries(req.headers)) if (!CLIENT_HEADERS.has(name.toLowerCase())) head += `${name}: ${value}\r\n`;
-  return head;
-}
-
-/** One request as it goes on the wire (for requests made some other way than `wireRequestFactory`). */
-export function serializeRequest(req: WebhookRequest, target: WireTarget): Buffer {
-  const head = `${headLines(req, target)}Content-Length: ${req.body.length}\r\n\r\n`;
-  // Header values may hold bytes 0x80-0xFF (one byte per character, as HTTP has them).
-  return Buffer.concat([Buffer.from(head, 'latin1'), req.body]);
 }
 
 /** An id as `newId` makes it (prefix, underscore, 24 hex digits), with the digits still to fill. */

@@ -23,6 +23,10 @@ const enum Phase {
 
 export interface ReadResponse {
   status: number;
+  /** The Location header, when the reader keeps the body (single deliveries report redirects). */
+  location?: string;
+  /** The body bytes read (at most the cap), when the reader was asked to keep them. */
+  body?: Buffer;
   /** False when the server asked to close, or the body ran to the end of the connection. */
   keepAlive: boolean;
   /** Body bytes seen (at most the cap when truncated). */
@@ -30,6 +34,15 @@ export interface ReadResponse {
   /** True when the body went past the cap and was not read to its end. */
   truncated: boolean;
 }
+
+/** The decimal digit at `i`, or NaN. */
+function digit(text: string, i: number): number {
+  const c = text.charCodeAt(i) - 0x30;
+  return c >= 0 && c <= 9 ? c : NaN;
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+const LINE_END = Buffer.from('\r\n', 'latin1');
 
 export class ResponseProtocolError extends Error {
   readonly code: string;
@@ -46,9 +59,17 @@ export class ResponseReader {
   private status = 0;
   private keepAlive = true;
   private bodyBytes = 0;
+  private location: string | undefined;
+  private kept: Buffer[] = [];
 
-  /** @param maxBodyBytes past this many body bytes the response counts as read (truncated). */
-  constructor(private readonly maxBodyBytes: number) {}
+  /**
+   * @param maxBodyBytes past this many body bytes the response counts as read (truncated).
+   * @param keepBody keep the body bytes (up to the cap) and the Location header in the result.
+   */
+  constructor(
+    private readonly maxBodyBytes: number,
+    private readonly keepBody = false,
+  ) {}
 
   /** Ready for the next response on the same connection. */
   reset(): void {
@@ -58,6 +79,8 @@ export class ResponseReader {
     this.status = 0;
     this.keepAlive = true;
     this.bodyBytes = 0;
+    this.location = undefined;
+    this.kept = [];
   }
 
   /** True once some part of a response arrived (a close now is a cut response, not an idle close). */
@@ -80,7 +103,7 @@ export class ResponseReader {
     while (at < data.length) {
       switch (this.phase) {
         case Phase.Head: {
-          const end = data.indexOf('\r\n\r\n', at, 'latin1');
+          const end = data.indexOf(HEAD_END, at);
           if (end < 0) {
             if (data.length - at > MAX_HEAD_BYTES) throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
             this.pending = data.subarray(at);
@@ -96,6 +119,7 @@ export class ResponseReader {
         case Phase.ChunkData:
         case Phase.UntilClose: {
           const take = this.phase === Phase.UntilClose ? data.length - at : Math.min(this.remaining, data.length - at);
+          if (this.keepBody && this.bodyBytes < this.maxBodyBytes) this.kept.push(data.subarray(at, at + Math.min(take, this.maxBodyBytes - this.bodyBytes)));
           at += take;
           if (this.phase !== Phase.UntilClose) this.remaining -= take;
           this.bodyBytes += take;
@@ -121,7 +145,7 @@ export class ResponseReader {
         }
         case Phase.ChunkSize:
         case Phase.Trailer: {
-          const eol = data.indexOf('\r\n', at, 'latin1');
+          const eol = data.indexOf(LINE_END, at);
           if (eol < 0) {
             if (data.length - at > MAX_CHUNK_LINE) throw new ResponseProtocolError('chunk line too long');
             this.pending = data.subarray(at);
@@ -159,20 +183,29 @@ export class ResponseReader {
 
   /** Parses a head; returns true when the response has no body (it is complete). */
   private readHead(head: string): boolean {
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: |\r|$)/.exec(head);
-    if (!m) throw new ResponseProtocolError(`not an HTTP/1.x response: ${JSON.stringify(head.slice(0, 40))}`);
-    const status = Number(m[2]);
-    const http10 = m[1] === '0';
+    // "HTTP/1.x SSS" is checked by character codes: this runs once per response of a load run.
+    if (!head.startsWith('HTTP/1.') || (head.charCodeAt(7) !== 0x30 && head.charCodeAt(7) !== 0x31) || head.charCodeAt(8) !== 0x20) {
+      throw new ResponseProtocolError(`not an HTTP/1.x response: ${JSON.stringify(head.slice(0, 40))}`);
+    }
+    const status = digit(head, 9) * 100 + digit(head, 10) * 10 + digit(head, 11);
+    const after = head.charCodeAt(12);
+    if (!(status >= 100) || !(Number.isNaN(after) || after === 0x20 || after === 0x0d)) {
+      throw new ResponseProtocolError(`not an HTTP/1.x response: ${JSON.stringify(head.slice(0, 40))}`);
+    }
+    const http10 = head.charCodeAt(7) === 0x30;
     // 1xx: informational; the real response follows on the same connection.
     if (status < 200) return false;
     let length = -1;
     let chunked = false;
     let close = http10;
-    let lineStart = head.indexOf('\r\n');
-    while (lineStart >= 0) {
-      const next = head.indexOf('\r\n', lineStart + 2);
-      const line = head.slice(lineStart + 2, next < 0 ? head.length : next);
-      lineStart = next;
+    for (let start = head.indexOf('\r\n'); start >= 0; ) {
+      const lineStart = start + 2;
+      const next = head.indexOf('\r\n', lineStart);
+      start = next;
+      // Only a few fields matter, starting with c, t or l: other lines are skipped unread.
+      const first = head.charCodeAt(lineStart) | 0x20;
+      if (first !== 0x63 && first !== 0x74 && first !== 0x6c) continue;
+      const line = head.slice(lineStart, next < 0 ? head.length : next);
       const colon = line.indexOf(':');
       if (colon <= 0) continue;
       const name = line.slice(0, colon).trim().toLowerCase();
@@ -182,6 +215,8 @@ export class ResponseReader {
         length = Number(value);
       } else if (name === 'transfer-encoding') {
         chunked = /(?:^|,)\s*chunked\s*$/i.test(line.slice(colon + 1));
+      } else if (name === 'location' && this.keepBody) {
+        this.location ??= line.slice(colon + 1).trim();
       } else if (name === 'connection') {
         const value = line.slice(colon + 1).toLowerCase();
         if (value.includes('close')) close = true;
@@ -203,7 +238,11 @@ export class ResponseReader {
   }
 
   private result(truncated: boolean): ReadResponse {
-    const response = { status: this.status, keepAlive: this.keepAlive && !truncated, bodyBytes: this.bodyBytes, truncated };
+    const response: ReadResponse = { status: this.status, keepAlive: this.keepAlive && !truncated, bodyBytes: this.bodyBytes, truncated };
+    if (this.keepBody) {
+      response.body = Buffer.concat(this.kept, Math.min(this.bodyBytes, this.maxBodyBytes));
+      if (this.location !== undefined) response.location = this.location;
+    }
     this.phase = Phase.Done;
     return response;
   }
