@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHmac } from 'node:crypto';
@@ -32,6 +32,17 @@ interface Row {
 const rows: Row[] = [];
 /** Reference points measured beside a target, to show how close to it any implementation could get. */
 const floors: string[] = [];
+
+/**
+ * Throughput runs pin the server under test to one CPU and the client driving it (autocannon or
+ * the tool) to another, when the machine has two and `taskset` exists: otherwise the two compete
+ * for the same cores, and run-to-run swings on this shared machine (±25%) drown the differences.
+ */
+const PIN = cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+type Role = 'server' | 'client';
+function command(role: Role, args: string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', role === 'server' ? '0' : '1', NODE, ...args]] : [NODE, args];
+}
 
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -66,7 +77,7 @@ function add(what: string, ours: number, baseline: number, unit: string, target:
 /** Starts a node script as a server process; resolves when it prints its port. */
 function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(...command('server', args), { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`no ready line from ${args.join(' ')}`)), 10_000);
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -91,7 +102,7 @@ function startProcess(args: string[], ready: RegExp): Promise<{ child: ChildProc
 function startLogging(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   const log = join(work, `out-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
   const fd = openSync(log, 'w');
-  const child = spawn(NODE, args, { stdio: ['ignore', fd, 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(...command('server', args), { stdio: ['ignore', fd, 'inherit'], env: { ...process.env, NO_COLOR: '1' } });
   closeSync(fd);
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 10_000;
@@ -186,7 +197,7 @@ function autocannon(url: string, seconds: number, connections: number, body: Buf
     const args = [join(ROOT, 'node_modules/autocannon/autocannon.js'), '--json', '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-b', body.toString('utf8')];
     for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
     args.push(url);
-    const child = spawn(NODE, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(...command('client', args), { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('exit', () => {
@@ -204,7 +215,7 @@ function autocannon(url: string, seconds: number, connections: number, body: Buf
 
 function ourLoad(url: string, amount: number, connections: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [BIN, 'send', 'session.verified', '--count', String(amount), '--concurrency', String(connections), '--to', url, '--secret', SECRET, '--json'], {
+    const child = spawn(...command('client', [BIN, 'send', 'session.verified', '--count', String(amount), '--concurrency', String(connections), '--to', url, '--secret', SECRET, '--json']), {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     let out = '';
@@ -224,7 +235,7 @@ function cpuSeconds(args: string[]): number {
   const out = join(work, `cpu-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
   const hook = join(work, 'cpu-hook.cjs');
   writeFileSync(hook, `process.on('exit', () => { const u = process.cpuUsage(); require('fs').writeFileSync(process.env.FW_BENCH_CPU_OUT, String((u.user + u.system) / 1e6)); });`);
-  spawnSync(NODE, ['--require', hook, ...args], { stdio: 'ignore', env: { ...process.env, FW_BENCH_CPU_OUT: out } });
+  spawnSync(...command('client', ['--require', hook, ...args]), { stdio: 'ignore', env: { ...process.env, FW_BENCH_CPU_OUT: out } });
   return Number(readFileSync(out, 'utf8'));
 }
 
@@ -312,7 +323,7 @@ function peakRss(count: number, url: string): Promise<number> {
   const out = join(work, `rss-${count}.txt`);
   writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(out)}, String(process.resourceUsage().maxRSS)));`);
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, ['--require', hook, BIN, 'send', 'session.verified', '--count', String(count), '--concurrency', '64', '--to', url, '--secret', SECRET, '--json'], {
+    const child = spawn(...command('client', ['--require', hook, BIN, 'send', 'session.verified', '--count', String(count), '--concurrency', '64', '--to', url, '--secret', SECRET, '--json']), {
       stdio: 'ignore',
     });
     child.on('exit', () => {
@@ -339,6 +350,7 @@ async function benchMemory() {
   }
 }
 
+console.log(PIN ? 'throughput runs: server pinned to CPU 0, its client to CPU 1 (taskset)\n' : 'throughput runs: not pinned (needs two CPUs and taskset)\n');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const parts: Record<string, () => Promise<void>> = { startup: benchStartup, send: benchOneSend, load: benchLoad, listen: benchListen, drift: benchDrift, memory: benchMemory };
 try {

@@ -50,11 +50,19 @@ export interface DeliverOptions {
 }
 
 class ConnectionGroup implements Dispatcher {
-  readonly sockets = new Set<Socket>();
+  /** How to cut each delivery still running in the group (connecting or not). */
+  readonly running = new Set<(err: Error) => void>();
+  private destroyed = false;
   async close(): Promise<void> {}
   async destroy(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy(Object.assign(new Error('the connection was cut'), { code: 'ECONNRESET' }));
-    this.sockets.clear();
+    this.destroyed = true;
+    for (const cut of [...this.running]) cut(Object.assign(new Error('the connection was cut'), { code: 'ECONNRESET' }));
+    this.running.clear();
+  }
+  /** Adds a delivery; a group already destroyed cuts it at once. */
+  add(cut: (err: Error) => void): void {
+    if (this.destroyed) cut(Object.assign(new Error('the connection was cut'), { code: 'ECONNRESET' }));
+    else this.running.add(cut);
   }
 }
 
@@ -109,13 +117,14 @@ export function deliver(req: WebhookRequest, options: DeliverOptions = {}): Prom
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      if (socket) {
-        group.sockets?.delete(socket);
-        socket.destroy();
-      }
+      group.running.delete(fail);
+      socket?.destroy();
       resolve({ ...result, latencyMs: performance.now() - t0, startedAt });
     };
-    const fail = (err: unknown) => settle({ ok: false, error: describeNetworkError(err, req.url, timeoutMs, timedOut), responseBytes: 0, truncated: false });
+    // A function declaration: the group's cut list refers to it before `settle` runs.
+    function fail(err: unknown): void {
+      settle({ ok: false, error: describeNetworkError(err, req.url, timeoutMs, timedOut), responseBytes: 0, truncated: false });
+    }
     const complete = (r: ReadResponse) =>
       settle({
         ok: r.status >= 200 && r.status < 300,
@@ -133,6 +142,9 @@ export function deliver(req: WebhookRequest, options: DeliverOptions = {}): Prom
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
 
+    // In the group from the start, so cutting it also stops a delivery still loading node:tls.
+    group.add(fail);
+    if (settled) return;
     let target: WireTarget;
     try {
       target = targetOf(req.url);
@@ -146,8 +158,7 @@ export function deliver(req: WebhookRequest, options: DeliverOptions = {}): Prom
       } catch (err) {
         return fail(err);
       }
-      const s = socket;
-      group.sockets?.add(s);
+        const s = socket;
       const reader = new ResponseReader(MAX_RESPONSE_BYTES, true);
       let error: Error | undefined;
       s.on('data', (chunk: Buffer) => {

@@ -83,10 +83,7 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
   }
 
   function open(lane: Lane): Socket {
-    const socket = connect(target, tls);
-    lane.socket = socket;
-    lane.error = undefined;
-    socket.on('data', (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer) => {
       if (lane.socket !== socket) return;
       if (!lane.busy) return drop(lane); // bytes nobody asked for: this connection cannot be trusted
       let read;
@@ -101,7 +98,11 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
       done(lane, read.response);
       if (!read.response.keepAlive || read.leftover > 0) drop(lane);
       send(lane);
-    });
+    };
+    const socket = connect(target, tls, onChunk);
+    lane.socket = socket;
+    lane.error = undefined;
+    if (tls) socket.on('data', onChunk);
     socket.on('error', (err) => {
       if (lane.socket === socket) lane.error = err;
     });

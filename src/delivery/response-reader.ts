@@ -43,6 +43,7 @@ function digit(text: string, i: number): number {
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const LINE_END = Buffer.from('\r\n', 'latin1');
+const STATUS_PREFIX = Buffer.from('HTTP/1.', 'latin1');
 
 export class ResponseProtocolError extends Error {
   readonly code: string;
@@ -104,9 +105,15 @@ export class ResponseReader {
       switch (this.phase) {
         case Phase.Head: {
           const end = data.indexOf(HEAD_END, at);
+          // Whatever arrives must start like a status line: anything else (another protocol's
+          // banner, say) fails now instead of waiting for a blank line that may never come.
+          const seen = Math.min(STATUS_PREFIX.length, data.length - at);
+          if (data.compare(STATUS_PREFIX, 0, seen, at, at + seen) !== 0) {
+            throw new ResponseProtocolError(`not an HTTP/1.x response: ${JSON.stringify(data.toString('latin1', at, Math.min(data.length, at + 40)))}`);
+          }
           if (end < 0) {
             if (data.length - at > MAX_HEAD_BYTES) throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
-            this.pending = data.subarray(at);
+            this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
             return undefined;
           }
           if (end - at > MAX_HEAD_BYTES) throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
@@ -119,7 +126,7 @@ export class ResponseReader {
         case Phase.ChunkData:
         case Phase.UntilClose: {
           const take = this.phase === Phase.UntilClose ? data.length - at : Math.min(this.remaining, data.length - at);
-          if (this.keepBody && this.bodyBytes < this.maxBodyBytes) this.kept.push(data.subarray(at, at + Math.min(take, this.maxBodyBytes - this.bodyBytes)));
+          if (this.keepBody && this.bodyBytes < this.maxBodyBytes) this.kept.push(Buffer.from(data.subarray(at, at + Math.min(take, this.maxBodyBytes - this.bodyBytes))));
           at += take;
           if (this.phase !== Phase.UntilClose) this.remaining -= take;
           this.bodyBytes += take;
@@ -148,7 +155,7 @@ export class ResponseReader {
           const eol = data.indexOf(LINE_END, at);
           if (eol < 0) {
             if (data.length - at > MAX_CHUNK_LINE) throw new ResponseProtocolError('chunk line too long');
-            this.pending = data.subarray(at);
+            this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
             return undefined;
           }
           const line = data.toString('latin1', at, eol);

@@ -56,11 +56,18 @@ export function serializeRequest(req: WebhookRequest, target: WireTarget): Buffe
 /**
  * Opens a connection for `target`: `localhost` reaches a server on 127.0.0.1 or ::1 (each tried in
  * turn), https verifies the certificate and names the host (SNI) unless it is an address.
- * Pass `node:tls` for https targets (loaded only by callers that need it).
+ * Pass `node:tls` for https targets (loaded only by callers that need it). With `onread`, a plain
+ * connection hands each read to it instead of emitting 'data'; a TLS one emits 'data' as usual.
  */
-export function connect(target: WireTarget, tls: typeof Tls | undefined): Socket {
+export function connect(target: WireTarget, tls: typeof Tls | undefined, onread?: (chunk: Buffer) => void): Socket {
   const options = { host: target.host, port: target.port, lookup: localhostLookup as never, autoSelectFamily: true, autoSelectFamilyAttemptTimeout: 250, noDelay: true };
-  if (!target.https) return netConnect(options);
+  if (!target.https) {
+    if (!onread) return netConnect(options);
+    // Reads land in one reused buffer and go straight to `onread`, past the stream machinery
+    // ('data' events are not emitted); the callee must copy whatever it keeps.
+    const buffer = Buffer.allocUnsafe(16 * 1024);
+    return netConnect({ ...options, onread: { buffer, callback: (n: number, buf: Uint8Array) => (onread((buf as Buffer).subarray(0, n)), true) } });
+  }
   if (!tls) throw new Error('an https target needs node:tls');
   return tls.connect({ ...options, servername: isIP(target.host) ? undefined : target.host, ALPNProtocols: ['http/1.1'] });
 }
