@@ -1,4 +1,3 @@
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeSharedDispatcher, createDispatcher, deliver, MAX_RESPONSE_BYTES } from '../src/delivery/deliver.js';
 import { describeNetworkError } from '../src/delivery/network-error.js';
@@ -6,7 +5,7 @@ import { parseExpectation } from '../src/delivery/expect.js';
 import { prepareRequest } from '../src/delivery/request.js';
 import { buildEvent } from '../src/events/build.js';
 import { CliError } from '../src/errors.js';
-import { hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
+import { closedPort, hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
 
 const SECRET = 'whsec_deliver_test';
 const servers: TestServer[] = [];
@@ -21,14 +20,6 @@ function requestTo(url: string, signature: 'valid' | 'invalid' = 'valid') {
   return prepareRequest(buildEvent('session.verified'), { url, secret: SECRET, signature });
 }
 
-/** A port that was just free: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));

@@ -6,7 +6,7 @@ import { prepareRequest, type PrepareOptions, type WebhookRequest } from '../src
 import { closeSharedDispatcher, deliver } from '../src/delivery/deliver.js';
 import { requestFactory, runLoad, runWireLoad, wireRequestFactory, wireTarget, type LoadOptions } from '../src/delivery/load.js';
 import { MAX_HEAD_BYTES, ResponseProtocolError, ResponseReader, type ReadResponse } from '../src/delivery/response-reader.js';
-import { hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
+import { closedPort, hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
 
 const SECRET = 'whsec_load_client_test';
 /** Every network test is bounded: small counts, a short response deadline, and this per-test limit. */
@@ -357,14 +357,6 @@ async function rawServe(onRequest: (socket: Socket) => void): Promise<RawServer>
   return state;
 }
 
-/** A port that was just free: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Runs the load client as `send --count` does: wire requests from one session.verified template. */
 function wireLoad(url: string, options: LoadOptions, prepare: Partial<PrepareOptions> = {}) {

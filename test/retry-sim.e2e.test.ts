@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, ndjson, runCli } from './helpers/cli.js';
-import { independentSignatureOk, startServer, type Handler, type TestServer } from './helpers/server.js';
+import { closedPort, independentSignatureOk, startServer, type Handler, type TestServer } from './helpers/server.js';
 
 const SECRET = 'whsec_retry_sim_e2e_secret';
 // Written out from the provider docs, not taken from the code under test.
@@ -54,14 +52,6 @@ function attemptsOf(stdout: string) {
   return { attempts: records.filter((r) => r.type === 'attempt'), summary: records.find((r) => r.type === 'summary'), records };
 }
 
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 describe('retry-sim against a real endpoint', () => {
   it('retries a 500 and stops at the 200, resending the identical request', async () => {

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import { EVENT_TYPES, STATUS_BY_TYPE } from '../src/events/types.js';
 import { runSend, type SendOptions } from '../src/commands/send.js';
 import { CliError } from '../src/errors.js';
 import { ndjson, runCli, type CliResult, type RunOptions } from './helpers/cli.js';
-import { hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
+import { closedPort, hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
 
 // Long and distinctive, so finding it in any output would be no accident.
 const SECRET = 'whsec_e2e_Zq8vT3kPp0LmX7aa';
@@ -41,13 +40,6 @@ function verdicts(server: TestServer): boolean[] {
   return server.requests.map((r) => independentSignatureOk(r.body, r.headers['facesign-signature'], SECRET));
 }
 
-async function closedPort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 // Tests run concurrently (spawning is slow on a busy machine), so servers close once, at the end.
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { createServer as createNetServer, type AddressInfo as NetAddressInfo } from 'node:net';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -96,4 +97,13 @@ export function hugeBodyHandler(total: number, fill: string, options: { contentL
     pump();
   };
   return { handler, state };
+}
+
+/** A loopback port with nothing listening on it: bound, then closed. */
+export async function closedPort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as NetAddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
