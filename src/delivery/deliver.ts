@@ -104,7 +104,8 @@ const closedEarly = () => Object.assign(new Error('the connection closed before 
 export function deliver(req: WebhookRequest, options: DeliverOptions = {}): Promise<DeliveryResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const signal = options.signal;
-  const group = (options.dispatcher as ConnectionGroup | undefined) ?? shared;
+  // Anything but a group made by createDispatcher (an object from another HTTP library, say) is ignored.
+  const group = options.dispatcher instanceof ConnectionGroup ? options.dispatcher : shared;
   const startedAt = Date.now();
   const t0 = performance.now();
   return new Promise<DeliveryResult>((resolve) => {

@@ -84,11 +84,6 @@ export class ResponseReader {
     this.kept = [];
   }
 
-  /** True once some part of a response arrived (a close now is a cut response, not an idle close). */
-  get started(): boolean {
-    return this.phase !== Phase.Head || this.pending !== undefined;
-  }
-
   /**
    * Feeds bytes from the socket. Returns the response once it is complete, else undefined.
    * Bytes after a complete response are reported through `leftover` (a well-behaved server sends none).
