@@ -10,7 +10,7 @@ import { captureBody, readCaptureFile, type Capture } from '../receiver/capture.
 import { deliveryRecord, describeResponse } from '../report/delivery.js';
 import { createOutput, formatMs } from '../report/output.js';
 import { resolveSecret } from '../secret.js';
-import { signPayload, SIGNATURE_HEADER } from '../signature/index.js';
+import { signPayload, EVENT_ID_FIELD, SIGNATURE_FIELD, SIGNATURE_HEADER } from '../signature/index.js';
 import { positiveInt } from './shared.js';
 
 export interface ReplayOptions {
@@ -99,7 +99,7 @@ export function planReplay(captures: { file: string; capture: Capture }[], optio
     const body = captureBody(capture);
     const headers = replayHeaders(capture);
     if (options.resignWith !== undefined) {
-      const name = Object.keys(headers).find((k) => k.toLowerCase() === SIGNATURE_HEADER.toLowerCase()) ?? SIGNATURE_HEADER;
+      const name = Object.keys(headers).find((k) => k.toLowerCase() === SIGNATURE_FIELD) ?? SIGNATURE_HEADER;
       headers[name] = signPayload(body, options.resignWith);
     }
     const v = capture.verdict;
@@ -111,7 +111,7 @@ export function planReplay(captures: { file: string; capture: Capture }[], optio
         method: 'POST',
         headers,
         body,
-        eventId: v?.event_id ?? headers[Object.keys(headers).find((k) => k.toLowerCase() === 'facesign-event-id') ?? ''] ?? '(no event id)',
+        eventId: v?.event_id ?? headers[Object.keys(headers).find((k) => k.toLowerCase() === EVENT_ID_FIELD) ?? ''] ?? '(no event id)',
         eventType: v?.event_type ?? '(no type)',
         sessionId: v?.session_id ?? undefined,
         signatureMode: signatureModeOf(capture, options.resignWith !== undefined),

@@ -3,7 +3,7 @@ import { EXIT, usageError } from '../errors.js';
 import { captureBody, readCaptureFile } from '../receiver/capture.js';
 import { createOutput, type Output } from '../report/output.js';
 import { resolveSecret } from '../secret.js';
-import { SIGNATURE_HEADER } from '../signature/index.js';
+import { SIGNATURE_FIELD, SIGNATURE_HEADER } from '../signature/index.js';
 import { HttpRequestParseError, parseHttpRequest, type HeaderList } from '../verify/http-request.js';
 import type { ShapeHeaders } from '../verify/shape.js';
 import { verdictRecord, verifyWebhook, type WebhookVerdict } from '../verify/verdict.js';
@@ -49,7 +49,7 @@ export function planVerify(options: VerifyOptions): VerifyPlan {
     throw usageError(`--signature and --header go with --payload; a ${source === 'capture' ? 'capture' : 'raw request'} carries its own headers`, 'edit the file, or use --payload FILE --signature HEX');
   }
   const headers = headerFlags.map(parseHeader);
-  if (options.signature !== undefined && headers.some(([k]) => k.toLowerCase() === SIGNATURE_HEADER.toLowerCase())) {
+  if (options.signature !== undefined && headers.some(([k]) => k.toLowerCase() === SIGNATURE_FIELD)) {
     throw usageError(`both --signature and --header "${SIGNATURE_HEADER}: …" given`, 'pass the signature once');
   }
   return { source, path: options[source]!, signature: options.signature, headers };

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { newId, randomHex } from '../events/build.js';
 import { signPayload, SIGNATURE_HEADER, EVENT_ID_HEADER } from '../signature/index.js';
 import { runWireLoad, type LoadOptions, type LoadReport } from './load-client.js';
@@ -123,7 +122,7 @@ export function wireRequestFactory(template: WebhookRequest, secret: string, tar
       const vs = randomHex(12);
       for (const off of sessionDigits) req.write(vs, off, 'latin1');
     }
-    if (sigDigits >= 0) req.write(createHmac('sha256', secret).update(req.subarray(bodyStart)).digest('hex'), sigDigits, 'latin1');
+    if (sigDigits >= 0) req.write(signPayload(req.subarray(bodyStart), secret), sigDigits, 'latin1');
     return req;
   };
 }

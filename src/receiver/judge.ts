@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { verifySignature, EVENT_ID_HEADER, SIGNATURE_HEADER } from '../signature/index.js';
+import { verifySignature, EVENT_ID_FIELD, SIGNATURE_FIELD } from '../signature/index.js';
 import type { CaptureVerdict } from './capture.js';
 
 /** A request as the receiver read it: everything judging needs, nothing of the socket. */
@@ -62,8 +62,6 @@ export function readEventFacts(value: unknown, headerEventId: string | null): Ev
 
 /** Shared by every judgement that adds no response header; never modified. */
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
-const SIGNATURE_HEADER_LOWER = SIGNATURE_HEADER.toLowerCase();
-const EVENT_ID_HEADER_LOWER = EVENT_ID_HEADER.toLowerCase();
 
 function headerValue(headers: IncomingHttpHeaders, lowerName: string): string | null {
   const v = headers[lowerName];
@@ -89,7 +87,7 @@ function formatBytes(n: number): string {
  * idempotency by event id. Pure apart from the two callbacks; never throws on any input.
  */
 export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement {
-  const headerEventId = headerValue(req.headers, EVENT_ID_HEADER_LOWER);
+  const headerEventId = headerValue(req.headers, EVENT_ID_FIELD);
   let parsed: unknown;
   let jsonError: string | undefined;
   if (!req.bodyTooLarge) {
@@ -125,7 +123,7 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
     const reason = `body of ${req.bodyBytesSeen} bytes or more is over the ${formatBytes(ctx.maxBodyBytes)} cap`;
     return reject(413, 'unchecked', reason, `Payload too large: the limit is ${formatBytes(ctx.maxBodyBytes)}`);
   }
-  const sig = verifySignature(req.body, req.headers[SIGNATURE_HEADER_LOWER], ctx.secret);
+  const sig = verifySignature(req.body, req.headers[SIGNATURE_FIELD], ctx.secret);
   if (!sig.ok) {
     const kind = sig.reason === 'missing' || sig.reason === 'prefixed' || sig.reason === 'uppercase' || sig.reason === 'malformed' ? sig.reason : 'mismatch';
     return reject(400, kind, sig.message, `Invalid signature: ${sig.message}`);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CliError, EXIT, usageError } from '../errors.js';
-import { EVENT_ID_HEADER, SIGNATURE_HEADER } from '../signature/index.js';
+import { EVENT_ID_FIELD, SIGNATURE_FIELD } from '../signature/index.js';
 import type { Capture, CaptureVerdict } from './capture.js';
 import { createFaultPlan } from './faults.js';
 import { judgeRequest, targetPath, type Judgement, type ReceivedRequest } from './judge.js';
@@ -201,8 +201,6 @@ function rawHeader(raw: readonly string[], lowerName: string): string | undefine
   return value;
 }
 
-const SIGNATURE_FIELD = SIGNATURE_HEADER.toLowerCase();
-const EVENT_ID_FIELD = EVENT_ID_HEADER.toLowerCase();
 
 /**
  * One delivery's capture, kept small because the history holds a thousand of them: the request's

@@ -3,6 +3,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 /** Header names FaceSign sends (provider docs, "Request headers"). */
 export const SIGNATURE_HEADER = 'FaceSign-Signature';
 export const EVENT_ID_HEADER = 'FaceSign-Event-Id';
+/** The same names as keys of Node's `req.headers` (lowercased). */
+export const SIGNATURE_FIELD = SIGNATURE_HEADER.toLowerCase();
+export const EVENT_ID_FIELD = EVENT_ID_HEADER.toLowerCase();
 
 /**
  * FaceSign's signature: lowercase hex HMAC-SHA256 of the exact raw body bytes, keyed with the
