@@ -4,7 +4,7 @@ import { describeNetworkError, type NetworkError } from './network-error.js';
 import { localhostLookup, MAX_RESPONSE_BYTES } from './lookup.js';
 import type { WebhookRequest } from './request.js';
 import { ResponseReader, type ReadResponse } from './response-reader.js';
-import { connect, serializeRequest, wireTarget, type WireTarget } from './wire.js';
+import { connect, resetError, serializeRequest, wireTarget, type WireTarget } from './wire.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export { localhostLookup, MAX_RESPONSE_BYTES };
@@ -56,12 +56,12 @@ class ConnectionGroup implements Dispatcher {
   async close(): Promise<void> {}
   async destroy(): Promise<void> {
     this.destroyed = true;
-    for (const cut of [...this.running]) cut(Object.assign(new Error('the connection was cut'), { code: 'ECONNRESET' }));
+    for (const cut of [...this.running]) cut(resetError('the connection was cut'));
     this.running.clear();
   }
   /** Adds a delivery; a group already destroyed cuts it at once. */
   add(cut: (err: Error) => void): void {
-    if (this.destroyed) cut(Object.assign(new Error('the connection was cut'), { code: 'ECONNRESET' }));
+    if (this.destroyed) cut(resetError('the connection was cut'));
     else this.running.add(cut);
   }
 }
@@ -92,8 +92,6 @@ function targetOf(url: string): WireTarget {
   }
   return lastTarget;
 }
-
-const closedEarly = () => Object.assign(new Error('the connection closed before a full response'), { code: 'ECONNRESET' });
 
 /**
  * Sends one prepared request over a connection of its own and reports what came back. Never
@@ -177,7 +175,7 @@ export function deliver(req: WebhookRequest, options: DeliverOptions = {}): Prom
         if (settled) return;
         const response = reader.end();
         if (response) complete(response);
-        else fail(error ?? closedEarly());
+        else fail(error ?? resetError());
       });
       s.write(serializeRequest(req, target));
     };

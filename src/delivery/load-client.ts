@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { MAX_RESPONSE_BYTES } from './lookup.js';
-import { connect, type WireTarget } from './wire.js';
+import { connect, resetError, type WireTarget } from './wire.js';
 import { LatencyHistogram } from './histogram.js';
 import { describeNetworkError } from './network-error.js';
 import { ResponseReader, type ReadResponse } from './response-reader.js';
@@ -37,8 +37,6 @@ interface Lane {
   error: Error | undefined;
 }
 
-const closedEarly = () => Object.assign(new Error('the connection closed before a full response'), { code: 'ECONNRESET' });
-
 /**
  * The load mode's HTTP/1.1 client: `concurrency` keep-alive connections, each sending one complete
  * request (from `next()`, already serialized) and reading its response before the next, as a
@@ -59,21 +57,21 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
 
-  const count1 = (key: string) => {
+  const tally = (key: string) => {
     statuses[key] = (statuses[key] ?? 0) + 1;
   };
 
   function done(lane: Lane, response: ReadResponse): void {
     lane.busy = false;
     histogram.record(performance.now() - lane.startedAt);
-    count1(String(response.status));
+    tally(String(response.status));
     if (response.status >= 200 && response.status < 300) ok++;
   }
 
   function failed(lane: Lane, err: Error, timedOut = false): void {
     lane.busy = false;
     histogram.record(performance.now() - lane.startedAt);
-    count1(`error:${describeNetworkError(err, target.url, timeoutMs, timedOut).kind}`);
+    tally(`error:${describeNetworkError(err, target.url, timeoutMs, timedOut).kind}`);
   }
 
   function drop(lane: Lane): void {
@@ -112,7 +110,7 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
       if (!lane.busy) return;
       const response = lane.reader.end();
       if (response) done(lane, response);
-      else failed(lane, lane.error ?? closedEarly());
+      else failed(lane, lane.error ?? resetError());
       send(lane);
     });
     return socket;

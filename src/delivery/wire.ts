@@ -71,3 +71,8 @@ export function connect(target: WireTarget, tls: typeof Tls | undefined, onread?
   if (!tls) throw new Error('an https target needs node:tls');
   return tls.connect({ ...options, servername: isIP(target.host) ? undefined : target.host, ALPNProtocols: ['http/1.1'] });
 }
+
+/** An error a report names as a reset (`ECONNRESET`): the connection ended before a full response. */
+export function resetError(message = 'the connection closed before a full response'): Error {
+  return Object.assign(new Error(message), { code: 'ECONNRESET' });
+}
