@@ -190,17 +190,22 @@ export function headersFromRaw(raw: readonly string[]): Record<string, string> {
   return out;
 }
 
-/** One header's value from the raw list, repeats joined with ", " (as Node does for these fields). */
-function rawHeader(raw: readonly string[], lowerName: string): string | undefined {
-  let value: string | undefined;
+/**
+ * The two fields judging reads (signature and event id), from the raw list in one pass, repeats
+ * joined with ", " as Node joins them: Node's full header object is made only if a capture is read whole.
+ */
+function judgedHeaders(raw: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
   const end = Math.min(raw.length, MAX_HEADER_FIELDS * 2);
   for (let i = 0; i + 1 < end; i += 2) {
     const name = raw[i]!;
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) value = value === undefined ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
+    if (name.length !== SIGNATURE_FIELD.length && name.length !== EVENT_ID_FIELD.length) continue;
+    const field = name.toLowerCase();
+    if (field !== SIGNATURE_FIELD && field !== EVENT_ID_FIELD) continue;
+    out[field] = out[field] === undefined ? raw[i + 1]! : `${out[field]}, ${raw[i + 1]!}`;
   }
-  return value;
+  return out;
 }
-
 
 /**
  * One delivery's capture, kept small because the history holds a thousand of them: the request's
@@ -411,13 +416,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     const method = req.method ?? '';
     const target = req.url ?? '';
     const raw = req.rawHeaders;
-    // The two fields judging reads, taken from the raw list: Node's full header object is made
-    // only if a capture is read whole.
-    const headers: Record<string, string> = {};
-    const signature = rawHeader(raw, SIGNATURE_FIELD);
-    if (signature !== undefined) headers[SIGNATURE_FIELD] = signature;
-    const eventId = rawHeader(raw, EVENT_ID_FIELD);
-    if (eventId !== undefined) headers[EVENT_ID_FIELD] = eventId;
+    const headers = judgedHeaders(raw);
     const judgement = judgeRequest(
       { method, target, headers, body: read.body, bodyTooLarge: read.tooLarge, bodyBytesSeen: read.seen },
       { path: settings.path, secret: settings.secret, maxBodyBytes: settings.maxBodyBytes, isProcessed, decideFault },
