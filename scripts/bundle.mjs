@@ -32,6 +32,17 @@ const chalkWithoutDetection = {
   },
 };
 
+// Single deliveries load undici lazily (src/delivery/deliver.ts); the CLI bundles only the part it
+// uses, as a chunk of its own that only sending commands load.
+const slimUndici = {
+  name: 'slim-undici',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, (args) =>
+      args.importer.includes('/src/delivery/') ? { path: fileURLToPath(new URL('./undici-slim.cjs', import.meta.url)) } : undefined,
+    );
+  },
+};
+
 const BANNER = "import { createRequire as __fwCreateRequire } from 'node:module'; const require = __fwCreateRequire(import.meta.url);";
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -47,7 +58,7 @@ await build({
   legalComments: 'none',
   chunkNames: '[name]-[hash]',
   logLevel: 'warning',
-  plugins: [lazyChildProcess, chalkWithoutDetection],
+  plugins: [lazyChildProcess, chalkWithoutDetection, slimUndici],
   // Dependencies written as CommonJS call require(); give ESM chunks a real one.
   banner: { js: BANNER },
   // The version is known at build time: no package.json read on every start.

@@ -34,9 +34,19 @@ function withEventOptions(cmd: Command, { eventId = true } = {}): Command {
     .option('--fixture <file>', "a JSON event (whole or partial) deep-merged over the type's fixture; - for stdin");
 }
 
+const INSECURE_HELP = "accept the endpoint's TLS certificate unchecked (self-signed); prints a warning";
+const CA_HELP = "trust the CA certificates in this PEM file (instead of Node's built-in list) for https:// targets";
+
+/** `--insecure` and `--ca`, on every command that sends (single deliveries go through undici). */
+function withTlsOptions(cmd: Command): Command {
+  return cmd
+    .option('--insecure', INSECURE_HELP)
+    .option('--ca <file>', CA_HELP);
+}
+
 /** Options for delivering to a target. */
 function withTargetOptions(cmd: Command): Command {
-  return cmd
+  return withTlsOptions(cmd)
     .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
     .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else asked on a terminal)')
     .option('--timeout <ms>', 'how long to wait for a full response', intArg('--timeout', 1), 10_000)
@@ -172,6 +182,8 @@ export function buildProgram(only?: string): Command {
       .option('--fail-first <n>', 'built-in receiver only: answer 500 to the first n attempts (default: 3)', intArg('--fail-first'))
       .option('--header <"Name: value">', 'add a request header; repeatable', collect)
       .option('--from-ip [ip]', 'set X-Forwarded-For to a documented FaceSign address (default 52.89.214.238)')
+      .option('--insecure', INSECURE_HELP)
+      .option('--ca <file>', CA_HELP)
       .option('--json', 'print NDJSON: one object per attempt, then a summary')
       .addHelpText(
         'after',
@@ -254,6 +266,8 @@ export function buildProgram(only?: string): Command {
       .option('--secret <secret>', 'the secret for --resign')
       .option('--timeout <ms>', 'how long to wait for a full response', intArg('--timeout', 1), 10_000)
       .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
+      .option('--insecure', INSECURE_HELP)
+      .option('--ca <file>', CA_HELP)
       .option('--json', 'print NDJSON, one object per replayed delivery, then a summary')
       .addHelpText(
         'after',
@@ -279,6 +293,8 @@ export function buildProgram(only?: string): Command {
       .option('--reporter <name>', 'human (a table) or junit (XML; to --output, else stdout) (default: junit with --output, else human)')
       .option('--output <file>', 'write the JUnit XML report here (the table still prints)')
       .option('--header <"Name: value">', 'add a request header to every case; repeatable', collect)
+      .option('--insecure', INSECURE_HELP)
+      .option('--ca <file>', CA_HELP)
       .option('--json', 'print NDJSON on stdout: one object per case, then a summary')
       .addHelpText(
         'after',

@@ -18,11 +18,11 @@ export {
 export { loadFixture, FIXTURES_DIR } from './events/fixtures.js';
 export { deepMerge, setPath, unsetPath, parsePath, type JsonValue, type JsonObject } from './events/json.js';
 export { signPayload, verifySignature, SIGNATURE_HEADER, EVENT_ID_HEADER, type SignatureVerdict, type SignatureFailure } from './signature/index.js';
-export { resolveTarget, DEFAULT_PATH, DEFAULT_PORT } from './delivery/target.js';
-export { prepareRequest, FACESIGN_IPS, SIGNATURE_MODES, USER_AGENT, type SignatureMode, type WebhookRequest, type PrepareOptions } from './delivery/request.js';
-export { deliver, createDispatcher, closeSharedDispatcher, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES, type DeliveryResult, type DeliverOptions } from './delivery/deliver.js';
+export { resolveTarget, displayUrl, isLoopbackHost, DEFAULT_PATH, DEFAULT_PORT } from './delivery/target.js';
+export { prepareRequest, validateHeader, headerValueProblem, FACESIGN_IPS, SIGNATURE_MODES, USER_AGENT, type SignatureMode, type WebhookRequest, type PrepareOptions } from './delivery/request.js';
+export { deliver, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES, type DeliveryResult, type DeliverOptions, type Dispatcher } from './delivery/deliver.js';
 export { parseExpectation, type Expectation } from './delivery/expect.js';
-export { describeNetworkError, type NetworkError, type NetworkErrorKind } from './delivery/network-error.js';
+export { describeNetworkError, ProtocolError, type NetworkError, type NetworkErrorKind } from './delivery/network-error.js';
 export { CliError, EXIT } from './errors.js';
 export { VERSION } from './version.js';
 export {

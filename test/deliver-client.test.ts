@@ -6,14 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closeSharedDispatcher, createDispatcher, deliver, MAX_RESPONSE_BYTES } from '../src/delivery/deliver.js';
+import { Agent } from 'undici';
+import { deliver, MAX_RESPONSE_BYTES } from '../src/delivery/deliver.js';
 import { prepareRequest, type PrepareOptions } from '../src/delivery/request.js';
 import { buildEvent } from '../src/events/build.js';
 import { ndjson, runCli } from './helpers/cli.js';
 import { independentSignatureOk } from './helpers/server.js';
 
 /*
- * The single-delivery client (`deliver`) against servers whose every byte the test controls:
+ * Single deliveries (`deliver`, on undici) against servers whose every byte the test controls:
  * response framing, what goes on the wire, one connection per delivery, cutting, the whole-response
  * timeout, and https end to end through the built CLI.
  */
@@ -49,7 +50,6 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   const fns = cleanups.splice(0).reverse();
   for (const fn of fns) await fn();
-  await closeSharedDispatcher();
 });
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -203,19 +203,25 @@ describe('deliver: response shapes (raw servers)', () => {
     expect(res.error).toBeUndefined();
   });
 
-  it('100 Continue, then the real response: reports the 200', async () => {
+  // undici refuses a 100 Continue to a request that sent no `Expect: 100-continue` (the tool never
+  // sends one): a protocol error at once, never a timeout and never the 200 that follows.
+  it('an unasked-for 100 Continue, then the real response: a protocol error at once', async () => {
     const server = await rawServer((socket) => {
       socket.write('HTTP/1.1 100 Continue\r\n\r\n');
       later(30, () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
     });
+    const started = Date.now();
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
-    expect(res).toMatchObject({ ok: true, status: 200, responseBody: 'ok', responseBytes: 2 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(res).toMatchObject({ ok: false, error: { kind: 'protocol' } });
+    expect(res.status).toBeUndefined();
+    expect(res.error?.message).toBe(`protocol error from 127.0.0.1:${server.port}: an unexpected interim response (100 Continue) to a request that did not ask for one`);
   });
 
-  it('100 Continue and the response in one write: reports the 200', async () => {
+  it('an unasked-for 100 Continue and the response in one write: a protocol error, not the 200', async () => {
     const server = await rawServer(answer('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
-    expect(res).toMatchObject({ ok: true, status: 200, responseBody: 'ok' });
+    expect(res).toMatchObject({ ok: false, error: { kind: 'protocol' } });
   });
 
   it('a close-delimited body (no length, no chunking) is ok with the body', async () => {
@@ -289,34 +295,34 @@ describe('deliver: response shapes (raw servers)', () => {
     expect(res.responseBody!.endsWith('A')).toBe(true);
   });
 
-  it('a garbage response is a network error with a one-line message', async () => {
+  it('a garbage response is a protocol error with a one-line message', async () => {
     const server = await rawServer(answer('SSH-2.0-OpenSSH_9.6\r\nnot http at all\r\n\r\n'));
     const started = Date.now();
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(res.ok).toBe(false);
     expect(res.status).toBeUndefined();
-    expect(res.error?.kind).toBe('network');
-    expect(res.error?.message).toMatch(new RegExp(`^network error talking to 127\\.0\\.0\\.1:${server.port}: not an HTTP/1\\.x response`));
+    expect(res.error?.kind).toBe('protocol');
+    expect(res.error?.message).toBe(`protocol error from 127.0.0.1:${server.port}: Response does not match the HTTP/1.1 protocol (Expected HTTP/, RTSP/ or ICE/)`);
     expect(res.error?.message).not.toContain('\n');
   });
 
-  it('a garbage line that never forms a head, then a close, is still a network error (not a "reset")', async () => {
+  it('a garbage line that never forms a head, then a close, is still a protocol error (not a "reset")', async () => {
     // What an SSH or SMTP server on the port does: a banner line, then hang up on the HTTP request.
     const server = await rawServer(answer('SSH-2.0-OpenSSH_9.6\r\n', { end: true }));
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
     expect(res.ok).toBe(false);
-    expect(res.error?.kind).toBe('network');
-    expect(res.error?.message).toContain('not an HTTP/1.x response');
+    expect(res.error?.kind).toBe('protocol');
+    expect(res.error?.message).toContain('Response does not match the HTTP/1.1 protocol');
   });
 
   it('a garbage line that never forms a head, connection left open, fails at once instead of waiting for the timeout', async () => {
-    // An HTTP client can tell from the first bytes that this is no HTTP response (undici did, at once).
+    // An HTTP client can tell from the first bytes that this is no HTTP response.
     const server = await rawServer(answer('SSH-2.0-OpenSSH_9.6\r\n'));
     const started = Date.now();
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 1_500 });
     expect(res.ok).toBe(false);
-    expect(res.error?.kind).toBe('network');
+    expect(res.error?.kind).toBe('protocol');
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
@@ -327,7 +333,7 @@ describe('deliver: response shapes (raw servers)', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(res.ok).toBe(false);
     expect(res.status).toBeUndefined();
-    expect(res.error).toMatchObject({ kind: 'network' });
+    expect(res.error).toMatchObject({ kind: 'protocol' });
     expect(res.error?.message).toContain('response head over 64 KiB');
   });
 
@@ -386,7 +392,9 @@ describe('deliver: what goes on the wire', () => {
       expect(found, name).toHaveLength(1);
       expect(found[0]!.raw.equals(Buffer.from(`${name}: ${value}`, 'latin1')), name).toBe(true);
     }
-    expect(headers).toHaveLength(Object.keys(req.headers).length + 2);
+    // undici's own: Host, Content-Length and `connection: keep-alive` (the connection is closed after the response all the same).
+    expect(named('connection').map((h) => h.value)).toEqual(['keep-alive']);
+    expect(headers).toHaveLength(Object.keys(req.headers).length + 3);
     const customer = named('x-customer')[0]!.raw;
     // "Café": the é is the single byte 0xE9 (Latin-1), not UTF-8's C3 A9.
     expect([...customer.subarray(-4)]).toEqual([0x43, 0x61, 0x66, 0xe9]);
@@ -448,15 +456,24 @@ describe('deliver: connections', () => {
     for (const conn of server.conns) expect(conn.received.length).toBe((await conn.request).length);
   });
 
-  it('with a dispatcher too, each delivery has its own connection, closed after the response', async () => {
-    const server = await rawServer(answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
-    const group = createDispatcher(4);
-    cleanups.push(() => group.destroy());
+  it("a caller's undici Agent is used and left open: its one keep-alive connection carries every delivery", async () => {
+    const server = await rawServer((socket) => {
+      // Answers every request on the connection (a raw server's handler sees only the first).
+      let seen = 1;
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      socket.on('data', (chunk: Buffer) => {
+        const count = chunk.toString('latin1').split('POST /').length - 1;
+        for (let i = 0; i < count; i++, seen++) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      });
+    });
+    const agent = new Agent({ connections: 1 });
+    cleanups.push(() => agent.destroy());
     const req = requestTo(server.hookUrl);
-    const results = await Promise.all([1, 2, 3].map(() => deliver(req, { timeoutMs: 5_000, dispatcher: group })));
-    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
-    expect(server.conns).toHaveLength(3);
-    await within(Promise.all(server.conns.map((c) => c.closed)), 1_000, 'the server seeing every connection closed');
+    for (let i = 0; i < 3; i++) expect(await deliver(req, { timeoutMs: 5_000, dispatcher: agent })).toMatchObject({ ok: true, status: 200, responseBody: 'ok' });
+    expect(server.conns).toHaveLength(1);
+    expect(server.conns[0]!.isClosed).toBe(false);
+    await agent.close();
+    await within(server.conns[0]!.closed, 1_000, 'the server seeing the connection closed once the caller closes its Agent');
   });
 
   it('localhost reaches a server listening only on 127.0.0.1', async () => {
@@ -480,67 +497,30 @@ describe('deliver: connections', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('deliver: cutting', () => {
-  it('group.destroy() ends an in-flight delivery of that group promptly, as a reset', async () => {
+  it("destroying the caller's Agent ends an in-flight delivery through it promptly, as a reset", async () => {
     const server = await rawServer(); // reads the request, never answers
-    const group = createDispatcher();
+    const agent = new Agent();
     const started = Date.now();
-    const pending = deliver(requestTo(server.hookUrl), { timeoutMs: 10_000, dispatcher: group });
-    later(100, () => void group.destroy());
+    const pending = deliver(requestTo(server.hookUrl), { timeoutMs: 10_000, dispatcher: agent });
+    for (const deadline = Date.now() + 2_000; server.conns.length < 1 && Date.now() < deadline; ) await sleep(10);
+    await agent.destroy();
     const res = await within(pending, 3_000, 'the cut delivery resolving');
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(2_500);
     expect(res.ok).toBe(false);
     expect(res.status).toBeUndefined();
     expect(res.error?.kind).toBe('reset');
     await within(server.conns[0]!.closed, 1_000, 'the server seeing the cut');
   });
 
-  it('destroying one group leaves deliveries of other groups and of the shared one running', async () => {
-    const server = await rawServer();
-    const a = createDispatcher();
-    const b = createDispatcher();
-    cleanups.push(() => b.destroy());
-    const req = requestTo(server.hookUrl);
-    const inA = deliver(req, { timeoutMs: 10_000, dispatcher: a });
-    const inB = deliver(req, { timeoutMs: 10_000, dispatcher: b });
-    const shared = deliver(req, { timeoutMs: 10_000 });
-    const settled = { b: false, shared: false };
-    void inB.then(() => (settled.b = true));
-    void shared.then(() => (settled.shared = true));
-    for (const deadline = Date.now() + 2_000; server.conns.length < 3 && Date.now() < deadline; ) await sleep(10);
-    await a.destroy();
-    const res = await within(inA, 2_000, 'the delivery of the destroyed group');
-    expect(res.error?.kind).toBe('reset');
-    await sleep(150);
-    expect(settled).toEqual({ b: false, shared: false });
-    await closeSharedDispatcher();
-    expect((await within(shared, 2_000, 'the shared delivery')).error?.kind).toBe('reset');
-    expect(settled.b).toBe(false);
-    await b.destroy();
-    expect((await within(inB, 2_000, 'the delivery of group b')).error?.kind).toBe('reset');
-  });
-
-  it('closeSharedDispatcher() ends an in-flight delivery made without a dispatcher promptly, as a reset', async () => {
-    const server = await rawServer();
-    const started = Date.now();
-    const pending = deliver(requestTo(server.hookUrl), { timeoutMs: 10_000 });
-    later(100, () => void closeSharedDispatcher());
-    const res = await within(pending, 3_000, 'the cut delivery resolving');
-    expect(Date.now() - started).toBeLessThan(2_000);
-    expect(res.ok).toBe(false);
-    expect(res.error?.kind).toBe('reset');
-    await within(server.conns[0]!.closed, 1_000, 'the server seeing the cut');
-  });
-
-  // The only in-process https delivery in this file: node:tls is not loaded yet when it starts.
-  it('group.destroy() right after an https delivery starts (node:tls still loading) cuts it too', async () => {
+  it('an AbortSignal aborted right after an https delivery starts (undici still loading) ends it promptly', async () => {
     const server = await rawServer(); // accepts, never answers (not even the TLS handshake)
-    const group = createDispatcher();
+    const controller = new AbortController();
     const started = Date.now();
-    const pending = deliver(requestTo(`https://127.0.0.1:${server.port}/webhooks/facesign`), { timeoutMs: 3_000, dispatcher: group });
-    await group.destroy();
+    const pending = deliver(requestTo(`https://127.0.0.1:${server.port}/webhooks/facesign`), { timeoutMs: 3_000, signal: controller.signal });
+    controller.abort();
     const res = await within(pending, 5_000, 'the cut https delivery resolving');
     expect(res.ok).toBe(false);
-    expect(res.error?.kind).toBe('reset');
+    expect(res.error?.kind).not.toBe('timeout');
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 

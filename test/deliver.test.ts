@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeSharedDispatcher, createDispatcher, deliver, MAX_RESPONSE_BYTES } from '../src/delivery/deliver.js';
+import { Agent } from 'undici';
+import { deliver, MAX_RESPONSE_BYTES } from '../src/delivery/deliver.js';
 import { describeNetworkError } from '../src/delivery/network-error.js';
 import { parseExpectation } from '../src/delivery/expect.js';
 import { prepareRequest } from '../src/delivery/request.js';
@@ -23,7 +24,6 @@ function requestTo(url: string, signature: 'valid' | 'invalid' = 'valid') {
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
-  await closeSharedDispatcher();
 });
 
 describe('deliver', () => {
@@ -127,12 +127,12 @@ describe('deliver', () => {
     expect(res.error?.message).toBe(`connection reset by 127.0.0.1:${server.port} before a full response`);
   });
 
-  it('names a TLS error (https to a plain-HTTP server)', async () => {
+  it('names a TLS error (https to a plain-HTTP server) in one line that says so', async () => {
     const server = await serve((_req, _body, res) => res.end('OK'));
     const res = await deliver(requestTo(`https://127.0.0.1:${server.port}/webhooks/facesign`), { timeoutMs: 5_000 });
     expect(res.ok).toBe(false);
     expect(res.error?.kind).toBe('tls');
-    expect(res.error?.message).toMatch(new RegExp(`^TLS error talking to 127\\.0\\.0\\.1:${server.port}: `));
+    expect(res.error?.message).toBe(`TLS error: 127.0.0.1:${server.port} answered in plain HTTP — use http://`);
   });
 
   it('stops reading a huge body after 64 KiB, and the server sees the client go away', async () => {
@@ -160,7 +160,7 @@ describe('deliver', () => {
 
   it('uses a given dispatcher, and sends the same bytes each time (no re-signing)', async () => {
     const server = await serve(verifyingHandler(SECRET));
-    const dispatcher = createDispatcher(2);
+    const dispatcher = new Agent({ connections: 2 });
     try {
       const req = requestTo(server.hookUrl);
       for (let i = 0; i < 3; i++) expect((await deliver(req, { timeoutMs: 5_000, dispatcher })).status).toBe(200);
@@ -184,7 +184,14 @@ describe('describeNetworkError', () => {
     [{ code: 'ENOTFOUND' }, 'dns', 'DNS lookup failed for hooks.example.test (ENOTFOUND) — check the host name'],
     [{ code: 'UND_ERR_CONNECT_TIMEOUT' }, 'timeout', 'timeout after 900 ms connecting to hooks.example.test:4000'],
     [{ code: 'ECONNRESET' }, 'reset', 'connection reset by hooks.example.test:4000 before a full response'],
-    [{ code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'bad cert' }, 'tls', 'TLS error talking to hooks.example.test:4000: bad cert'],
+    [{ code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'bad cert' }, 'tls', 'TLS error talking to hooks.example.test:4000: bad cert (ERR_TLS_CERT_ALTNAME_INVALID) — trust its CA with --ca FILE, or skip the check with --insecure'],
+    [{ code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: '80:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../ssl/record/ssl3_record.c:354:' }, 'tls', 'TLS error: hooks.example.test:4000 answered in plain HTTP — use http://'],
+    [{ code: 'UND_ERR_SOCKET', message: 'other side closed' }, 'reset', 'connection reset by hooks.example.test:4000 before a full response'],
+    [{ code: 'UND_ERR_SOCKET', message: 'bad upgrade' }, 'protocol', 'protocol error from hooks.example.test:4000: a 101 Switching Protocols (upgrade) answer to a request that asked for none'],
+    [{ code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', message: 'Response body length does not match content-length header' }, 'protocol', 'protocol error from hooks.example.test:4000: Response body length does not match content-length header'],
+    [{ name: 'HTTPParserError', message: 'Response does not match the HTTP/1.1 protocol (Invalid header value char)' }, 'protocol', 'protocol error from hooks.example.test:4000: Response does not match the HTTP/1.1 protocol (Invalid header value char)'],
+    [{ name: 'HTTPParserError', message: 'Response does not match the HTTP/1.1 protocol (Expected HTTP/)', data: '\x15\x03\x01\x00\x02\x02\x46' }, 'tls', 'hooks.example.test:4000 speaks TLS — use https://'],
+    [{ code: 'UND_ERR_HEADERS_TIMEOUT' }, 'timeout', 'timeout after 900 ms — no full response from hooks.example.test:4000'],
     [{ cause: { errors: [{ code: 'ECONNREFUSED' }] } }, 'refused', 'connection refused at hooks.example.test:4000 — is the server running?'],
   ])('%j → %s', (raw, kind, message) => {
     const err = Object.assign(new Error((raw as { message?: string }).message ?? 'x'), raw);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // A user writes `from 'facesign-webhooks'`; this repository's own test imports the source.
 import {
   CHECK_CASE_IDS,
@@ -9,7 +9,6 @@ import {
   buildFlow,
   captureBody,
   checkEndpoint,
-  closeSharedDispatcher,
   createFakeClock,
   deliver,
   formatJUnit,
@@ -27,8 +26,6 @@ import {
 import { startExampleApp, type ExampleApp } from './example-app/app.js';
 
 const SECRET = 'whsec_example_app_secret';
-
-afterAll(() => closeSharedDispatcher());
 
 /** Closes whatever a test started, even when it fails. */
 const running: { close(): Promise<void> }[] = [];

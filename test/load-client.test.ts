@@ -3,7 +3,7 @@ import { createServer as createNetServer, type AddressInfo, type Socket } from '
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildEvent } from '../src/events/build.js';
 import { prepareRequest, type PrepareOptions, type WebhookRequest } from '../src/delivery/request.js';
-import { closeSharedDispatcher, deliver } from '../src/delivery/deliver.js';
+import { deliver } from '../src/delivery/deliver.js';
 import { requestFactory, runLoad, runWireLoad, wireRequestFactory, wireTarget, type LoadOptions } from '../src/delivery/load.js';
 import { MAX_HEAD_BYTES, ResponseProtocolError, ResponseReader, type ReadResponse } from '../src/delivery/response-reader.js';
 import { closedPort, hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
@@ -299,7 +299,6 @@ afterEach(async () => {
   await Promise.all([...httpServers.map((s) => s.close()), ...rawServers.map((s) => s.close())]);
   httpServers = [];
   rawServers = [];
-  await closeSharedDispatcher();
 });
 
 /** A node:http server, closed after the test; `connections` counts the TCP connections it accepted. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveTarget, TARGET_ENV } from '../src/delivery/target.js';
-import { closeSharedDispatcher, deliver, localhostLookup } from '../src/delivery/deliver.js';
+import { deliver, localhostLookup } from '../src/delivery/deliver.js';
 import { prepareRequest } from '../src/delivery/request.js';
 import { buildEvent } from '../src/events/build.js';
 import { CliError } from '../src/errors.js';
@@ -75,7 +75,6 @@ describe('localhost reaches a server on 127.0.0.1 and one on ::1', () => {
   afterEach(async () => {
     await server?.close();
     server = undefined;
-    await closeSharedDispatcher();
   });
 
   it('resolves localhost to both loopback addresses', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent } from '../src/events/build.js';
-import { closeSharedDispatcher, deliver } from '../src/delivery/deliver.js';
+import { deliver } from '../src/delivery/deliver.js';
 import type { Capture } from '../src/receiver/capture.js';
 import { startReceiver, type Receiver } from '../src/receiver/server.js';
 import { verifyWebhook } from '../src/verify/index.js';
@@ -65,7 +65,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await receiver?.close();
-  await closeSharedDispatcher();
   rmSync(dir, { recursive: true, force: true });
 });
 

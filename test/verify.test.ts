@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent } from '../src/events/build.js';
 import { prepareRequest, type WebhookRequest } from '../src/delivery/request.js';
-import { closeSharedDispatcher, deliver } from '../src/delivery/deliver.js';
+import { deliver } from '../src/delivery/deliver.js';
 import { readCaptureFile, captureBody, type Capture } from '../src/receiver/capture.js';
 import { startReceiver, type Receiver } from '../src/receiver/server.js';
 import { verifySignature } from '../src/signature/index.js';
@@ -275,7 +275,6 @@ describe('diagnoses from real captures made by the receiver', () => {
 
   afterAll(async () => {
     await receiver?.close();
-    await closeSharedDispatcher();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
-import { createDispatcher, deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
+import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/deliver.js';
 import type { NetworkError } from '../delivery/network-error.js';
+import { displayUrl } from '../delivery/target.js';
 import { planCheck, type CheckCase, type PlanOptions } from './cases.js';
 import { judgeCase, type CaseResult, type CheckDelivery } from './judge.js';
 
@@ -11,6 +12,11 @@ export interface RunCheckOptions {
   signal?: AbortSignal;
   /** Called as each case is judged, for streaming output. */
   onCase?: (result: CaseResult) => void;
+  /** An undici Dispatcher to send every case through (e.g. a `MockAgent`); one connection a delivery otherwise. */
+  dispatcher?: DeliverOptions['dispatcher'];
+  /** Accept a self-signed certificate; or trust these PEM CA certificates (see `deliver`). */
+  insecure?: boolean;
+  ca?: DeliverOptions['ca'];
 }
 
 export interface CheckReport {
@@ -29,9 +35,7 @@ export interface CheckReport {
 /** Errors meaning nothing is listening there (as opposed to a handler that misbehaves). */
 const UNREACHABLE = new Set(['refused', 'dns']);
 
-async function runCase(c: CheckCase, timeoutMs: number, signal?: AbortSignal): Promise<CheckDelivery[]> {
-  // Each case gets its own pool, sized for the burst, and closes it, so no socket outlives the run.
-  const dispatcher = createDispatcher(c.parallel ? c.steps.length : 1);
+async function runCase(c: CheckCase, timeoutMs: number, signal: AbortSignal | undefined, send: Pick<DeliverOptions, 'dispatcher' | 'insecure' | 'ca'>): Promise<CheckDelivery[]> {
   // One listener per request in flight: a per-case signal keeps the caller's below Node's warning limit.
   const controller = new AbortController();
   setMaxListeners(c.steps.length + 10, controller.signal);
@@ -42,7 +46,7 @@ async function runCase(c: CheckCase, timeoutMs: number, signal?: AbortSignal): P
     const send = async (step: CheckCase['steps'][number]): Promise<CheckDelivery> => ({
       label: step.label,
       request: step.request,
-      result: await deliver(step.request, { timeoutMs, dispatcher, signal: controller.signal }),
+      result: await deliver(step.request, { ...send, timeoutMs, signal: controller.signal }),
     });
     if (c.parallel) return await Promise.all(c.steps.map(send));
     const deliveries: CheckDelivery[] = [];
@@ -53,7 +57,6 @@ async function runCase(c: CheckCase, timeoutMs: number, signal?: AbortSignal): P
     return deliveries;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    await dispatcher.destroy().catch(() => undefined);
   }
 }
 
@@ -67,7 +70,7 @@ export async function runCheck(plan: CheckCase[], url: string, options: RunCheck
   for (const c of plan) {
     if (options.signal?.aborted) break;
     const c0 = performance.now();
-    const deliveries = await runCase(c, timeoutMs, options.signal);
+    const deliveries = await runCase(c, timeoutMs, options.signal, { dispatcher: options.dispatcher, insecure: options.insecure, ca: options.ca });
     if (options.signal?.aborted) break;
     if (cases.length === 0 && deliveries.length > 0 && deliveries.every((d) => d.result.error && UNREACHABLE.has(d.result.error.kind))) {
       unreachable = deliveries[0]?.result.error;
@@ -78,7 +81,7 @@ export async function runCheck(plan: CheckCase[], url: string, options: RunCheck
     options.onCase?.(result);
   }
   return {
-    url,
+    url: displayUrl(url),
     cases,
     passed: cases.filter((r) => r.outcome === 'pass').length,
     warned: cases.filter((r) => r.outcome === 'warn').length,

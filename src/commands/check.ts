@@ -4,14 +4,14 @@ import { CHECK_CASE_IDS, DEFAULT_BURST, planCheck, selectCases, type CheckCase }
 import { runCheck, type CheckReport } from '../check/run.js';
 import type { CaseResult, CheckOutcome } from '../check/judge.js';
 import { DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
-import { resolveTarget, TARGET_ENV } from '../delivery/target.js';
+import { displayUrl, resolveTarget, TARGET_ENV } from '../delivery/target.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { watchInterrupt } from '../interrupt.js';
 import { formatJUnit } from '../report/junit.js';
 import { createOutput, formatMs, maskSecret, type Output } from '../report/output.js';
 import { canPrompt } from '../prompts.js';
 import { resolveSecret } from '../secret.js';
-import { positiveInt } from './shared.js';
+import { positiveInt, tlsOptionsFrom } from './shared.js';
 
 export const CHECK_REPORTERS = ['human', 'junit'] as const;
 export type CheckReporter = (typeof CHECK_REPORTERS)[number];
@@ -29,6 +29,8 @@ export interface CheckOptions {
   output?: string;
   header?: string[];
   json?: boolean;
+  insecure?: boolean;
+  ca?: string;
 }
 
 /** Where each part of the report goes, decided before anything is sent. */
@@ -161,12 +163,13 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   const url = resolveTarget(to);
   const secret = await resolveSecret(options.secret);
   const plan = planCheck({ url, secret, cases, burst, headers: options.header });
+  const tls = tlsOptionsFrom(options, out.note);
 
   const table = createTable(out, plan);
   const line = (text?: string) => {
     if (reportPlan.table) out.line(text);
   };
-  line(`check ${out.c.bold(url)} ${out.c.dim(`(secret ${maskSecret(secret)}, timeout ${timeoutMs} ms, ${plan.length} of ${CHECK_CASE_IDS.length} cases)`)}`);
+  line(`check ${out.c.bold(displayUrl(url))} ${out.c.dim(`(secret ${maskSecret(secret)}, timeout ${timeoutMs} ms, ${plan.length} of ${CHECK_CASE_IDS.length} cases)`)}`);
   line();
   if (reportPlan.table) table.header();
 
@@ -174,6 +177,7 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   let report: CheckReport;
   try {
     report = await runCheck(plan, url, {
+      ...tls,
       timeoutMs,
       signal: interrupt.signal,
       onCase: (r) => {

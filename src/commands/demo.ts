@@ -1,10 +1,9 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Dispatcher } from '../delivery/deliver.js';
 import { buildEvent, buildFlow } from '../events/build.js';
 import { EVENT_TYPES } from '../events/types.js';
-import { createDispatcher, deliver, type DeliveryResult } from '../delivery/deliver.js';
+import { deliver, type DeliveryResult } from '../delivery/deliver.js';
 import { prepareRequest, type PrepareOptions, type WebhookRequest } from '../delivery/request.js';
 import { EXIT } from '../errors.js';
 import { watchInterrupt } from '../interrupt.js';
@@ -28,7 +27,6 @@ export interface DemoContext {
   secret: string;
   /** Where the receiver writes its captures (for steps that read them back, e.g. verify). */
   saveDir: string;
-  dispatcher: Dispatcher;
   /** Sends one prepared request and prints it; `expected` is a status class or exact status. */
   send(req: WebhookRequest, expected?: string): Promise<{ res: DeliveryResult; met: boolean }>;
   /** Prepares a request to the demo receiver, signed with its secret unless told otherwise. */
@@ -157,7 +155,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const secret = generateSecret();
   const saveDir = mkdtempSync(join(tmpdir(), 'facesign-demo-'));
   const receiver = await startReceiver({ secret, port: 0, saveDir, closeGraceMs: 1_000 });
-  const dispatcher = createDispatcher(4);
   const interrupt = watchInterrupt();
   const indented: Output = { ...out, line: (text = '') => out.line(`   ${text}`) };
   const ctx: DemoContext = {
@@ -165,10 +162,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     receiver,
     secret,
     saveDir,
-    dispatcher,
     prepare: (event, opts = {}) => prepareRequest(event, { url: receiver.url, secret, ...opts }),
     async send(req, expected = '2xx') {
-      const res = await deliver(req, { timeoutMs: DEMO_TIMEOUT_MS, dispatcher, signal: interrupt.signal });
+      const res = await deliver(req, { timeoutMs: DEMO_TIMEOUT_MS, signal: interrupt.signal });
       const met = expected === '2xx' ? res.ok : res.status === Number(expected);
       printDelivery(indented, req, res, { met, expected });
       return { res, met };
@@ -196,7 +192,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     }
   } finally {
     interrupt.dispose();
-    await dispatcher.destroy().catch(() => undefined);
     await receiver.close();
     if (!options.keepCaptures) rmSync(saveDir, { recursive: true, force: true });
   }

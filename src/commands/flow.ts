@@ -1,14 +1,14 @@
 import { buildFlow, FLOW_OUTCOMES, type FlowOutcome } from '../events/build.js';
 import { resolveTarget } from '../delivery/target.js';
 import { prepareRequest } from '../delivery/request.js';
-import { closeSharedDispatcher, deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
+import { deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
 import { EXIT, usageError } from '../errors.js';
 import { createSeededRandom, shuffleOrder } from '../random.js';
 import { createOutput } from '../report/output.js';
 import { printDelivery, printPreviews } from '../report/delivery.js';
 import { resolveSecret } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
-import { buildOptionsFrom, positiveInt, type EventFlags, type SendFlags } from './shared.js';
+import { buildOptionsFrom, eventIdSource, positiveInt, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
 
 export interface FlowCommandOptions extends Omit<EventFlags, 'eventId'>, SendFlags {
   outcome: string;
@@ -37,19 +37,20 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
     events = shuffleOrder(events, createSeededRandom(seed));
     out.note(out.ce.dim(`shuffled order (--seed ${seed}): ${events.map((e) => e.type).join(' → ')}`));
   }
-  const requests = events.map((e) => prepareRequest(e, { url, secret, headers: options.header, fromIp: options.fromIp }));
+  const requests = events.map((e) => prepareRequest(e, { url, secret, headers: options.header, fromIp: options.fromIp, eventIdSource: eventIdSource(options) }));
   if (options.dryRun || options.curl) {
     printPreviews(out, requests, Boolean(options.curl));
     return EXIT.ok;
   }
 
+  const tls = tlsOptionsFrom(options, out.note);
   const interrupt = watchInterrupt();
   const sessionId = requests[0]?.sessionId ?? null;
   let delivered = 0;
   try {
     for (const req of requests) {
       if (interrupt.signal.aborted) break;
-      const res = await deliver(req, { timeoutMs, signal: interrupt.signal });
+      const res = await deliver(req, { ...tls, timeoutMs, signal: interrupt.signal });
       printDelivery(out, req, res, { met: res.ok, expected: '2xx' });
       if (!res.ok) {
         out.record({ type: 'summary', session_id: sessionId, outcome, delivered, total: requests.length, stopped_at: req.eventType });
@@ -64,6 +65,5 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
     return interrupted ? EXIT.interrupted : EXIT.ok;
   } finally {
     interrupt.dispose();
-    await closeSharedDispatcher();
   }
 }

@@ -3,13 +3,14 @@ import { setPath, type JsonObject } from '../events/json.js';
 import { EVENT_DESCRIPTIONS, EVENT_TYPES, type EventType } from '../events/types.js';
 import { resolveTarget, TARGET_ENV } from '../delivery/target.js';
 import { prepareRequest } from '../delivery/request.js';
-import { closeSharedDispatcher, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
+import { DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
 import { parseExpectation } from '../delivery/expect.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { createOutput } from '../report/output.js';
 import { resolveSecret } from '../secret.js';
 import { canPrompt, promptConfirm, promptInput, promptSelect } from '../prompts.js';
 import { sendAll, type SendOptions } from './send.js';
+import { tlsOptionsFrom } from './shared.js';
 import { parseSetValue } from '../events/json.js';
 
 /** Checks one `path=value` override against a throwaway event, so typos are caught at the prompt. */
@@ -61,8 +62,9 @@ export async function runInteractive(options: SendOptions = {}): Promise<number>
   let type = options.type as EventType | undefined;
   const url = resolveTarget(options.to ?? ((await askTarget()) || undefined));
   const secret = await resolveSecret(options.secret);
+  const tls = tlsOptionsFrom(options, out.note);
   let missed = 0;
-  try {
+  {
     for (;;) {
       type ??= await askEventType();
       const set = [...(options.set ?? [])];
@@ -75,13 +77,11 @@ export async function runInteractive(options: SendOptions = {}): Promise<number>
       }
       const build: BuildOptions = { eventId: options.eventId, sessionId: options.sessionId, userId: options.userId, set, unset: options.unset };
       const req = prepareRequest(buildEvent(type, build), { url, secret, signature: options.signature, headers: options.header, fromIp: options.fromIp });
-      const result = await sendAll(out, [req], { repeat: options.repeat ?? 1, timeoutMs, expect });
+      const result = await sendAll(out, [req], { repeat: options.repeat ?? 1, timeoutMs, expect, tls });
       missed += result.missed;
       if (!(await promptConfirm('Send another?', false))) break;
       type = undefined;
     }
-  } finally {
-    await closeSharedDispatcher();
   }
   return missed > 0 ? EXIT.failed : EXIT.ok;
 }

@@ -1,8 +1,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { closeSharedDispatcher, deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
+import { deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
 import { parseExpectation } from '../delivery/expect.js';
-import type { SignatureMode, WebhookRequest } from '../delivery/request.js';
+import { validateHeaders, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
 import { resolveTarget } from '../delivery/target.js';
 import { EXIT, usageError } from '../errors.js';
 import { watchInterrupt } from '../interrupt.js';
@@ -11,7 +11,7 @@ import { deliveryRecord, describeResponse } from '../report/delivery.js';
 import { createOutput, formatMs } from '../report/output.js';
 import { resolveSecret } from '../secret.js';
 import { signPayload, EVENT_ID_FIELD, SIGNATURE_FIELD, SIGNATURE_HEADER } from '../signature/index.js';
-import { positiveInt } from './shared.js';
+import { positiveInt, tlsOptionsFrom } from './shared.js';
 
 export interface ReplayOptions {
   /** A capture file or a directory of them. */
@@ -22,6 +22,8 @@ export interface ReplayOptions {
   timeout?: number;
   expect?: string;
   json?: boolean;
+  insecure?: boolean;
+  ca?: string;
 }
 
 export interface ReplayItem {
@@ -98,6 +100,8 @@ export function planReplay(captures: { file: string; capture: Capture }[], optio
   return ordered.map(({ file, capture }) => {
     const body = captureBody(capture);
     const headers = replayHeaders(capture);
+    // A capture file is input like any other: its headers go on the wire only if they are valid HTTP.
+    validateHeaders(headers, `capture file "${file}"`);
     if (options.resignWith !== undefined) {
       const name = Object.keys(headers).find((k) => k.toLowerCase() === SIGNATURE_FIELD) ?? SIGNATURE_HEADER;
       headers[name] = signPayload(body, options.resignWith);
@@ -139,13 +143,14 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
   const resignWith = options.resign ? await resolveSecret(options.secret) : undefined;
   const items = planReplay(captures, { url, resignWith });
 
+  const tls = tlsOptionsFrom(options, out.note);
   const interrupt = watchInterrupt();
   let sent = 0;
   let missed = 0;
   try {
     for (const item of items) {
       if (interrupt.signal.aborted) break;
-      const res = await deliver(item.request, { timeoutMs, signal: interrupt.signal });
+      const res = await deliver(item.request, { ...tls, timeoutMs, signal: interrupt.signal });
       const met = !res.error && expect.matches(res.status);
       sent++;
       if (!met) missed++;
@@ -170,6 +175,5 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
     return missed > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     interrupt.dispose();
-    await closeSharedDispatcher();
   }
 }

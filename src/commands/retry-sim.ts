@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { buildEvent, resolveEventType } from '../events/build.js';
-import { resolveTarget } from '../delivery/target.js';
+import { displayUrl, resolveTarget } from '../delivery/target.js';
 import { prepareRequest, type WebhookRequest } from '../delivery/request.js';
-import { closeSharedDispatcher, deliver, DEFAULT_TIMEOUT_MS, type DeliveryResult } from '../delivery/deliver.js';
+import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions, type DeliveryResult } from '../delivery/deliver.js';
 import { EXIT, usageError } from '../errors.js';
 import type { EventType } from '../events/types.js';
 import { createOutput, formatMs, maskSecret, type Output } from '../report/output.js';
@@ -23,7 +23,7 @@ import {
   type RetryRunResult,
   type WaitInfo,
 } from '../retry/index.js';
-import { buildOptionsFrom, positiveInt, readFixtureFile, type EventFlags, type SendFlags } from './shared.js';
+import { buildOptionsFrom, eventIdSource, positiveInt, readFixtureFile, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
 
 export const RETRY_EXPECTATIONS = ['delivered', 'failed'] as const;
 export type RetryExpectation = (typeof RETRY_EXPECTATIONS)[number];
@@ -107,6 +107,10 @@ export interface SimulateRetriesOptions {
   signal?: AbortSignal;
   onAttempt?: (report: AttemptReport<DeliveryResult>) => void;
   onWait?: (wait: WaitInfo) => void;
+  /** Sent through this undici Dispatcher; see `deliver`. */
+  dispatcher?: DeliverOptions['dispatcher'];
+  insecure?: boolean;
+  ca?: DeliverOptions['ca'];
 }
 
 /**
@@ -115,7 +119,7 @@ export interface SimulateRetriesOptions {
  */
 export function simulateRetries(req: WebhookRequest, options: SimulateRetriesOptions = {}): Promise<RetryRunResult<DeliveryResult>> {
   return runRetries<DeliveryResult>({
-    attempt: () => deliver(req, { timeoutMs: options.timeoutMs, signal: options.signal }),
+    attempt: () => deliver(req, { dispatcher: options.dispatcher, insecure: options.insecure, ca: options.ca, timeoutMs: options.timeoutMs, signal: options.signal }),
     schedule: options.schedule,
     speed: options.speed,
     clock: options.clock,
@@ -136,7 +140,7 @@ export function attemptRecord(req: WebhookRequest, a: AttemptReport<DeliveryResu
     of: a.of,
     event_type: req.eventType,
     event_id: req.eventId,
-    url: req.url,
+    url: displayUrl(req.url),
     delay_ms: a.delayMs,
     wait_ms: round(a.waitMs, 3),
     planned_offset_ms: a.plannedOffsetMs,
@@ -246,6 +250,7 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
     ? process.env[SECRET_ENV] || `whsec_${randomBytes(18).toString('base64url')}`
     : await resolveSecret(options.secret);
   const event = buildEvent(plan.type, buildOptionsFrom(options, fixture));
+  const tls = tlsOptionsFrom(options, out.note);
   const clock = options.clock;
   const interrupt = watchInterrupt();
   let receiver: BuiltInReceiver | undefined;
@@ -253,11 +258,11 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
   try {
     receiver = builtIn ? await openBuiltInReceiver(secret, plan.failFirst) : undefined;
     const url = plan.url ?? receiver!.url;
-    const req = prepareRequest(event, { url, secret, headers: options.header, fromIp: options.fromIp });
+    const req = prepareRequest(event, { url, secret, headers: options.header, fromIp: options.fromIp, eventIdSource: eventIdSource(options, fixture) });
     const maxAttempts = plan.schedule.length + 1;
     const { c } = out;
 
-    out.line(`${c.bold('retry-sim')} ${c.bold(req.eventType)} ${c.dim(req.eventId)} → ${url}`);
+    out.line(`${c.bold('retry-sim')} ${c.bold(req.eventType)} ${c.dim(req.eventId)} → ${displayUrl(url)}`);
     out.line(
       c.dim(
         `schedule ${formatSchedule(plan.schedule)} (up to ${maxAttempts} attempts, each delay from the end of the attempt before)` +
@@ -275,7 +280,7 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
       attempt: () => {
         stopCountdown?.();
         stopCountdown = undefined;
-        return deliver(req, { timeoutMs: plan.timeoutMs, signal: interrupt.signal });
+        return deliver(req, { ...tls, timeoutMs: plan.timeoutMs, signal: interrupt.signal });
       },
       schedule: plan.schedule,
       speed: plan.speed,
@@ -302,7 +307,7 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
       max_attempts: result.maxAttempts,
       event_type: req.eventType,
       event_id: req.eventId,
-      url,
+      url: displayUrl(url),
       receiver: receiver ? 'built-in' : 'target',
       speed: plan.speed,
       schedule: formatSchedule(plan.schedule),
@@ -332,7 +337,6 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
   } finally {
     stopCountdown?.();
     interrupt.dispose();
-    await closeSharedDispatcher();
     await receiver?.close();
   }
 }

@@ -1,6 +1,7 @@
 import { buildEvent } from '../events/build.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 import { prepareRequest } from '../delivery/request.js';
+import { displayUrl } from '../delivery/target.js';
 import { runWireLoad, wireRequestFactory, wireTarget, type LoadReport } from '../delivery/load.js';
 import type { Expectation } from '../delivery/expect.js';
 import { EXIT } from '../errors.js';
@@ -61,7 +62,7 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
   );
   let n = 0;
   const next = () => factories[n++ % factories.length]!();
-  out.note(out.ce.dim(`sending ${count} ${types.length === EVENT_TYPES.length ? 'events (all six types)' : types[0]} to ${input.url}, ${concurrency} at a time…`));
+  out.note(out.ce.dim(`sending ${count} ${types.length === EVENT_TYPES.length ? 'events (all six types)' : types[0]} to ${displayUrl(input.url)}, ${concurrency} at a time…`));
   const interrupt = watchInterrupt();
   const releaseHeap = await boundHeap();
   let report: LoadReport;
@@ -75,7 +76,7 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
   const round = (x: number) => Math.round(x * 100) / 100;
   out.record({
     type: 'load',
-    url: input.url,
+    url: displayUrl(input.url),
     sent: report.sent,
     ok: report.ok,
     met,

@@ -2,7 +2,7 @@ import { buildEvent, resolveEventType, type FaceSignEvent } from '../events/buil
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 import { resolveTarget } from '../delivery/target.js';
 import { prepareRequest, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
-import { closeSharedDispatcher, deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
+import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/deliver.js';
 import { parseExpectation, type Expectation } from '../delivery/expect.js';
 import { usageError, EXIT } from '../errors.js';
 import { createOutput, type Output } from '../report/output.js';
@@ -10,7 +10,7 @@ import { printDelivery, printPreviews } from '../report/delivery.js';
 import { resolveSecret } from '../secret.js';
 import { canPrompt } from '../prompts.js';
 import { watchInterrupt } from '../interrupt.js';
-import { buildOptionsFrom, positiveInt, readFixtureFile, type EventFlags, type SendFlags } from './shared.js';
+import { buildOptionsFrom, eventIdSource, positiveInt, readFixtureFile, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
 
 export interface SendOptions extends EventFlags, SendFlags {
   /** An event type, its short name (`verified`), or `all`. */
@@ -38,14 +38,14 @@ function resolveTypes(type: string | undefined, fixtureType: unknown): EventType
 export async function sendAll(
   out: Output,
   requests: WebhookRequest[],
-  options: { repeat: number; timeoutMs: number; expect: Expectation; signal?: AbortSignal },
+  options: { repeat: number; timeoutMs: number; expect: Expectation; signal?: AbortSignal; tls?: Pick<DeliverOptions, 'insecure' | 'ca'> },
 ): Promise<{ sent: number; missed: number; interrupted: boolean }> {
   let sent = 0;
   let missed = 0;
   for (const req of requests) {
     for (let i = 1; i <= options.repeat; i++) {
       if (options.signal?.aborted) return { sent, missed, interrupted: true };
-      const res = await deliver(req, { timeoutMs: options.timeoutMs, signal: options.signal });
+      const res = await deliver(req, { ...options.tls, timeoutMs: options.timeoutMs, signal: options.signal });
       const met = !res.error && options.expect.matches(res.status);
       sent++;
       if (!met) missed++;
@@ -76,7 +76,7 @@ export async function runSend(options: SendOptions): Promise<number> {
   }
   const events: FaceSignEvent[] = types.map((type) => buildEvent(type, buildOptions));
   const requests = events.map((event) =>
-    prepareRequest(event, { url, secret, signature: options.signature, headers: options.header, fromIp: options.fromIp }),
+    prepareRequest(event, { url, secret, signature: options.signature, headers: options.header, fromIp: options.fromIp, eventIdSource: eventIdSource(options, fixture) }),
   );
 
   if (options.dryRun || options.curl) {
@@ -84,9 +84,10 @@ export async function runSend(options: SendOptions): Promise<number> {
     return EXIT.ok;
   }
 
+  const tls = tlsOptionsFrom(options, out.note);
   const interrupt = watchInterrupt();
   try {
-    const result = await sendAll(out, requests, { repeat, timeoutMs, expect, signal: interrupt.signal });
+    const result = await sendAll(out, requests, { repeat, timeoutMs, expect, signal: interrupt.signal, tls });
     const summary = { type: 'summary', sent: result.sent, met: result.sent - result.missed, missed: result.missed, expected: expect.label, interrupted: result.interrupted };
     out.record(summary);
     if (result.sent > 1 || result.interrupted) {
@@ -98,6 +99,5 @@ export async function runSend(options: SendOptions): Promise<number> {
     return result.missed > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     interrupt.dispose();
-    await closeSharedDispatcher();
   }
 }

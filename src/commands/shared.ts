@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { usageError } from '../errors.js';
 import { isPlainObject, parseJsonOrThrow, type JsonObject } from '../events/json.js';
@@ -22,6 +23,10 @@ export interface SendFlags {
   header?: string[];
   fromIp?: string | boolean;
   json?: boolean;
+  /** Accept any TLS certificate from the endpoint. */
+  insecure?: boolean;
+  /** A PEM file of CA certificates to trust instead of the built-in list. */
+  ca?: string;
 }
 
 /** Reads a file, or stdin for `-`, as bytes; a missing or unreadable file is a usage error. */
@@ -62,4 +67,36 @@ export function positiveInt(value: string | number | undefined, flag: string, fa
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n) || n < min) throw usageError(`${flag} must be a whole number of at least ${min} (got "${value}")`);
   return n;
+}
+
+/** Names where the event id came from, for an error about it: the last of fixture < --event-id < --set id=…. */
+export function eventIdSource(flags: EventFlags, fixture?: JsonObject): string {
+  if ((flags.set ?? []).some((a) => a.slice(0, a.indexOf('=')).trim() === 'id')) return '--set id=…';
+  if (flags.eventId !== undefined) return '--event-id';
+  if (fixture && 'id' in fixture) return `the fixture file ${flags.fixture === '-' ? '<stdin>' : `"${flags.fixture}"`}`;
+  return 'the event id';
+}
+
+/**
+ * `--insecure` and `--ca FILE` as delivery options: the CA file is read and each certificate in it
+ * parsed up front (an unreadable or invalid file is a usage error), and `--insecure` says once on
+ * stderr that certificates go unchecked.
+ */
+export function tlsOptionsFrom(flags: Pick<SendFlags, 'insecure' | 'ca'>, warn: (line: string) => void): { insecure?: boolean; ca?: string } {
+  let ca: string | undefined;
+  if (flags.ca !== undefined) {
+    ca = readInput(flags.ca, '--ca file').toString('utf8');
+    const blocks = ca.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    const hint = 'give a PEM file of CA certificates (-----BEGIN CERTIFICATE----- …), e.g. the CA that signed the endpoint\'s certificate';
+    if (blocks.length === 0) throw usageError(`--ca "${flags.ca}" holds no PEM certificate`, hint);
+    for (const block of blocks) {
+      try {
+        new X509Certificate(block);
+      } catch (err) {
+        throw usageError(`--ca "${flags.ca}" holds a certificate that does not parse: ${(err as Error).message}`, hint);
+      }
+    }
+  }
+  if (flags.insecure) warn('warning: --insecure: the endpoint\'s TLS certificate is not checked; anyone in between could read and change the deliveries');
+  return { insecure: flags.insecure || undefined, ca };
 }

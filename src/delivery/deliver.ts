@@ -1,14 +1,16 @@
-import type { Socket } from 'node:net';
-import type * as Tls from 'node:tls';
-import { describeNetworkError, type NetworkError } from './network-error.js';
+import type { Dispatcher } from 'undici';
+import { describeNetworkError, ProtocolError, type NetworkError } from './network-error.js';
 import { localhostLookup, MAX_RESPONSE_BYTES } from './lookup.js';
-import type { WebhookRequest } from './request.js';
-import { ResponseReader, type ReadResponse } from './response-reader.js';
-import { connect, resetError, serializeRequest, wireTarget, type WireTarget } from './wire.js';
+import { validateHeaders, type WebhookRequest } from './request.js';
+import { isLoopbackHost, urlCredentials } from './target.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export { localhostLookup, MAX_RESPONSE_BYTES };
 export const RESPONSE_PREVIEW_CHARS = 200;
+/** The largest response head (status line and headers) a delivery's own connection accepts. */
+export const MAX_HEAD_BYTES = 64 * 1024;
+/** undici's Dispatcher: an `Agent`, `ProxyAgent`, `MockAgent`… of the caller's, for `deliver` and `checkEndpoint`. */
+export type { Dispatcher };
 
 export interface DeliveryResult {
   /** True for any 2xx (FaceSign's definition of success). */
@@ -29,162 +31,198 @@ export interface DeliveryResult {
   startedAt: number;
 }
 
-/**
- * The connections of a group of deliveries, so they can be cut together (e.g. when a run is
- * stopped). Each delivery has a connection of its own, closed once its response is read.
- */
-export interface Dispatcher {
-  /** Waits for nothing: a delivery closes its own connection. Kept for symmetry with `destroy`. */
-  close(): Promise<void>;
-  /** Cuts every connection still open in the group; their deliveries end with an error. */
-  destroy(): Promise<void>;
-}
-
 export interface DeliverOptions {
   /** Whole-response deadline in ms (connect, headers and body). */
   timeoutMs?: number;
-  /** The group the delivery's connection belongs to; a shared one otherwise (`closeSharedDispatcher` cuts it). */
+  /**
+   * An undici Dispatcher to send through (your `Agent`, a `ProxyAgent`, a `MockAgent` in tests); it
+   * is left open. Without one, each delivery opens a connection of its own (through
+   * `HTTP_PROXY`/`HTTPS_PROXY` unless the target is loopback or in `NO_PROXY`) and closes it.
+   */
   dispatcher?: Dispatcher;
   /** Aborts the attempt (e.g. on Ctrl-C). */
   signal?: AbortSignal;
+  /** Accept any TLS certificate from the endpoint (self-signed ones). Not used with `dispatcher`. */
+  insecure?: boolean;
+  /** PEM CA certificate(s) to trust instead of Node's built-in list. Not used with `dispatcher`. */
+  ca?: string | Buffer | (string | Buffer)[];
 }
 
-class ConnectionGroup implements Dispatcher {
-  /** How to cut each delivery still running in the group (connecting or not). */
-  readonly running = new Set<(err: Error) => void>();
-  private destroyed = false;
-  async close(): Promise<void> {}
-  async destroy(): Promise<void> {
-    this.destroyed = true;
-    for (const cut of [...this.running]) cut(resetError('the connection was cut'));
-    this.running.clear();
+type Undici = typeof import('undici');
+let undici: Promise<Undici> | undefined;
+/**
+ * undici costs tens of ms to load: only a delivery loads it, once. (A CommonJS module: its
+ * exports are the default export of the CLI's bundled chunk, and named ones under plain Node.)
+ */
+const loadUndici = () => (undici ??= import('undici').then((m) => ((m as { default?: Undici }).default ?? m) as Undici));
+
+/** Headers the HTTP client writes itself or that describe a connection; never taken from the request. */
+const CLIENT_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'proxy-connection']);
+
+/** The request's headers as they go on the wire, plus Basic auth from the URL's `user:password@` (as curl does). */
+function wireHeaders(req: WebhookRequest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (!CLIENT_HEADERS.has(name.toLowerCase())) headers[name] = value;
+  const credentials = urlCredentials(req.url);
+  if (credentials && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
+    headers['Authorization'] = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64')}`;
   }
-  /** Adds a delivery; a group already destroyed cuts it at once. */
-  add(cut: (err: Error) => void): void {
-    if (this.destroyed) cut(resetError('the connection was cut'));
-    else this.running.add(cut);
+  return headers;
+}
+
+/** The proxy curl would use for this URL (`http_proxy`/`HTTP_PROXY`, `https_proxy`/`HTTPS_PROXY`); never for loopback. */
+function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
+  if (isLoopbackHost(url.hostname)) return undefined;
+  const proxy = url.protocol === 'https:' ? (env.https_proxy ?? env.HTTPS_PROXY) : (env.http_proxy ?? env.HTTP_PROXY);
+  return proxy?.trim() ? proxy.trim() : undefined;
+}
+
+/** A dispatcher for one delivery: one connection, closed by the caller when the delivery is done. */
+async function ownDispatcher(url: URL, options: DeliverOptions, timeoutMs: number): Promise<{ dispatcher: Dispatcher; proxied: boolean }> {
+  const { Agent, EnvHttpProxyAgent } = await loadUndici();
+  const tls = { rejectUnauthorized: !options.insecure, ...(options.ca !== undefined ? { ca: options.ca } : {}) };
+  // `localhost` reaches a server on 127.0.0.1 or on ::1, whatever /etc/hosts says (happy eyeballs).
+  const connect = { ...tls, timeout: timeoutMs, lookup: localhostLookup, autoSelectFamily: true, autoSelectFamilyAttemptTimeout: 250, noDelay: true } as Record<string, unknown>;
+  const base = { connections: 1, connect, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, maxHeaderSize: MAX_HEAD_BYTES };
+  const proxy = proxyFor(url, process.env);
+  if (proxy === undefined) return { dispatcher: new Agent(base), proxied: false };
+  // EnvHttpProxyAgent applies NO_PROXY; plain-HTTP targets go in absolute form (as curl sends them), https ones through CONNECT.
+  const dispatcher = new EnvHttpProxyAgent({ ...base, httpProxy: proxy, httpsProxy: proxy, proxyTunnel: false, requestTls: tls });
+  return { dispatcher, proxied: true };
+}
+
+/** True when something at the URL's host and port completes a TLS handshake (used to explain a plain-HTTP request being dropped). */
+async function speaksTls(url: URL, waitMs: number): Promise<boolean> {
+  if (waitMs <= 0) return false;
+  const [tls, { isIP }] = await Promise.all([import('node:tls'), import('node:net')]);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return new Promise<boolean>((resolve) => {
+    const socket = tls.connect({ host, port: Number(url.port || 80), rejectUnauthorized: false, servername: isIP(host) ? undefined : host, lookup: localhostLookup as never, autoSelectFamily: true } as import("node:tls").ConnectionOptions);
+    const finish = (yes: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(yes);
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    socket.once('secureConnect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+/** A control byte (HTAB aside) in a reason phrase or header value the parser let through. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+function firstControl(statusText: string, headers: Record<string, string | string[] | undefined>): string | undefined {
+  const hex = (s: string) => `0x${s.charCodeAt(s.search(CONTROL)).toString(16).padStart(2, '0')}`;
+  if (CONTROL.test(statusText)) return `control character ${hex(statusText)} in the status line`;
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value ?? '']) if (CONTROL.test(v)) return `control character ${hex(v)} in the ${name} header`;
   }
-}
-
-let shared = new ConnectionGroup();
-
-/** A group for deliveries that should be cut together. (`connections` is accepted for compatibility; each delivery has its own.) */
-export function createDispatcher(_connections?: number): Dispatcher {
-  return new ConnectionGroup();
-}
-
-/** Cuts the connections of deliveries made without a `dispatcher`. */
-export async function closeSharedDispatcher(): Promise<void> {
-  const group = shared;
-  shared = new ConnectionGroup();
-  await group.destroy();
-}
-
-let tlsModule: typeof Tls | undefined;
-
-/** The origin and path of a URL, parsed once per distinct URL (a run of deliveries reuses one). */
-let lastUrl = '';
-let lastTarget: WireTarget | undefined;
-function targetOf(url: string): WireTarget {
-  if (url !== lastUrl || lastTarget === undefined) {
-    lastTarget = wireTarget(url);
-    lastUrl = url;
-  }
-  return lastTarget;
+  return undefined;
 }
 
 /**
- * Sends one prepared request over a connection of its own and reports what came back. Never
- * throws for anything the network or the endpoint does: refusals, resets, timeouts, garbage and
- * huge or endless bodies become a result. Redirects are reported, never followed; at most 64 KiB
- * of a body is read, then the connection is dropped.
+ * Sends one prepared request through undici and reports what came back. Never throws for anything
+ * the network or the endpoint does: refusals, resets, timeouts, protocol errors, huge or endless
+ * bodies become a result. Redirects are reported, never followed; at most 64 KiB of a body is
+ * read, then the response is dropped. Throws (a usage error) only for a header that is not valid HTTP.
  */
-export function deliver(req: WebhookRequest, options: DeliverOptions = {}): Promise<DeliveryResult> {
+export async function deliver(req: WebhookRequest, options: DeliverOptions = {}): Promise<DeliveryResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const signal = options.signal;
-  // Anything but a group made by createDispatcher (an object from another HTTP library, say) is ignored.
-  const group = options.dispatcher instanceof ConnectionGroup ? options.dispatcher : shared;
+  validateHeaders(req.headers, 'the request');
   const startedAt = Date.now();
   const t0 = performance.now();
-  return new Promise<DeliveryResult>((resolve) => {
-    let settled = false;
-    let timedOut = false;
-    let socket: Socket | undefined;
+  const finish = (result: Omit<DeliveryResult, 'latencyMs' | 'startedAt'>): DeliveryResult => ({ ...result, latencyMs: performance.now() - t0, startedAt });
+  const failure = (err: unknown, timedOut = false) =>
+    finish({ ok: false, error: describeNetworkError(err, req.url, timeoutMs, timedOut), responseBytes: 0, truncated: false });
 
-    const settle = (result: Omit<DeliveryResult, 'latencyMs' | 'startedAt'>) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      group.running.delete(fail);
-      socket?.destroy();
-      resolve({ ...result, latencyMs: performance.now() - t0, startedAt });
-    };
-    // A function declaration: the group's cut list refers to it before `settle` runs.
-    function fail(err: unknown): void {
-      settle({ ok: false, error: describeNetworkError(err, req.url, timeoutMs, timedOut), responseBytes: 0, truncated: false });
-    }
-    const complete = (r: ReadResponse) =>
-      settle({
-        ok: r.status >= 200 && r.status < 300,
-        status: r.status,
-        location: r.status >= 300 && r.status < 400 ? r.location : undefined,
-        responseBody: (r.body ?? Buffer.alloc(0)).toString('utf8').slice(0, RESPONSE_PREVIEW_CHARS),
-        responseBytes: r.bodyBytes,
-        truncated: r.truncated,
-      });
-    const onAbort = () => fail(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      fail(new Error(`no full response within ${timeoutMs} ms`));
-    }, timeoutMs);
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+  let url: URL;
+  try {
+    url = new URL(req.url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`unsupported protocol ${url.protocol}`);
+  } catch (err) {
+    return failure(err);
+  }
 
-    // In the group from the start, so cutting it also stops a delivery still loading node:tls.
-    group.add(fail);
-    if (settled) return;
-    let target: WireTarget;
-    try {
-      target = targetOf(req.url);
-    } catch (err) {
-      return fail(err);
+  // One deadline over the whole exchange (connect, headers, body), and the caller's signal.
+  const controller = new AbortController();
+  let ended: 'timeout' | 'aborted' | ProtocolError | undefined;
+  const stop = (why: 'timeout' | 'aborted' | ProtocolError) => {
+    ended ??= why;
+    controller.abort(typeof why === 'string' ? Object.assign(new Error(why), { name: 'AbortError' }) : why);
+  };
+  const deadline = Date.now() + timeoutMs;
+  const timer = setTimeout(() => stop('timeout'), timeoutMs);
+  const onAbort = () => stop('aborted');
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  let own: { dispatcher: Dispatcher; proxied: boolean } | undefined;
+  let gotHeaders = false;
+  try {
+    const dispatcher = options.dispatcher ?? (own = await ownDispatcher(url, options, timeoutMs)).dispatcher;
+    controller.signal.throwIfAborted();
+    const res = await dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}` || '/',
+      method: 'POST',
+      headers: wireHeaders(req),
+      body: req.body,
+      signal: controller.signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      // undici passes a 101 to a request that asked for no upgrade on as an interim answer (and then
+      // trips over it): it is a protocol error at once, never a timeout or a later success.
+      onInfo: ({ statusCode }) => {
+        if (statusCode === 101) stop(new ProtocolError('a 101 Switching Protocols answer to a request that asked for no upgrade'));
+      },
+    });
+    gotHeaders = true;
+    const bad = firstControl(res.statusText ?? '', res.headers);
+    if (bad) {
+      res.body.destroy();
+      throw new ProtocolError(bad);
     }
-    const start = (tls: typeof Tls | undefined) => {
-      if (settled) return;
-      try {
-        socket = connect(target, tls);
-      } catch (err) {
-        return fail(err);
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let truncated = false;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      const room = MAX_RESPONSE_BYTES - bytes;
+      if (chunk.length > room) {
+        // Leaving the loop destroys the body and, with it, the connection: the rest is never read.
+        chunks.push(chunk.subarray(0, room));
+        bytes = MAX_RESPONSE_BYTES;
+        truncated = true;
+        break;
       }
-        const s = socket;
-      const reader = new ResponseReader(MAX_RESPONSE_BYTES, true);
-      let error: Error | undefined;
-      s.on('data', (chunk: Buffer) => {
-        if (settled) return;
-        let read;
-        try {
-          read = reader.push(chunk);
-        } catch (err) {
-          return fail(err);
-        }
-        if (read) complete(read.response);
-      });
-      s.on('error', (err) => (error ??= err));
-      s.on('close', () => {
-        if (settled) return;
-        const response = reader.end();
-        if (response) complete(response);
-        else fail(error ?? resetError());
-      });
-      s.write(serializeRequest(req, target));
-    };
-    if (!target.https) start(undefined);
-    else if (tlsModule) start(tlsModule);
-    else
-      import('node:tls').then(
-        (tls) => start((tlsModule = tls)),
-        (err: unknown) => fail(err),
-      );
-  });
+      chunks.push(chunk);
+      bytes += chunk.length;
+    }
+    const status = res.statusCode;
+    // undici keeps the optional whitespace after a header value; a Location is reported without it.
+    const location = (Array.isArray(res.headers.location) ? res.headers.location[0] : res.headers.location)?.replace(/^[ \t]+|[ \t]+$/g, '');
+    return finish({
+      ok: status >= 200 && status < 300,
+      status,
+      location: status >= 300 && status < 400 ? location : undefined,
+      responseBody: Buffer.concat(chunks).toString('utf8').slice(0, RESPONSE_PREVIEW_CHARS),
+      responseBytes: bytes,
+      truncated,
+    });
+  } catch (err) {
+    if (ended instanceof ProtocolError) return failure(ended);
+    if (ended === 'timeout') return failure(err, true);
+    if (ended === 'aborted') return failure(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    const error = describeNetworkError(err, req.url, timeoutMs);
+    if (error.code === 'UND_ERR_HEADERS_OVERFLOW' && own) error.message = error.message.replace('too large for the client', 'over 64 KiB');
+    // A TLS server drops a plain-HTTP request without a word: say so rather than "reset".
+    if (error.kind === 'reset' && !gotHeaders && url.protocol === 'http:' && own && !own.proxied && (await speaksTls(url, Math.min(2_000, deadline - Date.now())))) {
+      return finish({ ok: false, error: { kind: 'tls', code: error.code, message: `${url.hostname}:${url.port || 80} speaks TLS — use https://` }, responseBytes: 0, truncated: false });
+    }
+    return finish({ ok: false, error, responseBytes: 0, truncated: false });
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    await own?.dispatcher.destroy().catch(() => undefined);
+  }
 }

@@ -15,6 +15,8 @@ export function resolveTarget(input: string | undefined, env: NodeJS.ProcessEnv 
   const raw = (input ?? fromEnv ?? 'localhost').trim();
   const source = input !== undefined ? '--to' : fromEnv !== undefined ? TARGET_ENV : 'the default';
   const fix = 'use e.g. localhost:3000, :4000, 127.0.0.1:4000/hooks or http://host:port/path';
+  // Errors echo the input; a password in it is never printed.
+  const shown = displayUrl(raw).replace(/^([^:/@]*):[^@/]*@/, '$1:***@');
   if (raw === '') throw usageError(`${source} is empty`, fix);
 
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
@@ -22,10 +24,10 @@ export function resolveTarget(input: string | undefined, env: NodeJS.ProcessEnv 
     try {
       url = new URL(raw);
     } catch {
-      throw usageError(`${source} "${raw}" is not a valid URL`, fix);
+      throw usageError(`${source} "${shown}" is not a valid URL`, fix);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw usageError(`${source} "${raw}" uses ${url.protocol} — only http and https are supported`, fix);
+      throw usageError(`${source} "${shown}" uses ${url.protocol} — only http and https are supported`, fix);
     }
     return raw;
   }
@@ -42,7 +44,7 @@ export function resolveTarget(input: string | undefined, env: NodeJS.ProcessEnv 
   if (/^\d+$/.test(rest)) port = rest;
   else if (rest.startsWith('[')) {
     const m = /^\[([^\]]+)\](?::(\d*))?$/.exec(rest);
-    if (!m) throw usageError(`${source} "${raw}" has a malformed IPv6 address`, fix);
+    if (!m) throw usageError(`${source} "${shown}" has a malformed IPv6 address`, fix);
     host = `[${m[1]}]`;
     if (m[2]) port = m[2];
   } else if (rest.startsWith(':')) port = rest.slice(1);
@@ -55,14 +57,61 @@ export function resolveTarget(input: string | undefined, env: NodeJS.ProcessEnv 
   }
   const portNumber = Number(port);
   if (!/^\d+$/.test(port) || portNumber < 1 || portNumber > 65535) {
-    throw usageError(`${source} "${raw}" has an invalid port "${port}"`, 'a port is a number from 1 to 65535');
+    throw usageError(`${source} "${shown}" has an invalid port "${port}"`, 'a port is a number from 1 to 65535');
   }
-  if (host === '' || /[\s@#?]/.test(host)) throw usageError(`${source} "${raw}" has an invalid host "${host}"`, fix);
+  if (host === '' || /[\s@#?]/.test(host)) throw usageError(`${source} "${shown}" has an invalid host "${host.replace(/^([^:@]*):[^@]*@/, '$1:***@')}"`, fix);
   const url = `http://${host}:${portNumber}${path}`;
   try {
     new URL(url);
   } catch {
-    throw usageError(`${source} "${raw}" does not make a valid URL`, fix);
+    throw usageError(`${source} "${shown}" does not make a valid URL`, fix);
   }
   return url;
+}
+
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i;
+
+/**
+ * A URL as the tool prints it: a password in it becomes `***` (`http://user:***@host/…`), in
+ * every output (human lines, NDJSON, --dry-run, --curl, errors). Anything else stays as written.
+ */
+export function displayUrl(url: string): string {
+  return url.replace(USERINFO, (whole, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    return colon < 0 ? whole : `${scheme}${userinfo.slice(0, colon)}:***@`;
+  });
+}
+
+/** The user name and password written in a URL (decoded, as curl does), or undefined. */
+export function urlCredentials(url: string): { user: string; password: string } | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (!u.username && !u.password) return undefined;
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  return { user: decode(u.username), password: decode(u.password) };
+}
+
+/** The URL without its `user:password@` part. */
+export function withoutCredentials(url: string): string {
+  return url.replace(USERINFO, '$1');
+}
+
+/** `localhost` (and `*.localhost`), 127.0.0.0/8 and ::1: never sent through a proxy. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
+  const v4 = host.replace(/^::ffff:/, '');
+  // The URL parser writes ::ffff:127.0.0.1 as ::ffff:7f00:1.
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(host);
 }

@@ -1,5 +1,6 @@
 import type { DeliveryResult } from '../delivery/deliver.js';
 import type { WebhookRequest } from '../delivery/request.js';
+import { displayUrl, urlCredentials, withoutCredentials } from '../delivery/target.js';
 import { formatMs, shellQuote, type Output } from './output.js';
 
 /** The NDJSON shape of one delivery (documented in the README; keep it stable). */
@@ -9,7 +10,7 @@ export function deliveryRecord(req: WebhookRequest, res: DeliveryResult, extra: 
     event_type: req.eventType,
     event_id: req.eventId,
     session_id: req.sessionId ?? null,
-    url: req.url,
+    url: displayUrl(req.url),
     signature_mode: req.signatureMode,
     repeat: extra.repeat ?? 1,
     status: res.status ?? null,
@@ -54,18 +55,32 @@ export function printDelivery(
   out.line(`${mark} ${c.bold(req.eventType)} ${c.dim(req.eventId)}${mode}${rep} → ${describeResponse(out, res)} ${c.dim(formatMs(res.latencyMs))}`);
 }
 
-/** The request as it would go on the wire (for --dry-run). */
+/** The Basic auth `deliver` adds from the URL's `user:password@` (unless an Authorization header is given), shown without the password. */
+function urlAuthShown(req: WebhookRequest): string | undefined {
+  const credentials = urlCredentials(req.url);
+  if (!credentials || Object.keys(req.headers).some((k) => k.toLowerCase() === 'authorization')) return undefined;
+  return `Basic *** (user "${credentials.user}" and the password from the URL; not shown)`;
+}
+
+/** The request as it would go on the wire (for --dry-run); a password in the URL is never shown. */
 export function printRequest(out: Output, req: WebhookRequest): void {
-  out.record({ type: 'request', method: req.method, url: req.url, headers: req.headers, body: req.body.toString('utf8') });
-  out.line(`${req.method} ${req.url}`);
-  for (const [k, v] of Object.entries(req.headers)) out.line(`${k}: ${v}`);
+  const auth = urlAuthShown(req);
+  const headers = auth ? { ...req.headers, Authorization: auth } : req.headers;
+  out.record({ type: 'request', method: req.method, url: displayUrl(req.url), headers, body: req.body.toString('utf8') });
+  out.line(`${req.method} ${displayUrl(req.url)}`);
+  for (const [k, v] of Object.entries(headers)) out.line(`${k}: ${v}`);
   out.line('');
   out.line(req.body.toString('utf8'));
 }
 
-/** An equivalent curl command that sends exactly the same bytes and headers. */
+/**
+ * An equivalent curl command that sends exactly the same bytes and headers. A `user:password@`
+ * in the URL becomes `-u 'user'`: curl asks for the password, which is never printed.
+ */
 export function curlCommand(req: WebhookRequest): string {
-  const parts = ['curl', '-sS', '-X', req.method, shellQuote(req.url)];
+  const credentials = urlCredentials(req.url);
+  const parts = ['curl', '-sS', '-X', req.method, shellQuote(credentials ? withoutCredentials(req.url) : req.url)];
+  if (credentials) parts.push('-u', shellQuote(credentials.password ? credentials.user : `${credentials.user}:`));
   for (const [k, v] of Object.entries(req.headers)) parts.push('-H', shellQuote(`${k}: ${v}`));
   parts.push('--data-binary', shellQuote(req.body.toString('utf8')));
   return parts.join(' ');
@@ -73,6 +88,8 @@ export function curlCommand(req: WebhookRequest): string {
 
 /** `--dry-run` / `--curl`: prints each request (or a curl command for it) instead of sending. */
 export function printPreviews(out: Output, requests: WebhookRequest[], curl: boolean): void {
+  const credentials = curl ? urlCredentials(requests[0]?.url ?? '') : undefined;
+  if (credentials?.password) out.note(out.ce.dim(`note: the URL's password is not printed; curl asks for it (-u '${credentials.user}')`));
   for (const req of requests) {
     if (curl) {
       out.record({ type: 'curl', event_id: req.eventId, command: curlCommand(req) });
