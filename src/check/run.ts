@@ -35,7 +35,7 @@ export interface CheckReport {
 /** Errors meaning nothing is listening there (as opposed to a handler that misbehaves). */
 const UNREACHABLE = new Set(['refused', 'dns']);
 
-async function runCase(c: CheckCase, timeoutMs: number, signal: AbortSignal | undefined, send: Pick<DeliverOptions, 'dispatcher' | 'insecure' | 'ca'>): Promise<CheckDelivery[]> {
+async function runCase(c: CheckCase, timeoutMs: number, signal: AbortSignal | undefined, via: Pick<DeliverOptions, 'dispatcher' | 'insecure' | 'ca'>): Promise<CheckDelivery[]> {
   // One listener per request in flight: a per-case signal keeps the caller's below Node's warning limit.
   const controller = new AbortController();
   setMaxListeners(c.steps.length + 10, controller.signal);
@@ -46,7 +46,7 @@ async function runCase(c: CheckCase, timeoutMs: number, signal: AbortSignal | un
     const send = async (step: CheckCase['steps'][number]): Promise<CheckDelivery> => ({
       label: step.label,
       request: step.request,
-      result: await deliver(step.request, { ...send, timeoutMs, signal: controller.signal }),
+      result: await deliver(step.request, { ...via, timeoutMs, signal: controller.signal }),
     });
     if (c.parallel) return await Promise.all(c.steps.map(send));
     const deliveries: CheckDelivery[] = [];

@@ -180,7 +180,7 @@ export async function deliver(req: WebhookRequest, options: DeliverOptions = {})
     gotHeaders = true;
     const bad = firstControl(res.statusText ?? '', res.headers);
     if (bad) {
-      res.body.destroy();
+      res.body.on('error', () => undefined).destroy();
       throw new ProtocolError(bad);
     }
     const chunks: Buffer[] = [];
@@ -215,8 +215,9 @@ export async function deliver(req: WebhookRequest, options: DeliverOptions = {})
     if (ended === 'aborted') return failure(Object.assign(new Error('aborted'), { name: 'AbortError' }));
     const error = describeNetworkError(err, req.url, timeoutMs);
     if (error.code === 'UND_ERR_HEADERS_OVERFLOW' && own) error.message = error.message.replace('too large for the client', 'over 64 KiB');
-    // A TLS server drops a plain-HTTP request without a word: say so rather than "reset".
-    if (error.kind === 'reset' && !gotHeaders && url.protocol === 'http:' && own && !own.proxied && (await speaksTls(url, Math.min(2_000, deadline - Date.now())))) {
+    // A TLS server closes on a plain-HTTP request without a word: say so rather than "reset".
+    const closedQuietly = error.code === 'UND_ERR_SOCKET' && !gotHeaders && url.protocol === 'http:' && own !== undefined && !own.proxied;
+    if (closedQuietly && (await speaksTls(url, Math.min(1_000, deadline - Date.now())))) {
       return finish({ ok: false, error: { kind: 'tls', code: error.code, message: `${url.hostname}:${url.port || 80} speaks TLS — use https://` }, responseBytes: 0, truncated: false });
     }
     return finish({ ok: false, error, responseBytes: 0, truncated: false });
