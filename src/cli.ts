@@ -128,6 +128,8 @@ export function buildProgram(only?: string): Command {
           'facesign-webhooks send verified --repeat 2 --set data.metadata.user_id=usr_42',
           'facesign-webhooks send verified --dry-run --secret test',
           'facesign-webhooks send all --count 20000 --concurrency 64 --to :3000',
+          'facesign-webhooks send verified --to https://localhost:8443/hooks --ca ./dev-ca.pem',
+          'HTTPS_PROXY=http://127.0.0.1:8080 facesign-webhooks send verified --to https://staging.example.com/hooks',
         ),
       )
       .action(async (type, opts) => run(async () => (await import('./commands/send.js')).runSend({ ...opts, type })));
