@@ -518,10 +518,10 @@ describe('runWireLoad against misbehaving endpoints', () => {
     }
   });
 
-  it('counts an answer that is not HTTP as a network error', { timeout: NET_TEST_MS }, async () => {
+  it('counts an answer that is not HTTP as a protocol error', { timeout: NET_TEST_MS }, async () => {
     const server = await rawServe((socket) => socket.write('NOT HTTP\r\n\r\n'));
     const report = await wireLoad(server.hookUrl, { count: 6, concurrency: 2, timeoutMs: 1_000 });
-    expect(report.statuses).toEqual({ 'error:network': 6 });
+    expect(report.statuses).toEqual({ 'error:protocol': 6 });
     expect(report.sent).toBe(6);
   });
 

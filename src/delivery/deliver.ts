@@ -130,8 +130,8 @@ function firstControl(statusText: string, headers: Record<string, string | strin
 export async function deliver(req: WebhookRequest, options: DeliverOptions = {}): Promise<DeliveryResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   validateHeaders(req.headers, 'the request');
-  const startedAt = Date.now();
-  const t0 = performance.now();
+  let startedAt = Date.now();
+  let t0 = performance.now();
   const finish = (result: Omit<DeliveryResult, 'latencyMs' | 'startedAt'>): DeliveryResult => ({ ...result, latencyMs: performance.now() - t0, startedAt });
   const failure = (err: unknown, timedOut = false) =>
     finish({ ok: false, error: describeNetworkError(err, req.url, timeoutMs, timedOut), responseBytes: 0, truncated: false });
@@ -142,6 +142,21 @@ export async function deliver(req: WebhookRequest, options: DeliverOptions = {})
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`unsupported protocol ${url.protocol}`);
   } catch (err) {
     return failure(err);
+  }
+
+  // Loading undici (the first time) is the tool's own start-up, not the endpoint's time: the
+  // deadline and the latency start once it is loaded.
+  const abortError = () => Object.assign(new Error('aborted'), { name: 'AbortError' });
+  if (options.signal?.aborted) return failure(abortError());
+  let own: { dispatcher: Dispatcher; proxied: boolean } | undefined;
+  if (!options.dispatcher) {
+    try {
+      own = await ownDispatcher(url, options, timeoutMs);
+    } catch (err) {
+      return failure(err);
+    }
+    startedAt = Date.now();
+    t0 = performance.now();
   }
 
   // One deadline over the whole exchange (connect, headers, body), and the caller's signal.
@@ -157,10 +172,9 @@ export async function deliver(req: WebhookRequest, options: DeliverOptions = {})
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  let own: { dispatcher: Dispatcher; proxied: boolean } | undefined;
   let gotHeaders = false;
   try {
-    const dispatcher = options.dispatcher ?? (own = await ownDispatcher(url, options, timeoutMs)).dispatcher;
+    const dispatcher = options.dispatcher ?? own!.dispatcher;
     controller.signal.throwIfAborted();
     const res = await dispatcher.request({
       origin: url.origin,
@@ -212,7 +226,7 @@ export async function deliver(req: WebhookRequest, options: DeliverOptions = {})
   } catch (err) {
     if (ended instanceof ProtocolError) return failure(ended);
     if (ended === 'timeout') return failure(err, true);
-    if (ended === 'aborted') return failure(Object.assign(new Error('aborted'), { name: 'AbortError' }));
+    if (ended === 'aborted') return failure(abortError());
     const error = describeNetworkError(err, req.url, timeoutMs);
     if (error.code === 'UND_ERR_HEADERS_OVERFLOW' && own) error.message = error.message.replace('too large for the client', 'over 64 KiB');
     // A TLS server closes on a plain-HTTP request without a word: say so rather than "reset".
