@@ -4,7 +4,7 @@ import { localhostLookup } from './lookup.js';
 import type { WebhookRequest } from './request.js';
 
 /*
- * What the tool's two HTTP/1.1 clients share (single deliveries and load mode): where a URL
+ * Load mode's HTTP/1.1 wire (single deliveries go through undici, in deliver.ts): where a URL
  * connects, how a request is written, and how a connection is opened.
  */
 
