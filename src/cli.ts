@@ -53,7 +53,7 @@ async function run(runner: Runner): Promise<void> {
 }
 
 /** The command names, for registering only the one a run asks for. */
-export const COMMAND_NAMES = ['events', 'fixtures', 'send', 'flow', 'sign', 'retry-sim', 'verify', 'listen', 'replay', 'check', 'demo'] as const;
+export const COMMAND_NAMES = ['events', 'fixtures', 'send', 'flow', 'sign', 'retry-sim', 'verify', 'listen', 'replay', 'check', 'demo', 'schema'] as const;
 
 /**
  * The program with every command, or with only `only`: a run names one command, and wiring the
@@ -291,6 +291,28 @@ export function buildProgram(only?: string): Command {
           ),
       )
       .action(async (opts) => run(async () => (await import('./commands/check.js')).runCheckCommand(opts)));
+  }
+  // @command schema
+  if (wants('schema')) {
+    program
+      .command('schema')
+      .argument('[type]', 'an event type or its short name (verified), envelope, or all', 'all')
+      .description('print JSON Schema (draft 2020-12) for the envelope and the six events, or an OpenAPI 3.1 document of the webhooks')
+      .addOption(new Option('--format <format>', 'json-schema, or openapi (a webhooks section, one entry per event type)').choices(['json-schema', 'openapi']).default('json-schema'))
+      .option('--out <dir>', 'write the documents to this directory instead of stdout (all: one file per type, the envelope and the combined schema)')
+      .option('--json', 'print the document as one compact line (with --out: one NDJSON record per file written)')
+      .addHelpText(
+        'after',
+        "\nDescriptions mark the simulator's assumptions (fields FaceSign's docs do not show).\n" +
+          examples(
+            'facesign-webhooks schema                                # all six: $defs per type, oneOf on type',
+            'facesign-webhooks schema verified > session.verified.schema.json',
+            'facesign-webhooks schema envelope',
+            'facesign-webhooks schema all --out ./schemas',
+            'facesign-webhooks schema --format openapi > facesign-webhooks.openapi.json',
+          ),
+      )
+      .action(async (type, opts) => run(async () => (await import('./commands/schema.js')).runSchema({ ...opts, type })));
   }
   // @command demo
   if (wants('demo')) {
