@@ -37,7 +37,7 @@ export function describeSecretAccident(secret: string): string | undefined {
   return found.length > 0 ? found.join(' and ') : undefined;
 }
 
-// One warning per secret and source in a run, however many times it is resolved (guided mode).
+// One warning per secret in a run, however often it is resolved (guided mode asks, then sends).
 const warned = new Set<string>();
 
 /**
@@ -46,8 +46,8 @@ const warned = new Set<string>();
  */
 export function warnSecretAccident(secret: string, source: SecretSource, write: (line: string) => void = (l) => process.stderr.write(l)): void {
   const accident = describeSecretAccident(secret);
-  if (accident === undefined || warned.has(`${source}\0${secret}`)) return;
-  warned.add(`${source}\0${secret}`);
+  if (accident === undefined || warned.has(secret)) return;
+  warned.add(secret);
   const them = accident.includes(' and ') || accident.endsWith('s') ? 'them' : 'it';
   write(`warning: the secret from ${SOURCE_NAMES[source]} has ${accident}; it is used as given — if your endpoint's secret does not, remove ${them} where the secret is set\n`);
 }
