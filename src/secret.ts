@@ -10,10 +10,13 @@ export type SecretSource = 'flag' | 'env' | 'prompt';
 const SOURCE_NAMES: Record<SecretSource, string> = { flag: '--secret', env: `$${SECRET_ENV}`, prompt: 'the prompt' };
 
 function describeEdge(edge: string, where: 'leading' | 'trailing'): string {
-  if (where === 'trailing' && /^[ \t]*\r\n$/.test(edge)) return 'a trailing CRLF line ending';
-  if (/^[ \t]*\n$/.test(edge) && where === 'trailing') return 'a trailing newline';
-  if (/[\r\n]/.test(edge)) return `${where} line breaks`;
-  return `${where} ${edge.length === 1 ? (edge === '\t' ? 'tab' : 'space') : 'whitespace'}`;
+  const bare = edge.replace(/[ \t]/g, '');
+  if (bare === '\n') return `a ${where} newline`;
+  if (bare === '\r\n') return `a ${where} CRLF line ending`;
+  if (bare === '\r') return `a ${where} carriage return`;
+  if (bare !== '') return `${where} line breaks`;
+  if (edge === ' ' || edge === '\t') return `a ${where} ${edge === ' ' ? 'space' : 'tab'}`;
+  return `${where} whitespace`;
 }
 
 /**
