@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT } from './errors.js';
 import { VERSION } from './version.js';
+import { MAX_TIMER_MS } from './retry/clock.js';
 
 /*
  * Commander wiring only: each action imports its command module when it runs, so `--help` and
@@ -9,12 +10,28 @@ import { VERSION } from './version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function intArg(name: string, min = 0) {
+function intArg(name: string, min = 0, max?: { value: number; why: string }) {
   return (value: string) => {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
       throw new InvalidArgumentError(`${name} takes a whole number${min > 0 ? ` of at least ${min}` : ''}.`);
     }
+    if (max && n > max.value) throw new InvalidArgumentError(`${name} can be at most ${max.value} (${max.why}).`);
+    return n;
+  };
+}
+
+// A Node timer holds at most 2^31-1 ms; a longer one fires after 1 ms, so such values are refused.
+const TIMER_LIMIT = { value: MAX_TIMER_MS, why: 'ms, about 24.8 days: the longest a timer holds' };
+const timeoutArg = intArg('--timeout', 1, TIMER_LIMIT);
+
+/** Seconds, decimals allowed, at most what a timer holds. */
+function secondsArg(name: string) {
+  const maxSeconds = Math.floor(MAX_TIMER_MS / 1000);
+  return (value: string) => {
+    const n = Number(value.trim());
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} takes a positive number of seconds.`);
+    if (n > maxSeconds) throw new InvalidArgumentError(`${name} can be at most ${maxSeconds} (seconds, about 24.8 days: the longest a timer holds).`);
     return n;
   };
 }
@@ -39,7 +56,7 @@ function withTargetOptions(cmd: Command): Command {
   return cmd
     .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
     .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else asked on a terminal)')
-    .option('--timeout <ms>', 'how long to wait for a full response', intArg('--timeout', 1), 10_000)
+    .option('--timeout <ms>', 'how long to wait for a full response (default: 10000)', timeoutArg)
     .option('--header <"Name: value">', 'add a request header; repeatable', collect)
     .option('--from-ip [ip]', 'set X-Forwarded-For to a documented FaceSign address (default 52.89.214.238)')
     .option('--json', 'print NDJSON, one object per line, on stdout');
@@ -103,12 +120,12 @@ export function buildProgram(only?: string): Command {
       ),
     )
       .addOption(new Option('--signature <mode>', 'sign validly, or break it on purpose').choices(['valid', 'invalid', 'missing', 'malformed', 'tampered']).default('valid'))
-      .option('--repeat <n>', 'deliver the identical request n times (same id, body and signature)', intArg('--repeat', 1), 1)
-      .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
+      .option('--repeat <n>', 'deliver the identical request n times (same id, body and signature) (default: 1)', intArg('--repeat', 1))
+      .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status (default: 2xx)')
       .option('--dry-run', 'print the request instead of sending it')
       .option('--curl', 'print an equivalent curl command instead of sending')
       .option('--count <n>', 'load mode: send n distinct events (fresh ids, each signed) and report rates and latency', intArg('--count', 1))
-      .option('--concurrency <n>', 'load mode: requests in flight at once', intArg('--concurrency', 1), 16)
+      .option('--concurrency <n>', 'load mode: requests in flight at once (default: 16)', intArg('--concurrency', 1))
       .addHelpText(
         'after',
         examples(
@@ -145,7 +162,7 @@ export function buildProgram(only?: string): Command {
     program
       .command('sign')
       .description('print the signature of a body (or the full header set, or a ready curl)')
-      .option('--payload <file>', 'the exact body bytes; - for stdin', '-')
+      .option('--payload <file>', 'the exact body bytes; - for stdin (the default when piped)')
       .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET)')
       .option('--headers', 'print the full header set FaceSign would send')
       .option('--curl', 'print a curl command that posts the body with those headers')
@@ -167,7 +184,7 @@ export function buildProgram(only?: string): Command {
       .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET; generated for the built-in receiver)')
       .option('--speed <n>', 'compress time n-fold: 1 is real time, 3600 turns the hour into a second (default: 1)')
       .option('--schedule <delays>', 'replace the delays before each retry, e.g. 5s,30s,2m,10m,1h (units ms, s, m, h)')
-      .option('--timeout <ms>', 'how long to wait for a full response, in real time (never compressed)', intArg('--timeout', 1), 10_000)
+      .option('--timeout <ms>', 'how long to wait for a full response, in real time (never compressed) (default: 10000)', timeoutArg)
       .addOption(new Option('--expect <outcome>', 'what exits 0: the delivery succeeding, or being marked failed').choices(['delivered', 'failed']).default('delivered'))
       .option('--fail-first <n>', 'built-in receiver only: answer 500 to the first n attempts (default: 3)', intArg('--fail-first'))
       .option('--header <"Name: value">', 'add a request header; repeatable', collect)
@@ -220,14 +237,14 @@ export function buildProgram(only?: string): Command {
       .option('--fail-first <n>', 'answer --fail-status to the first n attempts of each event id', intArg('--fail-first'))
       .option('--fail-status <code>', 'status for --fail-first and --fail-rate (300-599)', intArg('--fail-status'), 500)
       .option('--status <code>', 'always answer this status (a 2xx one still processes the event)', intArg('--status'))
-      .option('--delay <ms>', 'hold every answer back this long', intArg('--delay'))
+      .option('--delay <ms>', 'hold every answer back this long', intArg('--delay', 0, TIMER_LIMIT))
       .option('--hang', 'never answer (to test a sender\'s timeout)')
       .option('--fail-rate <p>', 'fail this share of deliveries with --fail-status: 0 to 1, or a percentage (30%)')
       .option('--seed <n>', 'seed for --fail-rate, to repeat a run', intArg('--seed'))
       .option('--save <dir>', 'write each delivery to DIR as a capture file (JSON, raw body in base64), in arrival order')
       .option('--max-body <size>', 'answer 413 to bodies over this size (bytes, or 512kb, 2mb)', '1mb')
       .option('--exit-after <n>', 'exit 0 after n accepted deliveries', intArg('--exit-after', 1))
-      .option('--max-wait <seconds>', 'stop after this long; exit 1 if --exit-after was not reached')
+      .option('--max-wait <seconds>', 'stop after this long; exit 1 if --exit-after was not reached', secondsArg('--max-wait'))
       .option('--history <n>', `how many deliveries GET /__facesign/deliveries keeps`, intArg('--history'), 1000)
       .option('--json', 'print NDJSON: a ready object, one object per delivery, then a summary')
       .addHelpText(
@@ -252,7 +269,7 @@ export function buildProgram(only?: string): Command {
       .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
       .option('--resign', 'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET) instead of sending the captured signature')
       .option('--secret <secret>', 'the secret for --resign')
-      .option('--timeout <ms>', 'how long to wait for a full response', intArg('--timeout', 1), 10_000)
+      .option('--timeout <ms>', 'how long to wait for a full response (default: 10000)', timeoutArg)
       .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
       .option('--json', 'print NDJSON, one object per replayed delivery, then a summary')
       .addHelpText(
@@ -272,7 +289,7 @@ export function buildProgram(only?: string): Command {
       .description("a conformance suite for your webhook endpoint: signatures, duplicates, bad input, a burst; exit 1 if any case fails")
       .option('--to <target>', 'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
       .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else asked on a terminal)')
-      .option('--timeout <ms>', 'how long to wait for each full response', intArg('--timeout', 1), 10_000)
+      .option('--timeout <ms>', 'how long to wait for each full response (default: 10000)', timeoutArg)
       .option('--only <ids>', 'run only these cases (comma-separated; valid = the six valid.* cases); repeatable', collect)
       .option('--skip <ids>', 'skip these cases (comma-separated); repeatable', collect)
       .option('--burst <n>', 'how many distinct events the burst case sends at once (1-500)', intArg('--burst', 1), 20)
@@ -356,7 +373,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   try {
     if (argv.length > 2) await program.parseAsync(argv);
     else if ((await import('./prompts.js')).canPrompt()) {
-      await run(async () => (await import('./commands/interactive.js')).runInteractive());
+      // Bare on a terminal: guided send (asks the type, target, secret and overrides).
+      await run(async () => (await import('./commands/send.js')).runSend({}));
     } else {
       program.outputHelp({ error: true });
       process.stderr.write('\nerror: no command given (and no terminal to ask on)\n');

@@ -4,14 +4,13 @@ import { CHECK_CASE_IDS, DEFAULT_BURST, planCheck, selectCases, type CheckCase }
 import { runCheck, type CheckReport } from '../check/run.js';
 import type { CaseResult, CheckOutcome } from '../check/judge.js';
 import { DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
-import { resolveTarget, TARGET_ENV } from '../delivery/target.js';
+import { resolveTarget } from '../delivery/target.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { watchInterrupt } from '../interrupt.js';
 import { formatJUnit } from '../report/junit.js';
 import { createOutput, formatMs, maskSecret, type Output } from '../report/output.js';
-import { canPrompt } from '../prompts.js';
 import { resolveSecret } from '../secret.js';
-import { positiveInt } from './shared.js';
+import { positiveInt, timeoutFlag } from './shared.js';
 
 export const CHECK_REPORTERS = ['human', 'junit'] as const;
 export type CheckReporter = (typeof CHECK_REPORTERS)[number];
@@ -154,11 +153,9 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   const out = createOutput({ json: options.json });
   const cases = selectCases(options.only, options.skip);
   const burst = positiveInt(options.burst, '--burst', DEFAULT_BURST);
-  const timeoutMs = positiveInt(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS);
-  let to = options.to;
-  // On a terminal, ask for the endpoint rather than silently assuming localhost:3000.
-  if (to === undefined && !process.env[TARGET_ENV] && !options.json && canPrompt()) to = await (await import('./interactive.js')).askTarget('Endpoint to check');
-  const url = resolveTarget(to);
+  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
+  // The target has a default (as for send), so it is never asked; only a missing secret is.
+  const url = resolveTarget(options.to);
   const secret = await resolveSecret(options.secret);
   const plan = planCheck({ url, secret, cases, burst, headers: options.header });
 

@@ -8,7 +8,7 @@ import { createOutput } from '../report/output.js';
 import { printDelivery, printPreviews } from '../report/delivery.js';
 import { resolveSecret } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
-import { buildOptionsFrom, positiveInt, type EventFlags, type SendFlags } from './shared.js';
+import { buildOptionsFrom, timeoutFlag, type EventFlags, type SendFlags } from './shared.js';
 
 export interface FlowCommandOptions extends Omit<EventFlags, 'eventId'>, SendFlags {
   outcome: string;
@@ -22,13 +22,22 @@ export interface FlowCommandOptions extends Omit<EventFlags, 'eventId'>, SendFla
 /** `--shuffle --seed N` gives the same order every run. */
 export { createSeededRandom as seededRandom, shuffleOrder } from '../random.js';
 
+/** Flags that would be silently ignored together are a usage error naming both. Pure. */
+export function checkFlowFlags(options: Omit<FlowCommandOptions, 'outcome'>): void {
+  if (options.dryRun && options.curl) throw usageError('--dry-run and --curl both print the requests instead of sending them', 'pick one: --dry-run for the requests as sent, --curl for commands');
+  const preview = options.dryRun ? '--dry-run' : options.curl ? '--curl' : undefined;
+  if (preview !== undefined && options.timeout !== undefined) throw usageError(`${preview} sends nothing, so --timeout cannot apply`, `drop --timeout, or drop ${preview} to send`);
+  if (options.seed !== undefined && !options.shuffle) throw usageError('--seed only orders --shuffle', 'add --shuffle to deliver out of order, or drop --seed');
+}
+
 export async function runFlow(options: FlowCommandOptions): Promise<number> {
   const out = createOutput({ json: options.json });
   const outcome = options.outcome?.replace(/^session\./, '') as FlowOutcome;
   if (!(FLOW_OUTCOMES as readonly string[]).includes(outcome)) {
     throw usageError(`unknown flow outcome "${options.outcome}"`, `use one of: ${FLOW_OUTCOMES.join(', ')}`);
   }
-  const timeoutMs = positiveInt(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS);
+  checkFlowFlags(options);
+  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
   const url = resolveTarget(options.to);
   const secret = await resolveSecret(options.secret);
   let events = buildFlow(outcome, buildOptionsFrom(options));

@@ -4,7 +4,7 @@ import { EXIT, usageError } from '../errors.js';
 import { captureFileName, type Capture } from '../receiver/capture.js';
 import { DELIVERIES_PATH, startReceiver, type Receiver, type ReceiverOptions, type ReceiverStats } from '../receiver/server.js';
 import { createBatchedStream, createOutput, maskSecret, type Output } from '../report/output.js';
-import { SECRET_ENV } from '../secret.js';
+import { SECRET_ENV, warnSecretAccident } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 
 export interface ListenOptions {
@@ -226,6 +226,7 @@ export async function runListen(options: ListenOptions): Promise<number> {
   const stdout = createBatchedStream();
   const out = createOutput({ json: options.json, stdout });
   const plan = planListen(options);
+  if (plan.secretSource !== 'generated') warnSecretAccident(plan.receiver.secret, plan.secretSource);
   const interrupt = watchInterrupt();
   let accepted = 0;
   let reachExitAfter!: () => void;

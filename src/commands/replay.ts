@@ -11,7 +11,7 @@ import { deliveryRecord, describeResponse } from '../report/delivery.js';
 import { createOutput, formatMs } from '../report/output.js';
 import { resolveSecret } from '../secret.js';
 import { signPayload, EVENT_ID_FIELD, SIGNATURE_FIELD, SIGNATURE_HEADER } from '../signature/index.js';
-import { positiveInt } from './shared.js';
+import { timeoutFlag } from './shared.js';
 
 export interface ReplayOptions {
   /** A capture file or a directory of them. */
@@ -123,7 +123,7 @@ export function planReplay(captures: { file: string; capture: Capture }[], optio
 export async function runReplay(options: ReplayOptions): Promise<number> {
   const out = createOutput({ json: options.json });
   const expect = parseExpectation(options.expect);
-  const timeoutMs = positiveInt(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS);
+  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
   const url = resolveTarget(options.to);
   const files = listCaptureFiles(options.capture);
   const captures: { file: string; capture: Capture }[] = [];

@@ -7,6 +7,7 @@ import { SIGNATURE_FIELD, SIGNATURE_HEADER } from '../signature/index.js';
 import { HttpRequestParseError, parseHttpRequest, type HeaderList } from '../verify/http-request.js';
 import type { ShapeHeaders } from '../verify/shape.js';
 import { verdictRecord, verifyWebhook, type WebhookVerdict } from '../verify/verdict.js';
+import { findDeepNesting, MAX_JSON_DEPTH } from '../events/json.js';
 import { readInput } from './shared.js';
 
 export interface VerifyOptions {
@@ -88,6 +89,19 @@ function readRequest(path: string): ReadInput {
 }
 
 function readVerifyInput(plan: VerifyPlan): ReadInput {
+  const input = readOneInput(plan);
+  const name = plan.path === '-' ? '<stdin>' : `"${plan.path}"`;
+  if (plan.source === 'payload' && input.body.length === 0) {
+    throw usageError(`the payload ${name} is empty (0 bytes)`, 'FaceSign never sends an empty body; pass the exact body bytes that were received');
+  }
+  // A body nested this deep is no FaceSign event, and would overflow the stack when re-serialized.
+  if (findDeepNesting(input.body.toString('utf8')) !== undefined) {
+    throw usageError(`${name}: the body is JSON nested more than ${MAX_JSON_DEPTH} levels deep`, 'a FaceSign event is a few levels deep; check that this is the right input');
+  }
+  return input;
+}
+
+function readOneInput(plan: VerifyPlan): ReadInput {
   if (plan.source === 'capture') return readCapture(plan.path);
   if (plan.source === 'request') return readRequest(plan.path);
   const body = readInput(plan.path, 'payload');

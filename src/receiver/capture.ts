@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { usageError } from '../errors.js';
+import { assertJsonDepth } from '../events/json.js';
 
 /**
  * One delivery as `listen --save` writes it: everything needed to verify or replay it byte for byte.
@@ -71,6 +72,7 @@ export function readCaptureFile(path: string): Capture {
   } catch (err) {
     throw usageError(`cannot read capture "${path}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
+  assertJsonDepth(text, path);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -85,5 +87,32 @@ export function readCaptureFile(path: string): Capture {
   if (typeof c.body_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(c.body_base64)) {
     throw usageError(`"${path}" is not a capture: body_base64 is not base64`);
   }
+  const wrong = wrongTypedField(c);
+  if (wrong) throw usageError(`"${path}" is not a capture: ${wrong}`, 'captures are the .json files written by `listen --save DIR`; fix or remove that field');
   return value as Capture;
+}
+
+const isText = (v: unknown): v is string => typeof v === 'string';
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The first field whose type a reader of captures would trip over, in words; undefined when none. */
+function wrongTypedField(c: Partial<Record<keyof Capture, unknown>>): string | undefined {
+  if (!isText(c.method)) return 'method is not a string';
+  if (!isText(c.path)) return 'path is not a string';
+  if (!isRecord(c.headers) || !Object.values(c.headers).every(isText)) return 'headers is not an object of string values';
+  if (c.raw_headers !== undefined && (!Array.isArray(c.raw_headers) || !c.raw_headers.every((h) => Array.isArray(h) && h.length === 2 && isText(h[0]) && isText(h[1])))) {
+    return 'raw_headers is not a list of [name, value] string pairs';
+  }
+  if (c.sequence !== undefined && typeof c.sequence !== 'number') return 'sequence is not a number';
+  if (c.received_at !== undefined && !isText(c.received_at)) return 'received_at is not a string';
+  if (c.body_discarded !== undefined && typeof c.body_discarded !== 'boolean') return 'body_discarded is not true or false';
+  if (c.verdict !== undefined) {
+    const v = c.verdict;
+    if (!isRecord(v)) return 'verdict is not an object';
+    for (const key of ['event_id', 'event_type', 'session_id', 'user_id', 'signature', 'outcome'] as const) {
+      if (v[key] !== undefined && v[key] !== null && !isText(v[key])) return `verdict.${key} is not a string`;
+    }
+    if (v.status !== undefined && typeof v.status !== 'number') return 'verdict.status is not a number';
+  }
+  return undefined;
 }
