@@ -229,6 +229,7 @@ export function buildProgram(only?: string): Command {
       .option('--exit-after <n>', 'exit 0 after n accepted deliveries', intArg('--exit-after', 1))
       .option('--max-wait <seconds>', 'stop after this long; exit 1 if --exit-after was not reached')
       .option('--history <n>', `how many deliveries GET /__facesign/deliveries keeps`, intArg('--history'), 1000)
+      .option('--history-bytes <size>', 'the most body bytes the history keeps (oldest dropped first)', '64mb')
       .option('--json', 'print NDJSON: a ready object, one object per delivery, then a summary')
       .addHelpText(
         'after',
