@@ -240,6 +240,7 @@ export function buildProgram(only?: string): Command {
             'facesign-webhooks listen --fail-first 2 --fail-status 503',
             'facesign-webhooks listen --port 0 --json --exit-after 3 --max-wait 30',
             'curl -s localhost:3000/__facesign/deliveries',
+            "curl -s 'localhost:3000/__facesign/deliveries?since=100&limit=50'",
           ),
       )
       .action(async (opts) => run(async () => (await import('./commands/listen.js')).runListen(opts)));

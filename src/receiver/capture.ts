@@ -137,7 +137,9 @@ export function readCaptureFile(path: string): Capture {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw usageError(`cannot read capture "${path}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'ERR_STRING_TOO_LONG' ? 'the file is larger than one string can hold (~512 MiB)' : (err as Error).message;
+    throw usageError(`cannot read capture "${path}": ${why}`);
   }
   let value: unknown;
   try {
