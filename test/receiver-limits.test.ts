@@ -204,6 +204,23 @@ describe('history bounded by bytes', () => {
   }, 180_000);
 });
 
+describe('long event ids', () => {
+  it('are remembered by hash yet still de-duplicated and counted per id', async () => {
+    const r = await start({ failFirst: 1 });
+    const longId = `evt_${'x'.repeat(20_000)}`;
+    const otherLong = `evt_${'x'.repeat(19_999)}y`;
+    const statuses = [];
+    for (const id of [longId, longId, longId, otherLong]) statuses.push((await deliver(r, eventBody(id))).status);
+    expect(statuses).toEqual([500, 200, 200, 500]);
+    expect(r.deliveries().map((c) => [c.verdict.outcome, c.verdict.attempt])).toEqual([
+      ['fault', 1],
+      ['accepted', 2],
+      ['duplicate', 3],
+      ['fault', 1],
+    ]);
+  });
+});
+
 describe('a body too large to be one string', () => {
   it('is judged, answered, saved whole and kept in the history without its bytes', async () => {
     const dir = tempDir();
