@@ -246,6 +246,7 @@ export function buildProgram(only?: string): Command {
       .option('--exit-after <n>', 'exit 0 after n accepted deliveries', intArg('--exit-after', 1))
       .option('--max-wait <seconds>', 'stop after this long; exit 1 if --exit-after was not reached', secondsArg('--max-wait'))
       .option('--history <n>', `how many deliveries GET /__facesign/deliveries keeps`, intArg('--history'), 1000)
+      .option('--history-bytes <size>', 'the most body bytes the history keeps (oldest dropped first)', '64mb')
       .option('--json', 'print NDJSON: a ready object, one object per delivery, then a summary')
       .addHelpText(
         'after',
@@ -256,6 +257,7 @@ export function buildProgram(only?: string): Command {
             'facesign-webhooks listen --fail-first 2 --fail-status 503',
             'facesign-webhooks listen --port 0 --json --exit-after 3 --max-wait 30',
             'curl -s localhost:3000/__facesign/deliveries',
+            "curl -s 'localhost:3000/__facesign/deliveries?since=100&limit=50'",
           ),
       )
       .action(async (opts) => run(async () => (await import('./commands/listen.js')).runListen(opts)));

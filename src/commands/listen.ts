@@ -28,6 +28,8 @@ export interface ListenOptions {
   /** Seconds (decimals allowed). */
   maxWait?: string | number;
   history?: number;
+  /** Bytes, or with a unit: `64mb`. */
+  historyBytes?: string | number;
   json?: boolean;
 }
 
@@ -103,6 +105,7 @@ export function planListen(options: ListenOptions, env: NodeJS.ProcessEnv = proc
       saveDir: options.save,
       maxBodyBytes: options.maxBody !== undefined ? parseByteSize(options.maxBody) : undefined,
       historyLimit: options.history,
+      historyMaxBytes: options.historyBytes !== undefined ? parseByteSize(options.historyBytes, '--history-bytes') : undefined,
     },
     exitAfter: options.exitAfter,
     maxWaitMs: options.maxWait !== undefined ? parseSeconds(options.maxWait, '--max-wait') : undefined,
@@ -222,12 +225,20 @@ function waitForStop(signal: AbortSignal, maxWaitMs: number | undefined, reached
   });
 }
 
+/** Writes out the batched lines and resolves once stdout has taken them (pipes are asynchronous). */
+function flushed(stdout: { flush(): void }, target: NodeJS.WritableStream & { writableLength?: number } = process.stdout): Promise<void> {
+  stdout.flush();
+  if (!target.writableLength) return Promise.resolve();
+  return new Promise((resolve) => target.once('drain', () => resolve()));
+}
+
 export async function runListen(options: ListenOptions): Promise<number> {
   const stdout = createBatchedStream();
   const out = createOutput({ json: options.json, stdout });
   const plan = planListen(options);
   if (plan.secretSource !== 'generated') warnSecretAccident(plan.receiver.secret, plan.secretSource);
-  const interrupt = watchInterrupt();
+  // A second Ctrl-C exits at once, but not before every line already decided is written out.
+  const interrupt = watchInterrupt({ beforeExit: () => flushed(stdout) });
   let accepted = 0;
   let reachExitAfter!: () => void;
   const reached = new Promise<void>((resolve) => (reachExitAfter = resolve));
