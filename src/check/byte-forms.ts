@@ -26,7 +26,7 @@ export const BYTE_FORMS: Record<ByteForm['id'], ByteForm> = {
   'raw-body.escapes': {
     id: 'raw-body.escapes',
     title: 'JSON escapes (\\u00e9, \\/) in strings, validly signed',
-    lost: 'JSON.stringify and json.dumps write \\/ as / (and JSON.stringify \\u00e9 as é)',
+    lost: 'JSON.stringify and json.dumps write \\/ as /, JSON.stringify writes \\u00e9 as é',
   },
   'raw-body.whitespace': {
     id: 'raw-body.whitespace',

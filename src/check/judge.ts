@@ -122,7 +122,7 @@ function acceptHint(id: CheckCaseId, d: CheckDelivery, failedCount: number, tota
       return `the handler failed (${status}) on a valid event written as ${d.label}: accept any valid JSON layout and UTF-8 text (check your app's log)`;
     }
     const seen = options.accepted ? ` while ${options.accepted} was accepted` : '';
-    return `a validly signed body (${d.label}) was rejected with ${status}${seen}: the handler verifies a re-serialized body, not the bytes FaceSign signed (${form.lost}); verify the HMAC over the raw bytes as received (${RAW_BYTES_HOW})`;
+    return `a validly signed body (${d.label}) was rejected with ${status}${seen}: the handler verifies a re-serialized body, not the bytes FaceSign signed (${form.lost}): verify the HMAC over the raw bytes as received (${RAW_BYTES_HOW})`;
   }
   if (id === 'burst' && failedCount < total) {
     return `${failedCount} of ${total} concurrent deliveries failed: handle parallel requests (no global lock, enough DB connections) and answer 2xx fast`;

@@ -186,18 +186,24 @@ function unreachableError(report: CheckReport): CliError {
     return new CliError(`connection refused at ${report.url} — is your app running? start it (and wait for its port) before check`, { exitCode: EXIT.failed });
   }
   if (kind === 'tls') {
-    return new CliError(`cannot reach ${report.url}: ${error.message}`, {
+    // OpenSSL's text spans lines and names source files; its reason ("wrong version number") is what helps.
+    const reason = /SSL routines:[^:]*:([^:\n]+)/.exec(error.message)?.[1];
+    return new CliError(`cannot reach ${report.url}: the TLS handshake failed (${reason ?? oneLine(error.message)})`, {
       exitCode: EXIT.failed,
       hint: 'https:// to a plain-HTTP port? use http://; otherwise the server\'s certificate is not trusted here (self-signed or a private CA)',
     });
   }
   if (kind === 'protocol' || error.code?.startsWith('HPE_')) {
-    return new CliError(`cannot reach ${report.url}: the answer is not HTTP/1.x (${error.message})`, {
+    return new CliError(`cannot reach ${report.url}: the answer is not HTTP/1.x (${oneLine(error.message)})`, {
       exitCode: EXIT.failed,
       hint: 'http:// to a TLS port? use https://; else check --to points at your web server, not another service',
     });
   }
-  return new CliError(`cannot reach ${report.url}: ${error.message}`, { exitCode: EXIT.failed });
+  return new CliError(`cannot reach ${report.url}: ${oneLine(error.message)}`, { exitCode: EXIT.failed });
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 /** Where the secret came from, masked: the diagnosis names what to compare. */
