@@ -129,8 +129,8 @@ describe('retry-sim and check ask for what they miss', () => {
       tmux('send-keys', '-t', 'cli', app.url, 'Enter');
       const s = await waitFor(/EXIT=\d+/);
       expect(s).toContain('EXIT=0');
-      expect(s).toMatch(/OK: 12 cases, 12 passed/);
-      expect(app.received.length).toBeGreaterThanOrEqual(12);
+      expect(s).toMatch(/OK: 16 cases, 16 passed/);
+      expect(app.received.length).toBeGreaterThanOrEqual(16);
     } finally {
       await app.close();
     }
