@@ -42,7 +42,7 @@ export interface JudgeOptions {
   diagnosis?: CheckDiagnosis;
 }
 
-/** Where the README shows a test asserting that a repeated event's work is done once. */
+/** The duplicate row's note: what check cannot see, and where the README shows how to test it. */
 export const DUPLICATE_NOTE =
   'check sees the status codes only, not whether the work ran twice: assert on side effects in a test of your own (README, "Use it as a library")';
 
