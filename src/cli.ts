@@ -292,16 +292,16 @@ export function buildProgram(only?: string): Command {
       .option('--to <target>', 'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
       .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else asked on a terminal)')
       .option('--timeout <ms>', 'how long to wait for each full response (default: 10000)', timeoutArg)
-      .option('--only <ids>', 'run only these cases (comma-separated; valid = the six valid.* cases); repeatable', collect)
+      .option('--only <ids>', 'run only these cases (comma-separated; groups: valid = the six valid.*, raw-body = the four raw-body.*); repeatable', collect)
       .option('--skip <ids>', 'skip these cases (comma-separated); repeatable', collect)
-      .option('--burst <n>', 'how many distinct events the burst case sends at once (1-500)', intArg('--burst', 1), 20)
+      .option('--burst <n>', 'how many distinct events the burst case sends at once (1-500, default 20)', intArg('--burst', 1))
       .option('--reporter <name>', 'human (a table) or junit (XML; to --output, else stdout) (default: junit with --output, else human)')
       .option('--output <file>', 'write the JUnit XML report here (the table still prints)')
       .option('--header <"Name: value">', 'add a request header to every case; repeatable', collect)
       .option('--json', 'print NDJSON on stdout: one object per case, then a summary')
       .addHelpText(
         'after',
-        `\nCases: valid.session.created … valid.session.expired, duplicate, wrong-secret, no-signature,\n  malformed-signature, tampered-body, unknown-type, burst\nExit: 0 nothing failed (warnings allowed), 1 a case failed or the endpoint is unreachable, 2 usage\n` +
+        `\nCases: valid.session.created … valid.session.expired, raw-body.utf8, raw-body.escapes,\n  raw-body.whitespace, raw-body.numbers, duplicate, wrong-secret, no-signature, malformed-signature,\n  tampered-body, unknown-type, burst\nExit: 0 nothing failed (warnings allowed), 1 a case failed or the endpoint is unreachable, 2 usage\n` +
           examples(
             'facesign-webhooks check --to localhost:3000 --secret whsec_test',
             'facesign-webhooks check --to :4000 --reporter junit --output reports/facesign-check.xml',

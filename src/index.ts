@@ -66,7 +66,7 @@ export {
   type HeaderList,
 } from './verify/index.js';
 export { CHECK_CASE_IDS, DEFAULT_BURST, SLOW_MS, UNKNOWN_EVENT_TYPE, planCheck, selectCases, type CheckCase, type CheckCaseId, type CheckStep, type CheckWant, type PlanOptions } from './check/cases.js';
-export { judgeCase, describeResult, type CaseResult, type CheckDelivery, type CheckOutcome, type JudgeOptions } from './check/judge.js';
+export { judgeCase, describeResult, type CaseResult, type CheckDelivery, type CheckDiagnosis, type CheckOutcome, type JudgeOptions } from './check/judge.js';
 export { runCheck, checkEndpoint, type CheckReport, type CheckEndpointOptions, type RunCheckOptions } from './check/run.js';
 export { formatJUnit } from './report/junit.js';
 export {

@@ -234,9 +234,9 @@ describe('retry-sim and check ask only for what has no default', () => {
       tmux('send-keys', '-t', 'cli', SECRET, 'Enter');
       const s = await waitFor(/EXIT=\d+/);
       expect(s).toContain('EXIT=0');
-      expect(s).toMatch(/OK: 12 cases, 12 passed/);
+      expect(s).toMatch(/OK: 16 cases, 16 passed/);
       expect(s).not.toContain(SECRET);
-      expect(app.received.length).toBeGreaterThanOrEqual(12);
+      expect(app.received.length).toBeGreaterThanOrEqual(16);
     } finally {
       await app.close();
     }
