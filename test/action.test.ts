@@ -128,14 +128,14 @@ describe('running the action against a local endpoint', () => {
     server = await startServer(verifyingHandler(SECRET));
     const run = await runAction({ target: server.hookUrl, secret: SECRET, burst: '4', report: 'reports/nested/facesign-check.xml' });
     expect(run.code, run.log).toBe(0);
-    expect(run.outputs).toEqual({ passed: '13', warned: '0', failed: '0' });
+    expect(run.outputs).toEqual({ passed: '17', warned: '0', failed: '0' });
     expect(run.log).toContain('facesign-webhooks: using the CLI built in');
     expect(run.log).toMatch(/^PASS {2}valid\.session\.verified {2}expected /m);
-    expect(run.log).toContain('facesign-webhooks check: 13 passed, 0 warned, 0 failed');
+    expect(run.log).toContain('facesign-webhooks check: 17 passed, 0 warned, 0 failed');
     expect(run.log).not.toContain(SECRET);
     const xml = readFileSync(join(run.workspace, 'reports', 'nested', 'facesign-check.xml'), 'utf8');
     expect(xml).toMatch(/<testsuite[^>]* tests="13"[^>]* failures="0"/);
-    expect(run.summary).toContain('13 passed, 0 warned, 0 failed');
+    expect(run.summary).toContain('17 passed, 0 warned, 0 failed');
   });
 
   it('a handler that accepts everything: exit 1, the failed cases counted and annotated', async () => {
