@@ -134,7 +134,7 @@ describe('running the action against a local endpoint', () => {
     expect(run.log).toContain('facesign-webhooks check: 17 passed, 0 warned, 0 failed');
     expect(run.log).not.toContain(SECRET);
     const xml = readFileSync(join(run.workspace, 'reports', 'nested', 'facesign-check.xml'), 'utf8');
-    expect(xml).toMatch(/<testsuite[^>]* tests="13"[^>]* failures="0"/);
+    expect(xml).toMatch(/<testsuite[^>]* tests="17"[^>]* failures="0"/);
     expect(run.summary).toContain('17 passed, 0 warned, 0 failed');
   });
 
