@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT } from './errors.js';
+import { safeText } from './report/text.js';
 import { VERSION } from './version.js';
 
 /*
@@ -104,7 +105,7 @@ export function buildProgram(only?: string): Command {
     )
       .addOption(new Option('--signature <mode>', 'sign validly, or break it on purpose').choices(['valid', 'invalid', 'missing', 'malformed', 'tampered']).default('valid'))
       .option('--repeat <n>', 'deliver the identical request n times (same id, body and signature)', intArg('--repeat', 1), 1)
-      .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
+      .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status (default: 2xx)')
       .option('--dry-run', 'print the request instead of sending it')
       .option('--curl', 'print an equivalent curl command instead of sending')
       .option('--count <n>', 'load mode: send n distinct events (fresh ids, each signed) and report rates and latency', intArg('--count', 1))
@@ -250,7 +251,11 @@ export function buildProgram(only?: string): Command {
       .argument('<capture>', 'a capture file, or a directory of them (as `listen --save` writes)')
       .description('resend captured deliveries byte for byte, with their original signature and event id, in arrival order')
       .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
-      .option('--resign', 'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET) instead of sending the captured signature')
+      .option('--only <outcomes>', "replay only captures listen gave this verdict: accepted, duplicate, rejected, fault (comma-separated); repeatable", collect)
+      .option('--type <types>', 'replay only these event types (short names accepted; comma-separated); repeatable', collect)
+      .option('--event-id <ids>', 'replay only these event ids (comma-separated); repeatable', collect)
+      .option('--resign', 'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET); captures whose signature listen did not find valid keep theirs')
+      .option('--resign-all', 'like --resign, but also sign captures whose original signature was missing or invalid (tampered, wrong secret)')
       .option('--secret <secret>', 'the secret for --resign')
       .option('--timeout <ms>', 'how long to wait for a full response', intArg('--timeout', 1), 10_000)
       .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
@@ -261,6 +266,8 @@ export function buildProgram(only?: string): Command {
           'facesign-webhooks replay ./captures --to localhost:4000',
           'facesign-webhooks replay ./captures/000003-20261126T064112.123Z-evt_abc.json --to :4000',
           'facesign-webhooks replay ./captures --to :4000 --resign --secret whsec_new',
+          'facesign-webhooks replay ./captures --to :4000 --only accepted --type failed,expired',
+          'facesign-webhooks replay ./captures --to :4000 --event-id evt_0123456789abcdef01234567',
         ),
       )
       .action(async (capture, opts) => run(async () => (await import('./commands/replay.js')).runReplay({ ...opts, capture })));
@@ -306,8 +313,9 @@ export function buildProgram(only?: string): Command {
 
 function printError(err: unknown, debug: boolean): number {
   if (err instanceof CliError) {
-    if (err.message) process.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+    // Messages may quote a file, a capture or a server's answer: escaped, one line each.
+    if (err.message) process.stderr.write(`error: ${safeText(err.message)}\n`);
+    if (err.hint) process.stderr.write(`  hint: ${safeText(err.hint)}\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
@@ -316,7 +324,7 @@ function printError(err: unknown, debug: boolean): number {
     return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${message}\n`);
+  process.stderr.write(`error: ${safeText(message)}\n`);
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   else process.stderr.write('  hint: this is unexpected; run again with --debug for details and report it\n');
   return EXIT.failed;

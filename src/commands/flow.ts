@@ -1,4 +1,5 @@
 import { buildFlow, FLOW_OUTCOMES, type FlowOutcome } from '../events/build.js';
+import { closestName, suggestEventType } from '../events/suggest.js';
 import { resolveTarget } from '../delivery/target.js';
 import { prepareRequest } from '../delivery/request.js';
 import { closeSharedDispatcher, deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
@@ -22,12 +23,22 @@ export interface FlowCommandOptions extends Omit<EventFlags, 'eventId'>, SendFla
 /** `--shuffle --seed N` gives the same order every run. */
 export { createSeededRandom as seededRandom, shuffleOrder } from '../random.js';
 
+/** `verified`, `session.verified` or `Verified`; anything else is a usage error with the nearest outcome. */
+export function parseOutcome(value: string | undefined): FlowOutcome {
+  const name = (value ?? '').trim().toLowerCase().replace(/^session\./, '');
+  if ((FLOW_OUTCOMES as readonly string[]).includes(name)) return name as FlowOutcome;
+  const list = `outcomes: ${FLOW_OUTCOMES.join(', ')}`;
+  if (name === 'created' || name === 'started') {
+    throw usageError(`unknown flow outcome "${value}": every flow starts with created and started`, `name how it ends (${list})`);
+  }
+  const near = closestName(name, FLOW_OUTCOMES, (o) => [o]) ?? suggestEventType(name)?.replace(/^session\./, '');
+  const hint = near && (FLOW_OUTCOMES as readonly string[]).includes(near) ? `did you mean ${near}? (${list})` : `use one of the ${list}`;
+  throw usageError(`unknown flow outcome "${value}"`, hint);
+}
+
 export async function runFlow(options: FlowCommandOptions): Promise<number> {
   const out = createOutput({ json: options.json });
-  const outcome = options.outcome?.replace(/^session\./, '') as FlowOutcome;
-  if (!(FLOW_OUTCOMES as readonly string[]).includes(outcome)) {
-    throw usageError(`unknown flow outcome "${options.outcome}"`, `use one of: ${FLOW_OUTCOMES.join(', ')}`);
-  }
+  const outcome = parseOutcome(options.outcome);
   const timeoutMs = positiveInt(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS);
   const url = resolveTarget(options.to);
   const secret = await resolveSecret(options.secret);

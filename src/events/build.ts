@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { usageError } from '../errors.js';
 import { loadFixture } from './fixtures.js';
 import { deepMerge, isPlainObject, parseSetValue, setPath, unsetPath, type JsonObject, type JsonValue } from './json.js';
-import { EVENT_TYPES, normalizeEventType, type EventType } from './types.js';
+import { normalizeEventType, type EventType } from './types.js';
+import { unknownTypeHint } from './suggest.js';
 
 /** A FaceSign event envelope (see the provider docs, "Event object structure"). */
 export interface FaceSignEvent {
@@ -87,7 +88,7 @@ function shiftTimes(event: FaceSignEvent, delta: number): void {
 export function resolveEventType(name: string): EventType {
   const type = normalizeEventType(name);
   if (!type) {
-    throw usageError(`unknown event type "${name}"`, `use one of: ${EVENT_TYPES.join(', ')} (or \`all\` where a command takes it)`);
+    throw usageError(`unknown event type "${name}"`, unknownTypeHint(name, ', or all where a command takes it'));
   }
   return type;
 }
