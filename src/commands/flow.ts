@@ -7,6 +7,7 @@ import { EXIT, usageError } from '../errors.js';
 import { createSeededRandom, shuffleOrder } from '../random.js';
 import { createOutput } from '../report/output.js';
 import { printDelivery, printPreviews } from '../report/delivery.js';
+import { safeText } from '../report/text.js';
 import { resolveSecret } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 import { buildOptionsFrom, positiveInt, type EventFlags, type SendFlags } from './shared.js';
@@ -71,7 +72,7 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
     }
     const interrupted = interrupt.signal.aborted && delivered < requests.length;
     out.record({ type: 'summary', session_id: sessionId, outcome, delivered, total: requests.length, stopped_at: null, interrupted });
-    out.line(`${interrupted ? out.c.yellow('interrupted') : out.c.green('flow complete')}: session ${sessionId}, ${delivered} of ${requests.length} delivered`);
+    out.line(`${interrupted ? out.c.yellow('interrupted') : out.c.green('flow complete')}: session ${safeText(sessionId)}, ${delivered} of ${requests.length} delivered`);
     return interrupted ? EXIT.interrupted : EXIT.ok;
   } finally {
     interrupt.dispose();
