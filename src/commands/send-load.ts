@@ -67,7 +67,7 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
   const releaseHeap = await boundHeap();
   let report: LoadReport;
   try {
-    report = await runWireLoad(target, next, { count, concurrency, timeoutMs: input.timeoutMs, signal: interrupt.signal });
+    report = await runWireLoad(target, next, { count, concurrency, timeoutMs: input.timeoutMs, signal: interrupt.signal, cutOnAbort: true });
   } finally {
     releaseHeap();
     interrupt.dispose();

@@ -12,8 +12,10 @@ export interface LoadOptions {
   concurrency: number;
   /** Deadline for each whole response, connecting included. */
   timeoutMs: number;
-  /** Stops starting new requests (e.g. on Ctrl-C); in-flight ones finish. */
+  /** Stops starting new requests (e.g. on Ctrl-C); in-flight ones finish, unless `cutOnAbort`. */
   signal?: AbortSignal;
+  /** On abort, also cut the requests in flight (not counted) instead of waiting for their answers. */
+  cutOnAbort?: boolean;
 }
 
 export interface LoadReport {
@@ -150,7 +152,7 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
     }
   }, tick);
 
-  // Ctrl-C stops at once: requests still in flight are cut and not counted (the report says how many were sent).
+  // A Ctrl-C should not wait out a hung endpoint's timeout: cut what is in flight, count only answers.
   const onAbort = () => {
     for (const lane of lanes) {
       lane.busy = false;
@@ -158,7 +160,7 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
     }
     finish();
   };
-  signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.cutOnAbort) signal?.addEventListener('abort', onAbort, { once: true });
 
   const t0 = performance.now();
   const width = Math.max(0, Math.min(options.concurrency, count));
