@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT } from './errors.js';
+import { safeText } from './report/text.js';
 import { VERSION } from './version.js';
 import { MAX_TIMER_MS } from './retry/clock.js';
 
@@ -269,7 +270,11 @@ export function buildProgram(only?: string): Command {
       .argument('<capture>', 'a capture file, or a directory of them (as `listen --save` writes)')
       .description('resend captured deliveries byte for byte, with their original signature and event id, in arrival order')
       .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
-      .option('--resign', 'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET) instead of sending the captured signature')
+      .option('--only <outcomes>', "replay only captures listen gave this verdict: accepted, duplicate, rejected, fault (comma-separated); repeatable", collect)
+      .option('--type <types>', 'replay only these event types (short names accepted; comma-separated); repeatable', collect)
+      .option('--event-id <ids>', 'replay only these event ids (comma-separated); repeatable', collect)
+      .option('--resign', 'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET); captures whose signature listen did not find valid keep theirs')
+      .option('--resign-all', 'like --resign, but also sign captures whose original signature was missing or invalid (tampered, wrong secret)')
       .option('--secret <secret>', 'the secret for --resign')
       .option('--timeout <ms>', 'how long to wait for a full response (default: 10000)', timeoutArg)
       .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
@@ -280,6 +285,8 @@ export function buildProgram(only?: string): Command {
           'facesign-webhooks replay ./captures --to localhost:4000',
           'facesign-webhooks replay ./captures/000003-20261126T064112.123Z-evt_abc.json --to :4000',
           'facesign-webhooks replay ./captures --to :4000 --resign --secret whsec_new',
+          'facesign-webhooks replay ./captures --to :4000 --only accepted --type failed,expired',
+          'facesign-webhooks replay ./captures --to :4000 --event-id evt_0123456789abcdef01234567',
         ),
       )
       .action(async (capture, opts) => run(async () => (await import('./commands/replay.js')).runReplay({ ...opts, capture })));
@@ -347,8 +354,9 @@ export function buildProgram(only?: string): Command {
 
 function printError(err: unknown, debug: boolean): number {
   if (err instanceof CliError) {
-    if (err.message) process.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+    // Messages may quote a file, a capture or a server's answer: escaped, one line each.
+    if (err.message) process.stderr.write(`error: ${safeText(err.message)}\n`);
+    if (err.hint) process.stderr.write(`  hint: ${safeText(err.hint)}\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
@@ -357,7 +365,7 @@ function printError(err: unknown, debug: boolean): number {
     return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${message}\n`);
+  process.stderr.write(`error: ${safeText(message)}\n`);
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   else process.stderr.write('  hint: this is unexpected; run again with --debug for details and report it\n');
   return EXIT.failed;

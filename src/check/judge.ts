@@ -1,6 +1,7 @@
 import type { DeliveryResult } from '../delivery/deliver.js';
 import type { WebhookRequest } from '../delivery/request.js';
 import { SIGNATURE_HEADER } from '../signature/index.js';
+import { previewBody, safeText } from '../report/text.js';
 import { BYTE_FORMS } from './byte-forms.js';
 import { NON_ASCII_SIGNATURE_LABELS, SLOW_MS, type CheckCase, type CheckCaseId, type CheckWant } from './cases.js';
 
@@ -61,12 +62,12 @@ function met(want: CheckWant, res: DeliveryResult): boolean {
   return want === 'accept' ? res.ok : !res.error && isClass(res.status, 400);
 }
 
-/** `500 "Internal error" in 2.1 ms`, or the network error's one-liner. */
+/** `500 "Internal error" in 2.1 ms`, or the network error's one-liner; the endpoint's text escaped for a terminal. */
 export function describeResult(res: DeliveryResult): string {
-  if (res.error) return res.error.message;
-  const body = (res.responseBody ?? '').replace(/\s+/g, ' ').trim();
-  const shown = body === '' ? '' : ` ${JSON.stringify(body.length > 40 ? `${body.slice(0, 40)}…` : body)}`;
-  const redirect = res.location !== undefined ? ` → ${res.location} (not followed)` : '';
+  if (res.error) return safeText(res.error.message);
+  const body = previewBody(res.responseBody, 40);
+  const shown = body === '' ? '' : ` ${body}`;
+  const redirect = res.location !== undefined ? ` → ${safeText(res.location)} (not followed)` : '';
   return `${res.status}${redirect}${shown} in ${formatDuration(res.latencyMs)}`;
 }
 

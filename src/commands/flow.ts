@@ -1,4 +1,5 @@
 import { buildFlow, FLOW_OUTCOMES, type FlowOutcome } from '../events/build.js';
+import { closestName, suggestEventType } from '../events/suggest.js';
 import { resolveTarget } from '../delivery/target.js';
 import { prepareRequest } from '../delivery/request.js';
 import { closeSharedDispatcher, deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
@@ -6,6 +7,7 @@ import { EXIT, usageError } from '../errors.js';
 import { createSeededRandom, shuffleOrder } from '../random.js';
 import { createOutput } from '../report/output.js';
 import { printDelivery, printPreviews } from '../report/delivery.js';
+import { safeText } from '../report/text.js';
 import { resolveSecret } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 import { buildOptionsFrom, timeoutFlag, type EventFlags, type SendFlags } from './shared.js';
@@ -30,12 +32,22 @@ export function checkFlowFlags(options: Omit<FlowCommandOptions, 'outcome'>): vo
   if (options.seed !== undefined && !options.shuffle) throw usageError('--seed only orders --shuffle', 'add --shuffle to deliver out of order, or drop --seed');
 }
 
+/** `verified`, `session.verified` or `Verified`; anything else is a usage error with the nearest outcome. */
+export function parseOutcome(value: string | undefined): FlowOutcome {
+  const name = (value ?? '').trim().toLowerCase().replace(/^session\./, '');
+  if ((FLOW_OUTCOMES as readonly string[]).includes(name)) return name as FlowOutcome;
+  const list = `outcomes: ${FLOW_OUTCOMES.join(', ')}`;
+  if (name === 'created' || name === 'started') {
+    throw usageError(`unknown flow outcome "${value}": every flow starts with created and started`, `name how it ends (${list})`);
+  }
+  const near = closestName(name, FLOW_OUTCOMES, (o) => [o]) ?? suggestEventType(name)?.replace(/^session\./, '');
+  const hint = near && (FLOW_OUTCOMES as readonly string[]).includes(near) ? `did you mean ${near}? (${list})` : `use one of the ${list}`;
+  throw usageError(`unknown flow outcome "${value}"`, hint);
+}
+
 export async function runFlow(options: FlowCommandOptions): Promise<number> {
   const out = createOutput({ json: options.json });
-  const outcome = options.outcome?.replace(/^session\./, '') as FlowOutcome;
-  if (!(FLOW_OUTCOMES as readonly string[]).includes(outcome)) {
-    throw usageError(`unknown flow outcome "${options.outcome}"`, `use one of: ${FLOW_OUTCOMES.join(', ')}`);
-  }
+  const outcome = parseOutcome(options.outcome);
   checkFlowFlags(options);
   const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
   const url = resolveTarget(options.to);
@@ -69,7 +81,7 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
     }
     const interrupted = interrupt.signal.aborted && delivered < requests.length;
     out.record({ type: 'summary', session_id: sessionId, outcome, delivered, total: requests.length, stopped_at: null, interrupted });
-    out.line(`${interrupted ? out.c.yellow('interrupted') : out.c.green('flow complete')}: session ${sessionId}, ${delivered} of ${requests.length} delivered`);
+    out.line(`${interrupted ? out.c.yellow('interrupted') : out.c.green('flow complete')}: session ${safeText(sessionId)}, ${delivered} of ${requests.length} delivered`);
     return interrupted ? EXIT.interrupted : EXIT.ok;
   } finally {
     interrupt.dispose();

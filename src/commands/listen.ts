@@ -4,6 +4,7 @@ import { EXIT, usageError } from '../errors.js';
 import { captureFileName, type Capture } from '../receiver/capture.js';
 import { DELIVERIES_PATH, startReceiver, type Receiver, type ReceiverOptions, type ReceiverStats } from '../receiver/server.js';
 import { createBatchedStream, createOutput, maskSecret, type Output } from '../report/output.js';
+import { safeText } from '../report/text.js';
 import { SECRET_ENV, warnSecretAccident } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 
@@ -150,18 +151,20 @@ export function formatReceived(out: Output, capture: Capture): string {
   const v = capture.verdict;
   const dash = c.dim('-');
   const marks = { accepted: c.green('✔ accepted'), duplicate: c.yellow('↺ duplicate'), rejected: c.red('✘ rejected'), fault: c.magenta('⚡ fault') };
-  const what = v.event_type ?? c.dim(`${capture.method} ${capture.path.slice(0, 60)}`);
+  // Everything but the marks came in the request: escaped, so a request cannot forge a line.
+  const what = v.event_type !== null ? safeText(v.event_type) : c.dim(safeText(`${capture.method} ${capture.path.slice(0, 60)}`));
   const attempt = v.attempt !== undefined && v.attempt > 1 ? c.dim(` attempt ${v.attempt}`) : '';
-  const reason = v.reason && v.outcome !== 'duplicate' ? ` ${c.dim(`(${v.reason})`)}` : '';
+  const reason = v.reason && v.outcome !== 'duplicate' ? ` ${c.dim(`(${safeText(v.reason)})`)}` : '';
   const colour = v.status >= 200 && v.status < 300 ? c.green : c.red;
-  const answer = v.status === 0 ? c.magenta('no answer') : `${colour(String(v.status))} ${c.dim(JSON.stringify(v.response_body ?? ''))}`;
+  const answer = v.status === 0 ? c.magenta('no answer') : `${colour(String(v.status))} ${c.dim(safeText(JSON.stringify(v.response_body ?? '')))}`;
   const delay = v.delayed_ms ? c.dim(` after ${v.delayed_ms} ms`) : '';
+  const shown = (value: string | null) => (value === null ? dash : safeText(value));
   return [
     c.dim(localTime(capture.received_at)),
     c.bold(what),
-    v.event_id ?? dash,
-    v.session_id ?? dash,
-    v.user_id ?? dash,
+    shown(v.event_id),
+    shown(v.session_id),
+    shown(v.user_id),
     `${marks[v.outcome]}${attempt}${reason}`,
     `→ ${answer}${delay}`,
   ].join('  ');
@@ -251,7 +254,7 @@ export async function runListen(options: ListenOptions): Promise<number> {
         else out.line(formatReceived(out, capture));
         if (capture.verdict.outcome === 'accepted' && ++accepted === plan.exitAfter) reachExitAfter();
       },
-      onWarning: (message) => out.note(out.ce.yellow(`warning: ${message}`)),
+      onWarning: (message) => out.note(out.ce.yellow(`warning: ${safeText(message)}`)),
     });
   } catch (err) {
     interrupt.dispose();

@@ -7,6 +7,7 @@ import { EXIT, usageError } from '../errors.js';
 import type { EventType } from '../events/types.js';
 import { createOutput, formatMs, maskSecret, type Output } from '../report/output.js';
 import { describeResponse } from '../report/delivery.js';
+import { safeText } from '../report/text.js';
 import { resolveSecret, SECRET_ENV, warnSecretAccident } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 import {
@@ -248,7 +249,7 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
     const maxAttempts = plan.schedule.length + 1;
     const { c } = out;
 
-    out.line(`${c.bold('retry-sim')} ${c.bold(req.eventType)} ${c.dim(req.eventId)} → ${url}`);
+    out.line(`${c.bold('retry-sim')} ${c.bold(req.eventType)} ${c.dim(safeText(req.eventId))} → ${safeText(url)}`);
     out.line(
       c.dim(
         `schedule ${formatSchedule(plan.schedule)} (up to ${maxAttempts} attempts, each delay from the end of the attempt before)` +

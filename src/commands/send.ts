@@ -55,6 +55,16 @@ export async function sendAll(
   return { sent, missed, interrupted: options.signal?.aborted ?? false };
 }
 
+/**
+ * A deliberately bad signature sent without `--expect`: the default 2xx would call an endpoint
+ * that rightly rejects it a failure, so say how to make rejection the success condition.
+ */
+export function negativeSignatureHint(options: Pick<SendOptions, 'signature' | 'expect'>): string | undefined {
+  const mode = options.signature ?? 'valid';
+  if (mode === 'valid' || options.expect !== undefined) return undefined;
+  return `--signature ${mode} expects your endpoint to reject it: add --expect 4xx to make that the success condition`;
+}
+
 /** `--set id=…` / `--set data.id=…`: the assignment that pins an id, if any. */
 function pinningAssignment(set: string[] | undefined, path: 'id' | 'data.id'): string | undefined {
   return set?.find((a) => a.slice(0, Math.max(0, a.indexOf('='))).trim().replace(/\[(\d+)\]/g, '.$1') === path);
@@ -148,13 +158,16 @@ async function sendOnce(options: SendOptions, tally?: { sent: number; missed: nu
   const url = resolveTarget(options.to);
   const secret = await resolveSecret(options.secret);
   const buildOptions = buildOptionsFrom(options, fixture);
+  const hint = negativeSignatureHint(options);
   if (options.count !== undefined) {
     const count = positiveInt(options.count, '--count', 1);
     const concurrency = positiveInt(options.concurrency, '--concurrency', 16);
     const data = fixture?.data as { id?: unknown } | undefined;
     if (fixture?.id !== undefined || data?.id !== undefined) out.note(out.ce.yellow('note: load mode gives every event a fresh event id and session id; the fixture\'s are replaced'));
     const { runLoadMode } = await import('./send-load.js');
-    return runLoadMode({ out, types, url, secret, build: buildOptions, count, concurrency, timeoutMs, expect, options });
+    const code = await runLoadMode({ out, types, url, secret, build: buildOptions, count, concurrency, timeoutMs, expect, options });
+    if (hint) out.note(out.ce.yellow(`hint: ${hint}`));
+    return code;
   }
   const events: FaceSignEvent[] = types.map((type) => buildEvent(type, buildOptions));
   const requests = events.map((event) =>
@@ -181,6 +194,7 @@ async function sendOnce(options: SendOptions, tally?: { sent: number; missed: nu
       const tail = result.missed ? c.red(`${result.missed} did not`) : c.green('all did');
       out.line(`${result.sent} ${result.sent === 1 ? 'delivery' : 'deliveries'}, expected ${expect.label}: ${tail}${result.interrupted ? c.yellow(' (interrupted)') : ''}`);
     }
+    if (hint) out.note(out.ce.yellow(`hint: ${hint}`));
     if (result.interrupted) return EXIT.interrupted;
     return result.missed > 0 ? EXIT.failed : EXIT.ok;
   } finally {

@@ -3,6 +3,7 @@ import { usageError } from '../errors.js';
 import { loadFixture } from './fixtures.js';
 import { deepMerge, isPlainObject, parseSetValue, setPath, unsetPath, type JsonObject, type JsonValue } from './json.js';
 import { EVENT_TYPES, normalizeEventType, type EventType, type FaceSignEvent, type FaceSignEventOf } from './types.js';
+import { unknownTypeHint } from './suggest.js';
 
 export type { FaceSignEvent, VerificationSession } from './types.js';
 
@@ -89,7 +90,7 @@ function shiftTimes(event: BuiltEvent, delta: number): void {
 export function resolveEventType(name: string): EventType {
   const type = normalizeEventType(name);
   if (!type) {
-    throw usageError(`unknown event type "${name}"`, `use one of: ${EVENT_TYPES.join(', ')} (or \`all\` where a command takes it)`);
+    throw usageError(`unknown event type "${name}"`, unknownTypeHint(name, ', or all where a command takes it'));
   }
   return type;
 }

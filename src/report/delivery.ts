@@ -1,6 +1,7 @@
 import type { DeliveryResult } from '../delivery/deliver.js';
 import type { WebhookRequest } from '../delivery/request.js';
 import { formatMs, shellQuote, type Output } from './output.js';
+import { previewBody, safeText } from './text.js';
 
 /** The NDJSON shape of one delivery (documented in the README; keep it stable). */
 export function deliveryRecord(req: WebhookRequest, res: DeliveryResult, extra: { met: boolean; expected: string; repeat?: number }) {
@@ -25,19 +26,25 @@ export function deliveryRecord(req: WebhookRequest, res: DeliveryResult, extra: 
   };
 }
 
-/** What came back, in a few words: `200 "OK"`, `302 → /login (not followed)`, or the network error. */
-export function describeResponse(out: Output, res: DeliveryResult): string {
+/**
+ * What came back, in a few words: `200 "OK"`, `302 redirect to /login (not followed)`, or the
+ * network error; with `expected`, a miss says what was wanted (`200 "OK", expected 201`). Every
+ * part the endpoint chose (body, Location, error detail) is escaped for the terminal.
+ */
+export function describeResponse(out: Output, res: DeliveryResult, expected?: string): string {
   const { c } = out;
-  if (res.error) return c.red(res.error.message);
+  const miss = expected !== undefined ? c.red(`, expected ${expected}`) : '';
+  // A network error already says it failed; only an unusual expectation is worth repeating.
+  if (res.error) return `${c.red(safeText(res.error.message))}${expected !== undefined && expected !== '2xx' ? c.dim(` (expected ${expected})`) : ''}`;
   const status = res.status ?? 0;
   const colour = status >= 200 && status < 300 ? c.green : status >= 300 && status < 400 ? c.yellow : c.red;
   let text = colour(String(status));
-  if (res.location !== undefined) text += ` redirect to ${res.location} ${c.dim('(not followed)')}`;
+  if (res.location !== undefined) text += ` redirect to ${safeText(res.location)} ${c.dim('(not followed)')}`;
   else if (status >= 300 && status < 400) text += ` redirect ${c.dim('(not followed)')}`;
-  const body = (res.responseBody ?? '').replace(/\s+/g, ' ').trim();
-  if (body) text += ` ${c.dim(JSON.stringify(body.length > 80 ? `${body.slice(0, 80)}…` : body))}`;
+  const body = previewBody(res.responseBody);
+  if (body) text += ` ${c.dim(body)}`;
   if (res.truncated) text += c.dim(' (body truncated at 64 KiB)');
-  return text;
+  return text + miss;
 }
 
 export function printDelivery(
@@ -51,16 +58,17 @@ export function printDelivery(
   const mark = extra.met ? c.green('✔') : c.red('✘');
   const mode = req.signatureMode === 'valid' ? '' : c.magenta(` [signature ${req.signatureMode}]`);
   const rep = extra.repeatOf && extra.repeatOf > 1 ? c.dim(` #${extra.repeat}/${extra.repeatOf}`) : '';
-  out.line(`${mark} ${c.bold(req.eventType)} ${c.dim(req.eventId)}${mode}${rep} → ${describeResponse(out, res)} ${c.dim(formatMs(res.latencyMs))}`);
+  const response = describeResponse(out, res, extra.met ? undefined : extra.expected);
+  out.line(`${mark} ${c.bold(safeText(req.eventType))} ${c.dim(safeText(req.eventId))}${mode}${rep} → ${response} ${c.dim(formatMs(res.latencyMs))}`);
 }
 
-/** The request as it would go on the wire (for --dry-run). */
+/** The request as it would go on the wire (for --dry-run); `--json` carries the exact text. */
 export function printRequest(out: Output, req: WebhookRequest): void {
   out.record({ type: 'request', method: req.method, url: req.url, headers: req.headers, body: req.body.toString('utf8') });
-  out.line(`${req.method} ${req.url}`);
-  for (const [k, v] of Object.entries(req.headers)) out.line(`${k}: ${v}`);
+  out.line(`${req.method} ${safeText(req.url)}`);
+  for (const [k, v] of Object.entries(req.headers)) out.line(`${safeText(k)}: ${safeText(v)}`);
   out.line('');
-  out.line(req.body.toString('utf8'));
+  out.line(safeText(req.body.toString('utf8')));
 }
 
 /** An equivalent curl command that sends exactly the same bytes and headers. */
