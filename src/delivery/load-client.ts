@@ -3,7 +3,7 @@ import { MAX_RESPONSE_BYTES } from './lookup.js';
 import { connect, resetError, type WireTarget } from './wire.js';
 import { LatencyHistogram } from './histogram.js';
 import { describeNetworkError } from './network-error.js';
-import { ResponseReader, type ReadResponse } from './response-reader.js';
+import { ResponseProtocolError, ResponseReader, type ReadResponse } from './response-reader.js';
 
 export interface LoadOptions {
   /** How many distinct events to send. */
@@ -22,7 +22,7 @@ export interface LoadReport {
   durationMs: number;
   requestsPerSecond: number;
   latency: { p50: number; p95: number; p99: number; max: number; mean: number };
-  /** Count per status code, plus one per network error kind (`error:timeout`, …). */
+  /** Count per status code, plus one per network error kind (`error:timeout`, `error:protocol`, …). */
   statuses: Record<string, number>;
   interrupted: boolean;
 }
@@ -71,7 +71,8 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
   function failed(lane: Lane, err: Error, timedOut = false): void {
     lane.busy = false;
     histogram.record(performance.now() - lane.startedAt);
-    tally(`error:${describeNetworkError(err, target.url, timeoutMs, timedOut).kind}`);
+    // A response that breaks HTTP/1.1's framing is `protocol`, as undici's parse errors are named.
+    tally(`error:${err instanceof ResponseProtocolError ? 'protocol' : describeNetworkError(err, target.url, timeoutMs, timedOut).kind}`);
   }
 
   function drop(lane: Lane): void {
