@@ -4,6 +4,7 @@
  * a body prefix up to a cap, and whether the connection may be reused. One reader per connection,
  * one request in flight at a time.
  */
+import { CONTROL_BYTE, FIELD_VALUE, HEADER_LINE, HEADER_LINE_RE, contentLength, framingProblem, headerLineProblem } from './http-framing.js';
 
 /** A response head larger than this is treated as a broken endpoint, not buffered further. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -45,31 +46,22 @@ const STATUS_PREFIX = Buffer.from('HTTP/1.', 'latin1');
 const CR = 0x0d;
 const LF = 0x0a;
 
-/*
- * The framing rules, as llhttp (Node's and undici's parser) applies them in its default strict
- * mode: every line ends in CRLF (a bare LF or a lone CR is an error), a header line is a token, a
- * colon and a value of visible characters, spaces, tabs and obs-text (no NUL or other control
- * byte), a line starting with whitespace (obs-fold) is an error, and so is a line without a colon.
- * A head is checked with one regular expression: this runs once per response of a load run.
- */
-const VALUE = '[\\t\\x20-\\x7e\\x80-\\xff]*';
-const HEADER_LINE = `[!#$%&'*+.^_\`|~0-9A-Za-z-]+:${VALUE}`;
-const VALID_HEAD = new RegExp(`^HTTP/1\\.[01] [0-9]{3}(?: ${VALUE})?(?:\\r\\n${HEADER_LINE})*$`);
-/** Complete header lines (trailers, or a head still arriving): each `\r\n`-terminated. */
+// The head is checked with one regular expression built from the shared rules: this runs once per
+// response of a load run. Lines end in CRLF only: a bare LF or a lone CR is an error, as in llhttp.
+const VALID_HEAD = new RegExp(`^HTTP/1\\.[01] [0-9]{3}(?: ${FIELD_VALUE})?(?:\\r\\n${HEADER_LINE})*$`);
+/** Complete header lines (a head still arriving), each `\r\n`-terminated. */
 const VALID_LINES = new RegExp(`^(?:${HEADER_LINE}\\r\\n)*$`);
-/** A byte no head may hold (CR and LF are checked as line ends). */
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const CHUNK_SIZE_LINE = new RegExp(`^([0-9a-fA-F]{1,12})[ \\t]*(?:;${FIELD_VALUE})?$`);
 
 /** Says what is wrong with a head that failed VALID_HEAD, for the report. */
 function headProblem(head: string): string {
   const lines = head.split('\r\n');
-  if (!/^HTTP\/1\.[01] [0-9]{3}(?: |$)/.test(lines[0]!) || CONTROL.test(lines[0]!)) return `bad status line ${JSON.stringify(lines[0]!.slice(0, 40))}`;
+  const status = lines[0]!;
+  if (!/^HTTP\/1\.[01] [0-9]{3}(?: |$)/.test(status) || CONTROL_BYTE.test(status) || status.includes('\r')) return `bad status line ${JSON.stringify(status.slice(0, 40))}`;
   for (const line of lines.slice(1)) {
-    if (/^[ \t]/.test(line)) return `header line folded onto the one before (obs-fold): ${JSON.stringify(line.slice(0, 40))}`;
-    if (CONTROL.test(line) || line.includes('\r')) return `control byte in header line ${JSON.stringify(line.slice(0, 40))}`;
-    if (!line.includes(':')) return `header line without a colon: ${JSON.stringify(line.slice(0, 40))}`;
+    if (!HEADER_LINE_RE.test(line)) return `header line ${JSON.stringify(line.slice(0, 40))} ${line.includes('\r') ? 'holds a lone CR' : headerLineProblem(line)}`;
   }
-  return `bad header name in ${JSON.stringify(head.slice(0, 60))}`;
+  return `bad response head ${JSON.stringify(head.slice(0, 60))}`;
 }
 
 export class ResponseProtocolError extends Error {
@@ -79,9 +71,6 @@ export class ResponseProtocolError extends Error {
     this.code = code;
   }
 }
-
-const HEADER_LINE_RE = new RegExp(`^${HEADER_LINE}$`);
-const CHUNK_SIZE_LINE = /^([0-9a-fA-F]{1,12})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
 
 export class ResponseReader {
   private phase = Phase.Head;
@@ -193,7 +182,7 @@ export class ResponseReader {
           if (eol < 0) {
             if (data.length - at > MAX_CHUNK_LINE) throw new ResponseProtocolError('chunk line too long', 'HPE_INVALID_CHUNK_SIZE');
             const tail = data.toString('latin1', at, data[data.length - 1] === CR ? data.length - 1 : data.length);
-            if (CONTROL.test(tail)) throw new ResponseProtocolError(`control byte in a chunk line ${JSON.stringify(tail.slice(0, 20))}`, 'HPE_STRICT');
+            if (CONTROL_BYTE.test(tail)) throw new ResponseProtocolError(`control byte in a chunk line ${JSON.stringify(tail.slice(0, 20))}`, 'HPE_STRICT');
             this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
             return undefined;
           }
@@ -250,7 +239,7 @@ export class ResponseReader {
       this.lineStart = complete - at;
     }
     const tail = data.toString('latin1', complete, data[data.length - 1] === CR ? data.length - 1 : data.length);
-    if (CONTROL.test(tail)) throw new ResponseProtocolError(headProblem(data.toString('latin1', at, data.length)), 'HPE_INVALID_HEADER_TOKEN');
+    if (CONTROL_BYTE.test(tail)) throw new ResponseProtocolError(headProblem(data.toString('latin1', at, data.length)), 'HPE_INVALID_HEADER_TOKEN');
   }
 
   /**
@@ -266,7 +255,7 @@ export class ResponseReader {
     // Other 1xx are informational; the real response follows on the same connection.
     if (status < 200) return Phase.Head;
     const http10 = head.charCodeAt(7) === 0x30;
-    let length = -1;
+    let lengths: string[] | undefined;
     let transferEncoding = false;
     let chunked = false;
     let close = http10;
@@ -281,11 +270,7 @@ export class ResponseReader {
       const colon = line.indexOf(':');
       const name = line.slice(0, colon).toLowerCase();
       if (name === 'content-length') {
-        // llhttp refuses a second Content-Length even when it repeats the first.
-        if (length >= 0) throw new ResponseProtocolError('duplicate Content-Length', 'HPE_UNEXPECTED_CONTENT_LENGTH');
-        const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-        if (!/^\d{1,15}$/.test(value)) throw new ResponseProtocolError(`bad Content-Length "${value.slice(0, 20)}"`, 'HPE_INVALID_CONTENT_LENGTH');
-        length = Number(value);
+        (lengths ??= []).push(line.slice(colon + 1));
       } else if (name === 'transfer-encoding') {
         transferEncoding = true;
         // The last coding of the last Transfer-Encoding line decides whether the body is chunked.
@@ -298,8 +283,12 @@ export class ResponseReader {
         else if (http10 && value.includes('keep-alive')) close = false;
       }
     }
-    // Both framings at once is how responses are smuggled: refused, as llhttp does.
-    if (transferEncoding && length >= 0) throw new ResponseProtocolError('Content-Length and Transfer-Encoding together', 'HPE_UNEXPECTED_CONTENT_LENGTH');
+    let length = -1;
+    if (lengths !== undefined || transferEncoding) {
+      const problem = framingProblem(lengths ?? [], transferEncoding);
+      if (problem) throw new ResponseProtocolError(problem, lengths?.length === 1 && !transferEncoding ? 'HPE_INVALID_CONTENT_LENGTH' : 'HPE_UNEXPECTED_CONTENT_LENGTH');
+      if (lengths) length = contentLength(lengths[0]!)!;
+    }
     this.status = status;
     this.keepAlive = !close;
     if (status === 204 || status === 304) return Phase.Done;
