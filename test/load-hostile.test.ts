@@ -5,6 +5,7 @@ import { buildEvent } from '../src/events/build.js';
 import { prepareRequest } from '../src/delivery/request.js';
 import { runWireLoad, wireRequestFactory, wireTarget } from '../src/delivery/load.js';
 import { ResponseProtocolError, ResponseReader } from '../src/delivery/response-reader.js';
+import { ndjson, runCli } from './helpers/cli.js';
 
 /*
  * Load mode against hostile endpoints: raw TCP servers on 127.0.0.1 answering each request with
@@ -132,6 +133,16 @@ describe('load mode against hostile endpoints', () => {
     if (name === 'NUL in the status line') return expect(verdict).toBe('status 200');
     expect(verdict).toMatch(/^error /);
     expect(verdict).not.toMatch(/TIMEOUT/);
+  });
+});
+
+describe('send --count (the built CLI) against a hostile endpoint', () => {
+  it('counts a 101 that pretends to be a 200 as error:protocol and exits 1', { timeout: TEST_MS }, async () => {
+    const server = await hostile(CASES[1]![1]);
+    const res = await runCli(['send', 'verified', '--count', '6', '--concurrency', '2', '--to', server.url, '--secret', SECRET, '--json']);
+    expect(res.code).toBe(1);
+    const [load] = ndjson(res.stdout);
+    expect(load).toMatchObject({ type: 'load', sent: 6, ok: 0, met: 0, statuses: { 'error:protocol': 6 } });
   });
 });
 
