@@ -146,14 +146,16 @@ interface Server {
 function startServer(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Server> {
   const log = join(work, `out-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
   const fd = openSync(log, 'w');
-  const child = spawn(...command('server', args), { stdio: ['ignore', fd, 'inherit'], env: { ...process.env, NO_COLOR: '1', ...env } });
+  const errFd = openSync(`${log}.err`, 'w');
+  const child = spawn(...command('server', args), { stdio: ['ignore', fd, errFd], env: { ...process.env, NO_COLOR: '1', ...env } });
   closeSync(fd);
+  closeSync(errFd);
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 15_000;
     const poll = () => {
       const m = readFileSync(log, 'utf8').match(ready);
       if (m) return resolve({ child, url: `http://127.0.0.1:${m[1]}/webhooks/facesign`, log });
-      if (child.exitCode !== null) return reject(new Error(`${args.join(' ')} exited ${child.exitCode} before it was ready`));
+      if (child.exitCode !== null) return reject(new Error(`${args.join(' ')} exited ${child.exitCode} before it was ready: ${readFileSync(`${log}.err`, 'utf8').trim().split('\n').at(-1)}`));
       if (Date.now() > deadline) return reject(new Error(`no ready line from ${args.join(' ')}`));
       setTimeout(poll, 20);
     };
@@ -418,7 +420,9 @@ async function benchDrift(): Promise<void> {
   const f = await benchRetryDrift({ runs: quick ? 2 : 5 });
   if (f.invalid) return addInvalid('retry-sim --speed 1000 worst drift at the receiver', `≤ ${DRIFT_TARGET_MS} ms`, f.invalid);
   addLimit(`retry-sim --speed 1000 worst drift at the receiver (${f.drifts.length} retries)`, f.worstDriftMs, 'ms', DRIFT_TARGET_MS, 'neither (no baseline)');
-  notes.push(`retry drift at the receiver: p95 ${f.p95DriftMs.toFixed(2)} ms, worst per retry ${f.worstByRetry.map((d) => d.toFixed(1)).join(' / ')} ms; 1-minute load average ${f.loadAverage.toFixed(2)} while measuring`);
+  notes.push(
+    `retry drift at the receiver: p95 ${f.p95DriftMs.toFixed(2)} ms, worst per retry ${f.worstByRetry.map((d) => d.toFixed(1)).join(' / ')} ms; the tool's own drift_ms (its timer against its plan) worst ${f.selfReportedWorstMs.toFixed(2)} ms; 1-minute load average ${f.loadAverage.toFixed(2)} while measuring`,
+  );
 }
 
 /** Peak RSS (MiB) of a whole `send --count N` process, reported by the process itself on exit. */
