@@ -4,7 +4,7 @@
  * signature valid at the server, the expected count received); a run that does not hold prints
  * INVALID instead of a ratio. Not part of the test suite; it never fails CI.
  *
- *   npm run bench                        all parts (about 5 minutes on two idle cores)
+ *   npm run bench                        all parts (under 10 minutes on two shared cores)
  *   npm run bench -- --quick             fewer rounds and smaller counts
  *   npm run bench -- --only=load,listen  parts: startup, send, client, load, listen, drift, memory
  *
