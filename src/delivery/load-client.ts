@@ -3,7 +3,7 @@ import { MAX_RESPONSE_BYTES } from './lookup.js';
 import { connect, resetError, type WireTarget } from './wire.js';
 import { LatencyHistogram } from './histogram.js';
 import { describeNetworkError } from './network-error.js';
-import { ResponseReader, type ReadResponse } from './response-reader.js';
+import { ResponseProtocolError, ResponseReader, type ReadResponse } from './response-reader.js';
 
 export interface LoadOptions {
   /** How many distinct events to send. */
@@ -24,7 +24,7 @@ export interface LoadReport {
   durationMs: number;
   requestsPerSecond: number;
   latency: { p50: number; p95: number; p99: number; max: number; mean: number };
-  /** Count per status code, plus one per network error kind (`error:timeout`, …). */
+  /** Count per status code, plus one per network error kind (`error:timeout`, `error:protocol`, …). */
   statuses: Record<string, number>;
   /** The first message of each network error kind, keyed like `statuses` (`error:refused` → "connection refused at …"). */
   errors: Record<string, string>;
@@ -76,9 +76,11 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
   function failed(lane: Lane, err: Error, timedOut = false): void {
     lane.busy = false;
     histogram.record(performance.now() - lane.startedAt);
+    // A response that breaks HTTP/1.1's framing is `protocol`, as undici's parse errors are named.
     const error = describeNetworkError(err, target.url, timeoutMs, timedOut);
-    tally(`error:${error.kind}`);
-    errors[`error:${error.kind}`] ??= error.message;
+    const kind = err instanceof ResponseProtocolError ? 'protocol' : error.kind;
+    tally(`error:${kind}`);
+    errors[`error:${kind}`] ??= kind === 'protocol' ? `protocol error from ${target.url}: ${err.message}` : error.message;
   }
 
   function drop(lane: Lane): void {
