@@ -1,6 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT } from './errors.js';
+import { safeText } from './report/text.js';
 import { VERSION } from './version.js';
+import { MAX_TIMER_MS } from './retry/clock.js';
 
 /*
  * Commander wiring only: each action imports its command module when it runs, so `--help` and
@@ -9,12 +11,28 @@ import { VERSION } from './version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function intArg(name: string, min = 0) {
+function intArg(name: string, min = 0, max?: { value: number; why: string }) {
   return (value: string) => {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
       throw new InvalidArgumentError(`${name} takes a whole number${min > 0 ? ` of at least ${min}` : ''}.`);
     }
+    if (max && n > max.value) throw new InvalidArgumentError(`${name} can be at most ${max.value} (${max.why}).`);
+    return n;
+  };
+}
+
+// A Node timer holds at most 2^31-1 ms; a longer one fires after 1 ms, so such values are refused.
+const TIMER_LIMIT = { value: MAX_TIMER_MS, why: 'ms, about 24.8 days: the longest a timer holds' };
+const timeoutArg = intArg('--timeout', 1, TIMER_LIMIT);
+
+/** Seconds, decimals allowed, at most what a timer holds. */
+function secondsArg(name: string) {
+  const maxSeconds = Math.floor(MAX_TIMER_MS / 1000);
+  return (value: string) => {
+    const n = Number(value.trim());
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} takes a positive number of seconds.`);
+    if (n > maxSeconds) throw new InvalidArgumentError(`${name} can be at most ${maxSeconds} (seconds, about 24.8 days: the longest a timer holds).`);
     return n;
   };
 }
@@ -49,7 +67,7 @@ function withTargetOptions(cmd: Command): Command {
   return withTlsOptions(cmd)
     .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
     .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else asked on a terminal)')
-    .option('--timeout <ms>', 'how long to wait for a full response', intArg('--timeout', 1), 10_000)
+    .option('--timeout <ms>', 'how long to wait for a full response (default: 10000)', timeoutArg)
     .option('--header <"Name: value">', 'add a request header; repeatable', collect)
     .option('--from-ip [ip]', 'set X-Forwarded-For to a documented FaceSign address (default 52.89.214.238)')
     .option('--json', 'print NDJSON, one object per line, on stdout');
@@ -63,7 +81,7 @@ async function run(runner: Runner): Promise<void> {
 }
 
 /** The command names, for registering only the one a run asks for. */
-export const COMMAND_NAMES = ['events', 'fixtures', 'send', 'flow', 'sign', 'retry-sim', 'verify', 'listen', 'replay', 'check', 'demo'] as const;
+export const COMMAND_NAMES = ['events', 'fixtures', 'send', 'flow', 'sign', 'retry-sim', 'verify', 'listen', 'replay', 'check', 'demo', 'schema'] as const;
 
 /**
  * The program with every command, or with only `only`: a run names one command, and wiring the
@@ -113,12 +131,12 @@ export function buildProgram(only?: string): Command {
       ),
     )
       .addOption(new Option('--signature <mode>', 'sign validly, or break it on purpose').choices(['valid', 'invalid', 'missing', 'malformed', 'tampered']).default('valid'))
-      .option('--repeat <n>', 'deliver the identical request n times (same id, body and signature)', intArg('--repeat', 1), 1)
-      .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
+      .option('--repeat <n>', 'deliver the identical request n times (same id, body and signature) (default: 1)', intArg('--repeat', 1))
+      .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status (default: 2xx)')
       .option('--dry-run', 'print the request instead of sending it')
       .option('--curl', 'print an equivalent curl command instead of sending')
       .option('--count <n>', 'load mode: send n distinct events (fresh ids, each signed) and report rates and latency', intArg('--count', 1))
-      .option('--concurrency <n>', 'load mode: requests in flight at once', intArg('--concurrency', 1), 16)
+      .option('--concurrency <n>', 'load mode: requests in flight at once (default: 16)', intArg('--concurrency', 1))
       .addHelpText(
         'after',
         examples(
@@ -157,7 +175,7 @@ export function buildProgram(only?: string): Command {
     program
       .command('sign')
       .description('print the signature of a body (or the full header set, or a ready curl)')
-      .option('--payload <file>', 'the exact body bytes; - for stdin', '-')
+      .option('--payload <file>', 'the exact body bytes; - for stdin (the default when piped)')
       .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET)')
       .option('--headers', 'print the full header set FaceSign would send')
       .option('--curl', 'print a curl command that posts the body with those headers')
@@ -179,7 +197,7 @@ export function buildProgram(only?: string): Command {
       .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET; generated for the built-in receiver)')
       .option('--speed <n>', 'compress time n-fold: 1 is real time, 3600 turns the hour into a second (default: 1)')
       .option('--schedule <delays>', 'replace the delays before each retry, e.g. 5s,30s,2m,10m,1h (units ms, s, m, h)')
-      .option('--timeout <ms>', 'how long to wait for a full response, in real time (never compressed)', intArg('--timeout', 1), 10_000)
+      .option('--timeout <ms>', 'how long to wait for a full response, in real time (never compressed) (default: 10000)', timeoutArg)
       .addOption(new Option('--expect <outcome>', 'what exits 0: the delivery succeeding, or being marked failed').choices(['delivered', 'failed']).default('delivered'))
       .option('--fail-first <n>', 'built-in receiver only: answer 500 to the first n attempts (default: 3)', intArg('--fail-first'))
       .option('--header <"Name: value">', 'add a request header; repeatable', collect)
@@ -234,15 +252,16 @@ export function buildProgram(only?: string): Command {
       .option('--fail-first <n>', 'answer --fail-status to the first n attempts of each event id', intArg('--fail-first'))
       .option('--fail-status <code>', 'status for --fail-first and --fail-rate (300-599)', intArg('--fail-status'), 500)
       .option('--status <code>', 'always answer this status (a 2xx one still processes the event)', intArg('--status'))
-      .option('--delay <ms>', 'hold every answer back this long', intArg('--delay'))
+      .option('--delay <ms>', 'hold every answer back this long', intArg('--delay', 0, TIMER_LIMIT))
       .option('--hang', 'never answer (to test a sender\'s timeout)')
       .option('--fail-rate <p>', 'fail this share of deliveries with --fail-status: 0 to 1, or a percentage (30%)')
       .option('--seed <n>', 'seed for --fail-rate, to repeat a run', intArg('--seed'))
       .option('--save <dir>', 'write each delivery to DIR as a capture file (JSON, raw body in base64), in arrival order')
       .option('--max-body <size>', 'answer 413 to bodies over this size (bytes, or 512kb, 2mb)', '1mb')
       .option('--exit-after <n>', 'exit 0 after n accepted deliveries', intArg('--exit-after', 1))
-      .option('--max-wait <seconds>', 'stop after this long; exit 1 if --exit-after was not reached')
+      .option('--max-wait <seconds>', 'stop after this long; exit 1 if --exit-after was not reached', secondsArg('--max-wait'))
       .option('--history <n>', `how many deliveries GET /__facesign/deliveries keeps`, intArg('--history'), 1000)
+      .option('--history-bytes <size>', 'the most body bytes the history keeps (oldest dropped first)', '64mb')
       .option('--json', 'print NDJSON: a ready object, one object per delivery, then a summary')
       .addHelpText(
         'after',
@@ -253,6 +272,7 @@ export function buildProgram(only?: string): Command {
             'facesign-webhooks listen --fail-first 2 --fail-status 503',
             'facesign-webhooks listen --port 0 --json --exit-after 3 --max-wait 30',
             'curl -s localhost:3000/__facesign/deliveries',
+            "curl -s 'localhost:3000/__facesign/deliveries?since=100&limit=50'",
           ),
       )
       .action(async (opts) => run(async () => (await import('./commands/listen.js')).runListen(opts)));
@@ -264,9 +284,13 @@ export function buildProgram(only?: string): Command {
       .argument('<capture>', 'a capture file, or a directory of them (as `listen --save` writes)')
       .description('resend captured deliveries byte for byte, with their original signature and event id, in arrival order')
       .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
-      .option('--resign', 'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET) instead of sending the captured signature')
+      .option('--only <outcomes>', "replay only captures listen gave this verdict: accepted, duplicate, rejected, fault (comma-separated); repeatable", collect)
+      .option('--type <types>', 'replay only these event types (short names accepted; comma-separated); repeatable', collect)
+      .option('--event-id <ids>', 'replay only these event ids (comma-separated); repeatable', collect)
+      .option('--resign', 'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET); captures whose signature listen did not find valid keep theirs')
+      .option('--resign-all', 'like --resign, but also sign captures whose original signature was missing or invalid (tampered, wrong secret)')
       .option('--secret <secret>', 'the secret for --resign')
-      .option('--timeout <ms>', 'how long to wait for a full response', intArg('--timeout', 1), 10_000)
+      .option('--timeout <ms>', 'how long to wait for a full response (default: 10000)', timeoutArg)
       .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
       .option('--insecure', INSECURE_HELP)
       .option('--ca <file>', CA_HELP)
@@ -277,6 +301,8 @@ export function buildProgram(only?: string): Command {
           'facesign-webhooks replay ./captures --to localhost:4000',
           'facesign-webhooks replay ./captures/000003-20261126T064112.123Z-evt_abc.json --to :4000',
           'facesign-webhooks replay ./captures --to :4000 --resign --secret whsec_new',
+          'facesign-webhooks replay ./captures --to :4000 --only accepted --type failed,expired',
+          'facesign-webhooks replay ./captures --to :4000 --event-id evt_0123456789abcdef01234567',
         ),
       )
       .action(async (capture, opts) => run(async () => (await import('./commands/replay.js')).runReplay({ ...opts, capture })));
@@ -288,10 +314,10 @@ export function buildProgram(only?: string): Command {
       .description("a conformance suite for your webhook endpoint: signatures, duplicates, bad input, a burst; exit 1 if any case fails")
       .option('--to <target>', 'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
       .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else asked on a terminal)')
-      .option('--timeout <ms>', 'how long to wait for each full response', intArg('--timeout', 1), 10_000)
-      .option('--only <ids>', 'run only these cases (comma-separated; valid = the six valid.* cases); repeatable', collect)
+      .option('--timeout <ms>', 'how long to wait for each full response (default: 10000)', timeoutArg)
+      .option('--only <ids>', 'run only these cases (comma-separated; groups: valid = the six valid.*, raw-body = the four raw-body.*); repeatable', collect)
       .option('--skip <ids>', 'skip these cases (comma-separated); repeatable', collect)
-      .option('--burst <n>', 'how many distinct events the burst case sends at once (1-500)', intArg('--burst', 1), 20)
+      .option('--burst <n>', 'how many distinct events the burst case sends at once (1-500, default 20)', intArg('--burst', 1))
       .option('--reporter <name>', 'human (a table) or junit (XML; to --output, else stdout) (default: junit with --output, else human)')
       .option('--output <file>', 'write the JUnit XML report here (the table still prints)')
       .option('--header <"Name: value">', 'add a request header to every case; repeatable', collect)
@@ -300,7 +326,7 @@ export function buildProgram(only?: string): Command {
       .option('--json', 'print NDJSON on stdout: one object per case, then a summary')
       .addHelpText(
         'after',
-        `\nCases: valid.session.created … valid.session.expired, duplicate, wrong-secret, no-signature,\n  malformed-signature, tampered-body, unknown-type, burst\nExit: 0 nothing failed (warnings allowed), 1 a case failed or the endpoint is unreachable, 2 usage\n` +
+        `\nCases: valid.session.created … valid.session.expired, raw-body.utf8, raw-body.escapes,\n  raw-body.whitespace, raw-body.numbers, duplicate, wrong-secret, no-signature, malformed-signature,\n  tampered-body, unknown-type, burst\nExit: 0 nothing failed (warnings allowed), 1 a case failed or the endpoint is unreachable, 2 usage\n` +
           examples(
             'facesign-webhooks check --to localhost:3000 --secret whsec_test',
             'facesign-webhooks check --to :4000 --reporter junit --output reports/facesign-check.xml',
@@ -309,6 +335,28 @@ export function buildProgram(only?: string): Command {
           ),
       )
       .action(async (opts) => run(async () => (await import('./commands/check.js')).runCheckCommand(opts)));
+  }
+  // @command schema
+  if (wants('schema')) {
+    program
+      .command('schema')
+      .argument('[type]', 'an event type or its short name (verified), envelope, or all', 'all')
+      .description('print JSON Schema (draft 2020-12) for the envelope and the six events, or an OpenAPI 3.1 document of the webhooks')
+      .addOption(new Option('--format <format>', 'json-schema, or openapi (a webhooks section, one entry per event type)').choices(['json-schema', 'openapi']).default('json-schema'))
+      .option('--out <dir>', 'write the documents to this directory instead of stdout (all: one file per type, the envelope and the combined schema)')
+      .option('--json', 'print the document as one compact line (with --out: one NDJSON record per file written)')
+      .addHelpText(
+        'after',
+        "\nDescriptions mark the simulator's assumptions (fields FaceSign's docs do not show).\n" +
+          examples(
+            'facesign-webhooks schema                                # all six: $defs per type, oneOf on type',
+            'facesign-webhooks schema verified > session.verified.schema.json',
+            'facesign-webhooks schema envelope',
+            'facesign-webhooks schema all --out ./schemas',
+            'facesign-webhooks schema --format openapi > facesign-webhooks.openapi.json',
+          ),
+      )
+      .action(async (type, opts) => run(async () => (await import('./commands/schema.js')).runSchema({ ...opts, type })));
   }
   // @command demo
   if (wants('demo')) {
@@ -324,8 +372,9 @@ export function buildProgram(only?: string): Command {
 
 function printError(err: unknown, debug: boolean): number {
   if (err instanceof CliError) {
-    if (err.message) process.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
+    // Messages may quote a file, a capture or a server's answer: escaped, one line each.
+    if (err.message) process.stderr.write(`error: ${safeText(err.message)}\n`);
+    if (err.hint) process.stderr.write(`  hint: ${safeText(err.hint)}\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
@@ -334,7 +383,7 @@ function printError(err: unknown, debug: boolean): number {
     return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`error: ${message}\n`);
+  process.stderr.write(`error: ${safeText(message)}\n`);
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   else process.stderr.write('  hint: this is unexpected; run again with --debug for details and report it\n');
   return EXIT.failed;
@@ -352,7 +401,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   try {
     if (argv.length > 2) await program.parseAsync(argv);
     else if ((await import('./prompts.js')).canPrompt()) {
-      await run(async () => (await import('./commands/interactive.js')).runInteractive());
+      // Bare on a terminal: guided send (asks the type, target, secret and overrides).
+      await run(async () => (await import('./commands/send.js')).runSend({}));
     } else {
       program.outputHelp({ error: true });
       process.stderr.write('\nerror: no command given (and no terminal to ask on)\n');

@@ -4,16 +4,36 @@
  */
 export { EVENT_TYPES, EVENT_DESCRIPTIONS, STATUS_BY_TYPE, isEventType, normalizeEventType, type EventType } from './events/types.js';
 export {
+  SESSION_STATUSES,
+  type SessionStatus,
+  type FaceSignEvent,
+  type FaceSignEventOf,
+  type EventEnvelope,
+  type SessionCreatedEvent,
+  type SessionStartedEvent,
+  type SessionVerifiedEvent,
+  type SessionFailedEvent,
+  type SessionCancelledEvent,
+  type SessionExpiredEvent,
+  type VerificationSession,
+  type UnverifiedSession,
+  type VerifiedSession,
+  type FailedSession,
+  type VerifiedOutputs,
+  type SessionError,
+  type SessionMetadata,
+} from './events/types.js';
+export { constructEvent, WebhookVerificationError, type WebhookVerificationReason } from './events/construct-event.js';
+export { envelopeSchema, eventSchema, eventsSchema, openApiDocument, schemaTypeName, JSON_SCHEMA_DIALECT, type JsonSchema } from './events/schema.js';
+export {
   buildEvent,
   buildFlow,
   eventOffset,
   resolveEventType,
   FLOW_OUTCOMES,
   type BuildOptions,
-  type FaceSignEvent,
   type FlowOptions,
   type FlowOutcome,
-  type VerificationSession,
 } from './events/build.js';
 export { loadFixture, FIXTURES_DIR } from './events/fixtures.js';
 export { deepMerge, setPath, unsetPath, parsePath, type JsonValue, type JsonObject } from './events/json.js';
@@ -46,7 +66,7 @@ export {
   type HeaderList,
 } from './verify/index.js';
 export { CHECK_CASE_IDS, DEFAULT_BURST, SLOW_MS, UNKNOWN_EVENT_TYPE, planCheck, selectCases, type CheckCase, type CheckCaseId, type CheckStep, type CheckWant, type PlanOptions } from './check/cases.js';
-export { judgeCase, describeResult, type CaseResult, type CheckDelivery, type CheckOutcome, type JudgeOptions } from './check/judge.js';
+export { judgeCase, describeResult, type CaseResult, type CheckDelivery, type CheckDiagnosis, type CheckOutcome, type JudgeOptions } from './check/judge.js';
 export { runCheck, checkEndpoint, type CheckReport, type CheckEndpointOptions, type RunCheckOptions } from './check/run.js';
 export { formatJUnit } from './report/junit.js';
 export {

@@ -12,7 +12,8 @@ import { findAll, parseXmlStrict } from './servers/strict-xml.js';
 
 const SECRET = 'whsec_e2e_check_secret_9f2c';
 const VALID = ['valid.session.created', 'valid.session.started', 'valid.session.verified', 'valid.session.failed', 'valid.session.cancelled', 'valid.session.expired'];
-const ALL = [...VALID, 'duplicate', 'wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body', 'unknown-type', 'burst'];
+const RAW_BODY = ['raw-body.utf8', 'raw-body.escapes', 'raw-body.whitespace', 'raw-body.numbers'];
+const ALL = [...VALID, ...RAW_BODY, 'duplicate', 'wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body', 'unknown-type', 'burst'];
 
 /** The table's rows: `[outcome, case id, rest of the line]`, hint lines excluded. */
 function tableRows(stdout: string): [string, string, string][] {
@@ -64,14 +65,14 @@ describe('check (end to end, built CLI)', () => {
     // Every case passes; only on a badly overloaded machine may a reply cross 1 s, which warns (never fails).
     for (const [outcome, id] of rows) expect(outcome === 'PASS' || (outcome === 'WARN' && /respond quickly/.test(hintFor(r.stdout, id) ?? ''))).toBe(true);
     expect(rows.filter(([o]) => o === 'PASS').length).toBeGreaterThanOrEqual(7);
-    expect(r.stdout).toMatch(/OK: 13 cases, \d+ passed, \d+ warned, 0 failed in /);
+    expect(r.stdout).toMatch(/OK: 17 cases, \d+ passed, \d+ warned, 0 failed in /);
     expect(r.stdout).not.toContain(SECRET);
 
     const got = correct.received.slice(before);
-    expect(got).toHaveLength(6 + 2 + 1 + 1 + 2 + 1 + 1 + 20);
+    expect(got).toHaveLength(6 + 5 + 2 + 1 + 1 + 4 + 1 + 1 + 20);
     const valid = got.filter((g) => independentSignatureOk(g.body, g.signature, SECRET));
-    // Six valid types, the duplicate twice, the unknown type and the 20 of the burst.
-    expect(valid).toHaveLength(6 + 2 + 1 + 20);
+    // Six valid types, five raw-body bodies, the duplicate twice, the unknown type and the 20 of the burst.
+    expect(valid).toHaveLength(6 + 5 + 2 + 1 + 20);
     const types = valid.map((g) => JSON.parse(g.body.toString()).type as string);
     expect(new Set(types)).toEqual(new Set([...VALID.map((v) => v.slice(6)), 'session.reviewed']));
     expect(got.filter((g) => g.signature === undefined)).toHaveLength(1);
@@ -84,10 +85,10 @@ describe('check (end to end, built CLI)', () => {
     const failed = rows.filter(([o]) => o === 'FAIL');
     expect(failed.map(([, id]) => id)).toEqual(['no-signature', 'malformed-signature']);
     for (const [, , rest] of failed) expect(rest).toMatch(/\b500\b/);
-    expect(rows.filter(([o]) => o === 'PASS')).toHaveLength(11);
+    expect(rows.filter(([o]) => o === 'PASS')).toHaveLength(15);
     expect(hintFor(r.stdout, 'malformed-signature')).toMatch(/timingSafeEqual throws when lengths differ.*compare lengths/);
     expect(hintFor(r.stdout, 'no-signature')).toMatch(/missing FaceSign-Signature/);
-    expect(r.stdout).toMatch(/FAIL: 13 cases, 11 passed, 0 warned, 2 failed \(no-signature, malformed-signature\)/);
+    expect(r.stdout).toMatch(/FAIL: 17 cases, 15 passed, 0 warned, 2 failed \(no-signature, malformed-signature\)/);
   });
 
   it('a handler that verifies a re-serialized body: the valid cases fail, the rejecting ones pass', async () => {
@@ -95,7 +96,7 @@ describe('check (end to end, built CLI)', () => {
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const rows = tableRows(r.stdout);
     const outcome = Object.fromEntries(rows.map(([o, id]) => [id, o]));
-    for (const id of VALID) expect(outcome[id]).toBe('FAIL');
+    for (const id of [...VALID, ...RAW_BODY]) expect(outcome[id]).toBe('FAIL');
     for (const id of ['duplicate', 'unknown-type', 'burst']) expect(outcome[id]).toBe('FAIL');
     for (const id of ['wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body']) expect(outcome[id]).toBe('PASS');
     expect(rows.find(([, id]) => id === 'valid.session.verified')![2]).toContain('400 "Invalid signature"');
@@ -106,8 +107,8 @@ describe('check (end to end, built CLI)', () => {
     const r = await check(docs.url, '--json', '--burst', '3');
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const records = ndjson(r.stdout);
-    expect(records).toHaveLength(14);
-    const cases = records.slice(0, 13);
+    expect(records).toHaveLength(18);
+    const cases = records.slice(0, 17);
     expect(cases.every((c) => c.type === 'case')).toBe(true);
     expect(cases.map((c) => c.id)).toEqual(ALL);
     const nosig = cases.find((c) => c.id === 'no-signature')!;
@@ -115,7 +116,20 @@ describe('check (end to end, built CLI)', () => {
     expect(nosig.deliveries[0]).toMatchObject({ status: 500, signature_mode: 'missing', ok: false });
     expect(nosig.hint).toMatch(/answer 400/);
     expect(cases.find((c) => c.id === 'burst')!.deliveries).toHaveLength(3);
-    expect(records[13]).toMatchObject({ type: 'summary', cases: 13, passed: 11, warned: 0, failed: 2, failed_ids: ['no-signature', 'malformed-signature'], ok: false, unreachable: null });
+    expect(records[17]).toMatchObject({
+      type: 'summary',
+      cases: 17,
+      passed: 15,
+      warned: 0,
+      failed: 2,
+      failed_ids: ['no-signature', 'malformed-signature'],
+      diagnosis: null,
+      summary: '2 of 17 cases failed: no-signature, malformed-signature',
+      ok: false,
+      unreachable: null,
+    });
+    expect(cases.find((c) => c.id === 'duplicate')!.note).toMatch(/not whether the work ran twice/);
+    expect(cases.find((c) => c.id === 'malformed-signature')!.deliveries.map((d: { status: number }) => d.status)).toEqual([500, 400, 500, 500]);
   });
 
   it('--reporter junit --output: well-formed XML whose counts match the NDJSON of the same run', async () => {
@@ -129,7 +143,7 @@ describe('check (end to end, built CLI)', () => {
     expect(Number(suite.attrs.tests)).toBe(summary.cases);
     expect(Number(suite.attrs.failures)).toBe(summary.failed);
     const testcases = findAll(root, 'testcase');
-    expect(testcases).toHaveLength(13);
+    expect(testcases).toHaveLength(17);
     const failedNames = testcases.filter((t) => findAll(t, 'failure').length > 0).map((t) => t.attrs.name!.split(':')[0]);
     expect(failedNames).toEqual(summary.failed_ids);
     expect(findAll(root, 'failure')[0]!.attrs.message).toMatch(/^expected 4xx \(not 5xx\), got 500/);
@@ -147,7 +161,14 @@ describe('check (end to end, built CLI)', () => {
     const junitPassed = testcases.filter((t) => t.children.length === 0).map((t) => t.attrs.name!.split(':')[0]);
     expect(junitFailed).toEqual(rows.filter(([o]) => o === 'FAIL').map(([, id]) => id));
     expect(junitPassed).toEqual(rows.filter(([o]) => o === 'PASS').map(([, id]) => id));
-    expect(findAll(root, 'testsuite')[0]!.attrs).toMatchObject({ tests: '13', failures: String(junitFailed.length) });
+    expect(findAll(root, 'testsuite')[0]!.attrs).toMatchObject({ tests: '17', failures: String(junitFailed.length) });
+  });
+
+  it('--output into a folder that does not exist yet creates it (the CI recipe)', async () => {
+    const file = join(tmp, 'reports', 'ci', 'facesign-check.xml');
+    const r = await check(correct.url, '--output', file, '--only', 'wrong-secret');
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(findAll(parseXmlStrict(readFileSync(file, 'utf8')), 'testcase').map((t) => t.attrs.name!.split(':')[0])).toEqual(['wrong-secret']);
   });
 
   it('--reporter junit without --output prints only the XML on stdout', async () => {
@@ -164,7 +185,7 @@ describe('check (end to end, built CLI)', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(tableRows(r.stdout).map(([, id]) => id)).toEqual([...VALID.slice(0, 5), 'duplicate']);
     expect(correct.received.length - before).toBe(5 + 2);
-    expect(r.stdout).toContain('6 of 13 cases');
+    expect(r.stdout).toContain('6 of 17 cases');
   });
 
   it('--burst N sends N distinct, validly signed events', async () => {
@@ -232,7 +253,10 @@ describe('check (end to end, built CLI)', () => {
       [['--burst', '501'], /--burst must be a whole number from 1 to 500/],
       [['--reporter', 'junit', '--json'], /both want stdout/],
       [['--reporter', 'tap'], /unknown --reporter "tap"/],
-      [['--output', '/no/such/dir/report.xml'], /no such directory/],
+      [['--output', '/proc/facesign-check/report.xml'], /^error: cannot write --output "\/proc\/facesign-check\/report\.xml": /],
+      [['--output', '/dev/null/report.xml'], /^error: cannot write --output "\/dev\/null\/report\.xml": \/dev\/null is not a folder/],
+      [['--only', 'valid', '--burst', '5'], /^error: --burst has no effect: --only leaves out the burst case\n  hint: add burst to --only, or drop --burst/],
+      [['--skip', 'burst', '--burst', '5'], /^error: --burst has no effect: --skip leaves out the burst case/],
     ] as [string[], RegExp][])('%j', async ([args, message], { expect }) => {
       const before = correct.received.length;
       const r = await check(correct.url, ...args);
@@ -253,6 +277,8 @@ describe('check (end to end, built CLI)', () => {
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toContain('$ facesign-webhooks check --to localhost:3000');
       expect(r.stdout).toContain('malformed-signature');
+      for (const id of RAW_BODY) expect(r.stdout).toContain(id);
+      expect(r.stdout).toContain('raw-body = the four raw-body.*');
     });
   });
 });

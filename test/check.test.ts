@@ -1,9 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import { timingSafeEqual } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECK_CASE_IDS, planCheck, selectCases, type CheckCase } from '../src/check/cases.js';
-import { judgeCase, type CheckDelivery } from '../src/check/judge.js';
+import { judgeCase, readFindings, type CheckDelivery, type DeliveredCase } from '../src/check/judge.js';
 import { checkEndpoint, type CheckReport } from '../src/check/run.js';
 import { planReport } from '../src/commands/check.js';
 import { formatJUnit } from '../src/report/junit.js';
+import { serializeRequest, wireTarget } from '../src/delivery/wire.js';
+import { checkEventShape } from '../src/verify/shape.js';
 import type { DeliveryResult } from '../src/delivery/deliver.js';
 import { independentSignatureOk, startServer } from './helpers/server.js';
 import { startCorrectServer } from './servers/correct.js';
@@ -30,9 +37,9 @@ function deliveries(c: CheckCase, results: DeliveryResult[]): CheckDelivery[] {
 }
 
 describe('selectCases', () => {
-  it('runs all thirteen cases in a fixed order by default', () => {
+  it('runs all seventeen cases in a fixed order by default', () => {
     expect(selectCases()).toEqual([...CHECK_CASE_IDS]);
-    expect(CHECK_CASE_IDS).toHaveLength(13);
+    expect(CHECK_CASE_IDS).toHaveLength(17);
     expect(CHECK_CASE_IDS.slice(0, 6)).toEqual([
       'valid.session.created',
       'valid.session.started',
@@ -41,13 +48,16 @@ describe('selectCases', () => {
       'valid.session.cancelled',
       'valid.session.expired',
     ]);
+    expect(CHECK_CASE_IDS.slice(6, 10)).toEqual(['raw-body.utf8', 'raw-body.escapes', 'raw-body.whitespace', 'raw-body.numbers']);
   });
 
   it('narrows with --only (comma-separated, repeatable, `valid` group) and removes with --skip', () => {
     expect(selectCases(['valid,duplicate'])).toEqual([...CHECK_CASE_IDS.slice(0, 6), 'duplicate']);
     expect(selectCases(['burst', 'no-signature'])).toEqual(['no-signature', 'burst']);
-    expect(selectCases(undefined, ['valid', 'burst'])).toEqual(['duplicate', 'wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body', 'unknown-type']);
+    expect(selectCases(undefined, ['valid', 'raw-body', 'burst'])).toEqual(['duplicate', 'wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body', 'unknown-type']);
     expect(selectCases('valid', 'valid.session.failed')).toHaveLength(5);
+    expect(selectCases('raw-body,duplicate')).toEqual(['raw-body.utf8', 'raw-body.escapes', 'raw-body.whitespace', 'raw-body.numbers', 'duplicate']);
+    expect(selectCases('RAW-BODY', 'raw-body.numbers')).toEqual(['raw-body.utf8', 'raw-body.escapes', 'raw-body.whitespace']);
   });
 
   it('rejects an unknown id with a usage error that lists the ids', () => {
@@ -56,6 +66,8 @@ describe('selectCases', () => {
     expect(err.message).toContain('"bogus"');
     expect(err.hint).toContain('malformed-signature');
     expect(err.hint).toContain('valid.session.expired');
+    expect(err.hint).toContain('raw-body.whitespace');
+    expect(err.hint).toContain('groups valid, raw-body');
     expect(expectCliError(() => selectCases(undefined, ['nope'])).message).toContain('--skip');
   });
 
@@ -96,11 +108,11 @@ describe('planCheck', () => {
     expect(Object.keys(byId.get('no-signature')!.steps[0]!.request.headers).map((h) => h.toLowerCase())).not.toContain('facesign-signature');
 
     const malformed = byId.get('malformed-signature')!;
-    expect(malformed.steps.map((s) => s.label)).toEqual(['wrong length', '64 chars, not hex']);
+    expect(malformed.steps.map((s) => s.label)).toEqual(['wrong length', '64 chars, not hex', '64 bytes, UTF-8 é', '64 chars, Latin-1 é']);
     expect(sig(malformed, 0)!.length).not.toBe(64);
     expect(sig(malformed, 1)).toHaveLength(64);
     expect(sig(malformed, 1)).not.toMatch(/^[0-9a-f]{64}$/);
-    expect(malformed.steps[1]!.request.signatureMode).toBe('malformed');
+    expect(malformed.steps.every((s) => s.request.signatureMode === 'malformed')).toBe(true);
 
     const tampered = byId.get('tampered-body')!;
     expect(sig(tampered)).toMatch(/^[0-9a-f]{64}$/);
@@ -131,6 +143,117 @@ describe('planCheck', () => {
     expect(planCheck({ url: URL_, secret: SECRET, cases: ['burst'] })[0]!.steps).toHaveLength(20);
     expect(expectCliError(() => planCheck({ url: URL_, secret: SECRET, burst: 501 })).exitCode).toBe(2);
     expect(expectCliError(() => planCheck({ url: URL_, secret: SECRET, burst: 0 })).exitCode).toBe(2);
+  });
+});
+
+/** Re-serializes each body the way common handlers do, with real python3 for the Python families. */
+function reserializations(bodies: Buffer[]): Record<string, Buffer[]> {
+  const script = [
+    'import base64, json, sys',
+    'bodies = [base64.b64decode(b) for b in json.load(sys.stdin)]',
+    'forms = {',
+    '  "python default": lambda o: json.dumps(o),',
+    '  "python compact": lambda o: json.dumps(o, separators=(",", ":")),',
+    '  "python compact, ensure_ascii=False": lambda o: json.dumps(o, separators=(",", ":"), ensure_ascii=False),',
+    '  "python indent=2": lambda o: json.dumps(o, indent=2),',
+    '}',
+    'out = {name: [base64.b64encode(f(json.loads(b)).encode("utf-8")).decode() for b in bodies] for name, f in forms.items()}',
+    'json.dump(out, sys.stdout)',
+  ].join('\n');
+  const run = spawnSync('python3', ['-c', script], { input: JSON.stringify(bodies.map((b) => b.toString('base64'))), encoding: 'utf8', timeout: 20_000 });
+  if (run.status !== 0) throw new Error(`python3 failed: ${run.stderr}`);
+  const python = JSON.parse(run.stdout) as Record<string, string[]>;
+  return {
+    'node JSON.stringify': bodies.map((b) => Buffer.from(JSON.stringify(JSON.parse(b.toString('utf8'))), 'utf8')),
+    'node JSON.stringify(v, null, 2)': bodies.map((b) => Buffer.from(JSON.stringify(JSON.parse(b.toString('utf8')), null, 2), 'utf8')),
+    ...Object.fromEntries(Object.entries(python).map(([name, list]) => [name, list.map((b) => Buffer.from(b, 'base64'))])),
+  };
+}
+
+describe('planCheck: the raw-body cases', () => {
+  const plan = planCheck({ url: URL_, secret: SECRET, burst: 2 });
+  const raw = plan.filter((c) => c.id.startsWith('raw-body.'));
+  const steps = raw.flatMap((c) => c.steps.map((s) => ({ id: c.id, label: s.label, request: s.request })));
+
+  it('sends valid JSON of valid events of real types, validly signed over the exact bytes sent', () => {
+    expect(raw.map((c) => c.id)).toEqual(['raw-body.utf8', 'raw-body.escapes', 'raw-body.whitespace', 'raw-body.numbers']);
+    expect(steps).toHaveLength(5);
+    for (const { request } of steps) {
+      const event = JSON.parse(request.body.toString('utf8'));
+      expect(['session.verified', 'session.failed']).toContain(event.type);
+      expect(event.type).toBe(request.eventType);
+      expect(checkEventShape(request.body, { list: Object.entries(request.headers), complete: true }).warnings).toEqual([]);
+      expect(independentSignatureOk(request.body, request.headers['FaceSign-Signature'], SECRET)).toBe(true);
+    }
+    expect(raw.every((c) => c.want === 'accept')).toBe(true);
+    expect(new Set(steps.map((s) => s.request.eventId)).size).toBe(5);
+  });
+
+  it('writes each byte form as promised', () => {
+    const body = (id: string, i = 0) => raw.find((c) => c.id === id)!.steps[i]!.request.body;
+    const utf8 = body('raw-body.utf8');
+    expect(utf8.includes(Buffer.from('"first_name":"José","last_name":"Müller"', 'utf8'))).toBe(true);
+    expect(utf8.includes(Buffer.from('東京', 'utf8'))).toBe(true);
+    const escapes = body('raw-body.escapes');
+    expect(escapes.every((b) => b < 0x80)).toBe(true);
+    expect(escapes.toString()).toContain('"first_name":"Jos\\u00e9"');
+    expect(escapes.toString()).toContain('"return_url":"https:\\/\\/example.com\\/kyc\\/done"');
+    expect(JSON.parse(escapes.toString()).data.verified_outputs).toMatchObject({ first_name: 'José', last_name: 'Müller' });
+    expect(body('raw-body.whitespace', 0).toString()).toMatch(/^\{\n {2}"id": "evt_/);
+    expect(body('raw-body.whitespace', 1).toString()).toMatch(/^\{"id": "evt_\w+", "object": "event", /);
+    expect(body('raw-body.numbers').toString()).toContain('"plan_price":1.50,"discount_rate":0.10');
+  });
+
+  it('every common re-serializer changes at least one raw-body step, and reproduces some validly signed body of the plan', () => {
+    const accepting = plan.filter((c) => c.want === 'accept').flatMap((c) => c.steps.map((s) => ({ id: c.id, label: s.label, body: s.request.body })));
+    const all = reserializations(accepting.map((a) => a.body));
+    expect(Object.keys(all)).toHaveLength(6);
+    for (const [family, outputs] of Object.entries(all)) {
+      const same = accepting.filter((a, i) => outputs[i]!.equals(a.body));
+      const changedRaw = accepting.filter((a, i) => a.id.startsWith('raw-body.') && !outputs[i]!.equals(a.body));
+      // The family fails a raw-body case...
+      expect(changedRaw.length, family).toBeGreaterThan(0);
+      // ...and accepts something, so its refusals are not mistaken for a wrong secret.
+      expect(same.length, family).toBeGreaterThan(0);
+    }
+    const at = (id: string, label?: string) => accepting.findIndex((a) => a.id === id && (label === undefined || a.label === label));
+    const node = all['node JSON.stringify']!;
+    expect(node[at('raw-body.utf8')]!.equals(accepting[at('raw-body.utf8')]!.body)).toBe(true);
+    for (const id of ['raw-body.escapes', 'raw-body.numbers']) expect(node[at(id)]!.equals(accepting[at(id)]!.body), id).toBe(false);
+    const py = all['python default']!;
+    expect(py[at('raw-body.whitespace', '", " and ": "')]!.equals(accepting[at('raw-body.whitespace', '", " and ": "')]!.body)).toBe(true);
+    expect(py[at('valid.session.created')]!.equals(accepting[at('valid.session.created')]!.body)).toBe(false);
+    expect(py[at('raw-body.utf8')]!.toString()).toContain('"first_name": "Jos\\u00e9"');
+    expect(all['python compact']![at('raw-body.utf8')]!.equals(accepting[at('raw-body.utf8')]!.body)).toBe(false);
+    expect(all['python indent=2']![at('raw-body.whitespace', 'indented')]!.equals(accepting[at('raw-body.whitespace', 'indented')]!.body)).toBe(true);
+  });
+});
+
+describe('planCheck: signatures that are not ASCII', () => {
+  const malformed = planCheck({ url: URL_, secret: SECRET, cases: ['malformed-signature'] })[0]!;
+  const step = (label: string) => malformed.steps.find((s) => s.label === label)!.request;
+
+  it('are 64 bytes on the wire, hold a byte of 0x80 or more, and are not 64 bytes of UTF-8', () => {
+    for (const label of ['64 bytes, UTF-8 é', '64 chars, Latin-1 é']) {
+      const sig = step(label).headers['FaceSign-Signature']!;
+      expect(sig, label).toHaveLength(64);
+      expect(Buffer.byteLength(sig, 'latin1'), label).toBe(64);
+      expect([...Buffer.from(sig, 'latin1')].some((b) => b >= 0x80), label).toBe(true);
+      // What Buffer.from(signature) makes of it: not 64 bytes, so timingSafeEqual against a 64-byte digest throws.
+      expect(Buffer.from(sig).length, label).not.toBe(64);
+      expect(() => timingSafeEqual(Buffer.from(sig), Buffer.alloc(64)), label).toThrow();
+      expect(/^[0-9a-f]{64}$/.test(sig), label).toBe(false);
+    }
+    expect(Buffer.from(step('64 bytes, UTF-8 é').headers['FaceSign-Signature']!, 'latin1').subarray(62).equals(Buffer.from('é', 'utf8'))).toBe(true);
+    expect(Buffer.from(step('64 chars, Latin-1 é').headers['FaceSign-Signature']!, 'latin1')[63]).toBe(0xe9);
+  });
+
+  it('go on the wire byte for byte', () => {
+    const req = step('64 bytes, UTF-8 é');
+    const wire = serializeRequest(req, wireTarget(req.url));
+    const line = Buffer.concat([Buffer.from('FaceSign-Signature: ', 'latin1'), Buffer.from(req.headers['FaceSign-Signature']!, 'latin1'), Buffer.from('\r\n', 'latin1')]);
+    expect(wire.includes(line)).toBe(true);
+    expect(line.subarray(-4, -2).equals(Buffer.from([0xc3, 0xa9]))).toBe(true);
   });
 });
 
@@ -183,6 +306,92 @@ describe('judgeCase', () => {
     expect(r.happened).toContain('timeout after 300 ms');
     expect(r.hint).toMatch(/within 300 ms/);
   });
+
+  it('names re-serialization and the fix when a raw-body form is refused, and what was accepted', () => {
+    const c = caseOf('raw-body.escapes');
+    const r = judgeCase(c, deliveries(c, [answer(400)]), { ...opts, accepted: 'valid.session.created' });
+    expect(r.outcome).toBe('fail');
+    expect(r.hint).toMatch(/\(\\u00e9 and \\\/\) was rejected with 400 while valid\.session\.created was accepted: the handler verifies a re-serialized body/);
+    expect(r.hint).toContain('JSON.stringify and json.dumps write \\/ as /');
+    expect(r.hint).toContain("express.raw({ type: 'application/json' })");
+    expect(r.hint).toContain('request.get_data()');
+    const ws = caseOf('raw-body.whitespace');
+    const partly = judgeCase(ws, deliveries(ws, [answer(200), answer(400)]), { ...opts, accepted: 'raw-body.whitespace (indented)' });
+    expect(partly.hint).toMatch(/^a validly signed body \(", " and ": "\) was rejected with 400 while raw-body\.whitespace \(indented\) was accepted/);
+    expect(partly.happened).toMatch(/^indented: 200 .*; ", " and ": ": 400/);
+    const crashed = judgeCase(caseOf('raw-body.utf8'), deliveries(caseOf('raw-body.utf8'), [answer(500)]), opts);
+    expect(crashed.hint).toMatch(/failed \(500\) on a valid event written as raw UTF-8/);
+  });
+
+  it('says a valid.* refusal is re-serialization when another signed body got through, and names the secret otherwise', () => {
+    const c = caseOf('valid.session.verified');
+    expect(judgeCase(c, deliveries(c, [answer(400)]), { ...opts, accepted: 'raw-body.whitespace (indented)' }).hint).toMatch(
+      /rejected with 400 while raw-body\.whitespace \(indented\) was accepted: the handler verifies a re-serialized body; verify the HMAC-SHA256 of the raw body bytes as received/,
+    );
+    expect(judgeCase(c, deliveries(c, [answer(401)]), opts).hint).toMatch(/rejected with 401: verify .* with the endpoint secret$/);
+    const mismatch = judgeCase(c, deliveries(c, [answer(401)]), { ...opts, diagnosis: 'secret-mismatch' });
+    expect(mismatch.hint).toBe('rejected with 401, like every validly signed event of this run: the secrets most likely differ (see the summary)');
+    // A 404 is a path problem whatever the run says.
+    expect(judgeCase(c, deliveries(c, [answer(404)]), { ...opts, diagnosis: 'secret-mismatch' }).hint).toMatch(/nothing handles POST/);
+  });
+
+  it('names the non-ASCII signatures that crashed the handler and asks for the hex check first', () => {
+    const c = caseOf('malformed-signature');
+    const r = judgeCase(c, deliveries(c, [answer(400), answer(400), answer(500), answer(500)]), opts);
+    expect(r.outcome).toBe('fail');
+    expect(r.hint).toBe(
+      'the handler crashed (500) on a 64-byte signature that is not ASCII ("64 bytes, UTF-8 é" and "64 chars, Latin-1 é"): a length check on the string passes it, then timingSafeEqual(Buffer.from(signature), …) or Python\'s hmac.compare_digest throws — check the signature is 64 lowercase hex characters (/^[0-9a-f]{64}$/) before comparing bytes, and answer 400',
+    );
+    const docs = judgeCase(c, deliveries(c, [answer(500), answer(400), answer(500), answer(400)]), opts);
+    expect(docs.hint).toMatch(/^the handler crashed \(500\) on a signature of the wrong length \(and on 64-byte signatures that are not ASCII: "64 bytes, UTF-8 é"\): crypto\.timingSafeEqual throws/);
+    expect(docs.hint).toContain('/^[0-9a-f]{64}$/');
+  });
+
+  it('notes on the duplicate row what check cannot see, whatever the outcome', () => {
+    const c = caseOf('duplicate');
+    const pass = judgeCase(c, deliveries(c, [answer(200), answer(200)]), opts);
+    expect(pass.outcome).toBe('pass');
+    expect(pass.hint).toBeUndefined();
+    expect(pass.note).toMatch(/status codes only, not whether the work ran twice: assert on side effects .*README, "Use it as a library"/);
+    expect(judgeCase(c, deliveries(c, [answer(200), answer(500)]), opts).note).toBe(pass.note);
+    expect(judgeCase(caseOf('valid.session.created'), deliveries(caseOf('valid.session.created'), [answer(200)]), opts).note).toBeUndefined();
+  });
+});
+
+describe('readFindings (the secret diagnosis)', () => {
+  const plan = planCheck({ url: URL_, secret: SECRET, burst: 3 });
+  /** Every case of the plan answered by `status(case)` (a number for all its deliveries). */
+  const run = (status: (c: CheckCase) => number | number[], cases = plan): DeliveredCase[] =>
+    cases.map((c) => {
+      const s = status(c);
+      return { c, deliveries: deliveries(c, (Array.isArray(s) ? s : [s]).map((n) => answer(n))) };
+    });
+  const wrongSecret = (c: CheckCase) => (c.want === 'accept' ? 400 : 401);
+
+  it('says the secrets differ when every signed event and every bad one got a 4xx, over the whole plan', () => {
+    expect(readFindings(run(wrongSecret), true)).toEqual({ settled: true, diagnosis: 'secret-mismatch', accepted: undefined });
+    // A crash on a bad signature is another bug, not evidence against a wrong secret.
+    expect(readFindings(run((c) => (c.id === 'no-signature' ? 500 : wrongSecret(c))), true).diagnosis).toBe('secret-mismatch');
+  });
+
+  it('holds back while only refusals have been seen, and settles at the first accepted signed event', () => {
+    const done = run(wrongSecret);
+    expect(readFindings(done.slice(0, 10), false)).toEqual({ settled: false, accepted: undefined, diagnosis: undefined });
+    const py = run((c) => (c.id === 'raw-body.whitespace' ? [400, 200] : wrongSecret(c)));
+    expect(readFindings(py.slice(0, 9), false)).toEqual({ settled: true, accepted: 'raw-body.whitespace (", " and ": ")', diagnosis: undefined });
+    expect(readFindings(py, true).diagnosis).toBeUndefined();
+  });
+
+  it('does not say it when something else explains the picture', () => {
+    // A bad signature accepted, a missing route, a crash on a valid event.
+    expect(readFindings(run((c) => (c.id === 'wrong-secret' ? 200 : wrongSecret(c))), true)).toMatchObject({ settled: true, diagnosis: undefined });
+    expect(readFindings(run(() => 404), true).diagnosis).toBeUndefined();
+    expect(readFindings(run((c) => (c.id === 'valid.session.created' ? 500 : wrongSecret(c))), true).diagnosis).toBeUndefined();
+    // Not the whole plan (interrupted), or no body in the indented and spaced forms: a re-serializer cannot be ruled out.
+    expect(readFindings(run(wrongSecret), false).diagnosis).toBeUndefined();
+    expect(readFindings(run(wrongSecret, plan.filter((c) => c.id !== 'raw-body.whitespace')), true).diagnosis).toBeUndefined();
+    expect(readFindings(run(wrongSecret, plan.filter((c) => c.id.startsWith('raw-body.whitespace') || c.want === 'reject')), true).diagnosis).toBeUndefined();
+  });
 });
 
 describe('formatJUnit', () => {
@@ -196,7 +405,7 @@ describe('formatJUnit', () => {
       judgeCase(dup, deliveries(dup, [answer(200)]), { timeoutMs: 10_000 }),
       judgeCase(nosig, deliveries(nosig, [answer(500, 2, { responseBody: hostile })]), { timeoutMs: 10_000 }),
     ];
-    return { url: 'http://127.0.0.1:9/hook?a=1&b="2"\u0007', cases, passed: 1, warned: 1, failed: 1, durationMs: 1234, startedAt: Date.UTC(2025, 0, 2), interrupted: false };
+    return { url: 'http://127.0.0.1:9/hook?a=1&b="2"\u0007', cases, passed: 1, warned: 1, failed: 1, failedIds: ['no-signature'], summary: '1 of 3 cases failed: no-signature', durationMs: 1234, startedAt: Date.UTC(2025, 0, 2), interrupted: false };
   }
 
   it('writes well-formed XML, escaping a hostile response body, with matching counts', () => {
@@ -247,7 +456,21 @@ describe('planReport', () => {
     expect(expectCliError(() => planReport({ reporter: 'junit', json: true })).exitCode).toBe(2);
     expect(expectCliError(() => planReport({ reporter: 'tap' })).hint).toContain('human, junit');
     expect(expectCliError(() => planReport({ reporter: 'human', output: 'x.xml' })).exitCode).toBe(2);
-    expect(expectCliError(() => planReport({ output: '/no/such/dir/x.xml' })).message).toContain('no such directory');
+  });
+
+  it('accepts an --output whose folder is missing (written later, folder and all), refuses one that cannot be written', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'fw-plan-report-'));
+    try {
+      const nested = join(tmp, 'reports', 'ci', 'x.xml');
+      expect(planReport({ output: nested })).toEqual({ table: true, junit: 'file', outputPath: nested });
+      writeFileSync(join(tmp, 'file'), 'x');
+      const underFile = expectCliError(() => planReport({ output: join(tmp, 'file', 'sub', 'x.xml') }));
+      expect(underFile.exitCode).toBe(2);
+      expect(underFile.message).toBe(`cannot write --output "${join(tmp, 'file', 'sub', 'x.xml')}": ${join(tmp, 'file')} is not a folder`);
+      expect(expectCliError(() => planReport({ output: tmp })).message).toMatch(/: it is a folder$/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 
@@ -256,12 +479,14 @@ describe('checkEndpoint against the test servers (library API)', () => {
   let correct: RunningServer;
   let docs: RunningServer;
   let reserialized: RunningServer;
+  let other: RunningServer;
 
   beforeAll(async () => {
     correct = await startCorrectServer({ secret: SECRET });
     docs = await startDocsSampleServer({ secret: SECRET });
     reserialized = await startReserializedServer({ secret: SECRET });
-    servers.push(correct, docs, reserialized);
+    other = await startCorrectServer({ secret: 'whsec_some_other_secret' });
+    servers.push(correct, docs, reserialized, other);
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
@@ -274,7 +499,10 @@ describe('checkEndpoint against the test servers (library API)', () => {
     for (const c of report.cases) expect(c.outcome === 'pass' || (c.outcome === 'warn' && /respond quickly/.test(c.hint ?? ''))).toBe(true);
     expect(report).toMatchObject({ failed: 0, interrupted: false });
     expect(report.passed).toBeGreaterThanOrEqual(7);
-    expect(correct.received).toHaveLength(6 + 2 + 1 + 1 + 2 + 1 + 1 + 8);
+    expect(report).toMatchObject({ failedIds: [], diagnosis: undefined });
+    expect(report.summary).toMatch(/^all 17 cases passed/);
+    // Six valid types, five raw-body bodies, the duplicate twice, four bad-signature cases (four malformed), the unknown type, the burst.
+    expect(correct.received).toHaveLength(6 + 5 + 2 + 1 + 1 + 4 + 1 + 1 + 8);
   });
 
   it("the docs' sample crashes (500) on a missing and on a short signature", async () => {
@@ -282,13 +510,38 @@ describe('checkEndpoint against the test servers (library API)', () => {
     const failed = report.cases.filter((c) => c.outcome === 'fail');
     expect(failed.map((c) => c.id)).toEqual(['no-signature', 'malformed-signature']);
     expect(failed.every((c) => c.deliveries.some((d) => d.result.status === 500))).toBe(true);
+    expect(report.failedIds).toEqual(['no-signature', 'malformed-signature']);
+    expect(report.summary).toBe('2 of 17 cases failed: no-signature, malformed-signature');
+    expect(report.diagnosis).toBeUndefined();
   });
 
   it('a handler that verifies a re-serialized body fails every case that needs acceptance', async () => {
     const report = await checkEndpoint({ url: reserialized.url, secret: SECRET, burst: 4, timeoutMs: 5_000 });
     const byOutcome = (o: string) => report.cases.filter((c) => c.outcome === o).map((c) => c.id);
-    expect(byOutcome('fail')).toEqual([...CHECK_CASE_IDS.slice(0, 6), 'duplicate', 'unknown-type', 'burst']);
+    expect(byOutcome('fail')).toEqual([...CHECK_CASE_IDS.slice(0, 10), 'duplicate', 'unknown-type', 'burst']);
     expect(byOutcome('pass')).toEqual(['wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body']);
+    // Its own pretty-printed form got through, so this is no wrong secret.
+    expect(report.diagnosis).toBeUndefined();
+    expect(report.cases.find((c) => c.id === 'valid.session.created')!.hint).toMatch(/while raw-body\.whitespace \(indented\) was accepted: the handler verifies a re-serialized body/);
+  });
+
+  it('another secret: every signed event refused, so the report says the secrets differ; rows arrive in order all the same', async () => {
+    const streamed: string[] = [];
+    const report = await checkEndpoint({ url: other.url, secret: SECRET, burst: 3, timeoutMs: 5_000, onCase: (r) => streamed.push(r.id) });
+    expect(streamed).toEqual([...CHECK_CASE_IDS]);
+    expect(report.diagnosis).toBe('secret-mismatch');
+    const accepting = report.cases.filter((c) => c.want === 'accept');
+    expect(report.failedIds).toEqual(accepting.map((c) => c.id));
+    expect(report.failedIds).toHaveLength(13);
+    for (const c of accepting) expect(c.hint).toMatch(/^rejected with 400, like every validly signed event of this run: the secrets most likely differ/);
+    expect(report.summary).toBe(`the secrets most likely differ (every validly signed event was rejected with 4xx); 13 of 17 cases failed: ${accepting.map((c) => c.id).join(', ')}`);
+    expect(formatJUnit(report)).toContain('<property name="diagnosis" value="secret-mismatch"/>');
+  });
+
+  it('with only some cases the secret is not diagnosed (a re-serializer cannot be ruled out)', async () => {
+    const report = await checkEndpoint({ url: other.url, secret: SECRET, cases: ['valid.session.verified', 'wrong-secret'], timeoutMs: 5_000 });
+    expect(report.diagnosis).toBeUndefined();
+    expect(report.summary).toBe('1 of 2 cases failed: valid.session.verified');
   });
 
   it('stops after the first case when nothing listens, and says so', async () => {

@@ -255,6 +255,20 @@ describe.skipIf(!HAS_OPENSSL)('a self-signed endpoint: --insecure, --ca, and mix
     for (const r of [flow, retry, replay]) expect(r.stderr).toContain('warning: --insecure');
   });
 
+  it('check stops at the first case on TLS: an untrusted certificate hints at --ca and --insecure, http:// to a TLS port at https://', async () => {
+    const untrusted = await runCli(['check', '--to', tlsUrl(), '--secret', SECRET], { timeoutMs: 20_000 });
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr.trimEnd().split('\n')).toEqual([
+      `error: cannot reach ${tlsUrl()}: the TLS handshake failed (self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT))`,
+      "  hint: the server's certificate is not trusted here (self-signed or a private CA)? trust its CA with --ca FILE, or skip the check with --insecure",
+    ]);
+    const plainToTls = `http://127.0.0.1:${tlsPort}/webhooks/facesign`;
+    const wrongScheme = await runCli(['check', '--to', plainToTls, '--secret', SECRET], { timeoutMs: 20_000 });
+    expect(wrongScheme.code).toBe(1);
+    expect(wrongScheme.stderr.trimEnd().split('\n')).toEqual([`error: cannot reach ${plainToTls}: the port speaks TLS, not plain HTTP`, '  hint: http:// to a TLS port? use https://']);
+    expect(seen).toHaveLength(0);
+  });
+
   it('HTTPS_PROXY: an https:// target goes through a CONNECT tunnel', async () => {
     const proxy = await proxyServer(tlsPort);
     const r = await send(['--to', 'https://secure.example.test/webhooks/facesign', '--insecure', '--json'], { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}` });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deepMerge, lineColumn, parseJsonOrThrow, parsePath, parseSetValue, setPath, unsetPath, type JsonObject } from '../src/events/json.js';
+import { deepMerge, findDeepNesting, lineColumn, MAX_JSON_DEPTH, parseJsonOrThrow, parsePath, parseSetValue, setPath, unsetPath, type JsonObject } from '../src/events/json.js';
 import { readFixtureFile } from '../src/commands/shared.js';
 import { expectCliError } from './helpers/errors.js';
 
@@ -100,6 +100,25 @@ describe('setPath / unsetPath', () => {
     expect(expectCliError(() => setPath(root, 'list.first', 'x')).exitCode).toBe(2);
   });
 
+  it('[n] creates an array where the field is missing; .n names a field unless an array is there', () => {
+    const root: JsonObject = { data: {} };
+    setPath(root, 'data.items[0]', 'x');
+    setPath(root, 'data.items[1].name', 'y');
+    setPath(root, 'data.grid[0][0]', 1);
+    setPath(root, 'data.meta.0', 'z');
+    setPath(root, 'data.items.2', 'w');
+    expect(root).toEqual({ data: { items: ['x', { name: 'y' }, 'w'], grid: [[1]], meta: { '0': 'z' } } });
+    expect(JSON.stringify(root)).toBe('{"data":{"items":["x",{"name":"y"},"w"],"grid":[[1]],"meta":{"0":"z"}}}');
+  });
+
+  it('a new array starts at [0]; [n] on an object is refused with the dotted form as the fix', () => {
+    const gap = expectCliError(() => setPath({ data: {} }, 'data.items[1]', 'x'));
+    expect(gap.message).toContain('data.items is an array of 0, "1" is not an index in it');
+    const onObject = expectCliError(() => setPath({ data: { meta: {} } }, 'data.meta[0]', 'x'));
+    expect(onObject.message).toBe('bad field path "data.meta[0]": data.meta is an object, not an array, so [0] cannot index it');
+    expect(onObject.hint).toContain('data.meta.0');
+  });
+
   it('refuses to descend into a scalar, naming it', () => {
     const err = expectCliError(() => setPath({ a: { b: 5 } }, 'a.b.c', 1));
     expect(err.message).toBe('bad field path "a.b.c": a.b is 5, not an object');
@@ -122,6 +141,28 @@ describe('setPath / unsetPath', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(root)).toBe(Object.prototype);
     expect(JSON.stringify(root)).toBe('{"__proto__":{"polluted":true},"constructor":{"name":"x"}}');
+  });
+});
+
+describe('deeply nested JSON', () => {
+  it('finds the bracket past the limit, skipping brackets inside strings', () => {
+    expect(findDeepNesting('['.repeat(100_000))).toBe(MAX_JSON_DEPTH);
+    expect(findDeepNesting(`{"a":"${'['.repeat(1000)}"}`)).toBeUndefined();
+    expect(findDeepNesting(`{"a":"\\"${'['.repeat(3)}`, 2)).toBeUndefined(); // an escaped quote: still in the string
+    expect(findDeepNesting(`{"a":"\\\\"${'['.repeat(3)}`, 2)).toBe(10); // an escaped backslash, then the string ends
+    expect(findDeepNesting('[[1],[2]]', 2)).toBeUndefined();
+  });
+
+  it('100,000 levels in a fixture are one usage error with the place, not a stack overflow', () => {
+    const text = `{"data":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
+    const err = expectCliError(() => parseJsonOrThrow(text, 'deep.json'));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe(`deep.json:1:${9 + MAX_JSON_DEPTH - 1}: JSON nested more than ${MAX_JSON_DEPTH} levels deep`);
+  });
+
+  it('JSON exactly at the limit still parses', () => {
+    const text = `${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`;
+    expect(() => parseJsonOrThrow(text, 'x')).not.toThrow();
   });
 });
 

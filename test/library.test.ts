@@ -59,12 +59,14 @@ describe('your app, driven by facesign-webhooks', () => {
 
     expect(result.status).toBe(200);
     expect(result.responseBody).toBe('OK');
-    expect(app.users.get('usr_42')).toMatchObject({ status: 'verified', sessionId: event.data.id, eventId: event.id });
+    const record = app.users.get('usr_42');
+    expect(record).toMatchObject({ status: 'verified', sessionId: event.data.id, eventId: event.id });
 
     // FaceSign may deliver an event twice: the app must acknowledge it and not act again.
     const again = await deliver(request);
     expect(again.status).toBe(200);
     expect(again.responseBody).toBe('Already processed');
+    expect(app.users.get('usr_42')).toBe(record); // the same record: the work ran once
     expect(app.users.size).toBe(1);
   });
 
@@ -132,6 +134,7 @@ describe('your app, driven by facesign-webhooks', () => {
     const report = await checkEndpoint({ url: app.url, secret: SECRET, burst: 12 });
 
     expect(report.cases.map((c) => c.id)).toEqual([...CHECK_CASE_IDS]);
+    expect(report.failedIds).toEqual([]);
     expect(report.failed).toBe(0);
     expect(report.cases.filter((c) => c.outcome === 'fail').map((c) => `${c.id}: ${c.hint}`)).toEqual([]);
     expect(report.unreachable).toBeUndefined();

@@ -129,11 +129,11 @@ describe('ResponseReader', () => {
   });
 
   it('throws ResponseProtocolError on what is not an HTTP/1.x response', () => {
-    expect(protocolError(() => new ResponseReader(1000).push(bin('garbage\r\n\r\n')))).toBe('HPE_INVALID');
-    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/2 200\r\n\r\n')))).toBe('HPE_INVALID');
-    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')))).toBe('HPE_INVALID');
-    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n')))).toBe('HPE_INVALID');
-    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n')))).toBe('HPE_INVALID');
+    expect(protocolError(() => new ResponseReader(1000).push(bin('garbage\r\n\r\n')))).toBe('HPE_INVALID_CONSTANT');
+    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/2 200\r\n\r\n')))).toBe('HPE_INVALID_CONSTANT');
+    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')))).toBe('HPE_INVALID_CHUNK_SIZE');
+    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n')))).toBe('HPE_INVALID_CONTENT_LENGTH');
+    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n')))).toBe('HPE_INVALID_CONTENT_LENGTH');
   });
 
   it('refuses a head over 64 KiB with no blank line, whole or arriving in pieces', () => {

@@ -240,7 +240,9 @@ describe('startReceiver against hostile and awkward clients', () => {
     dirs.push(dir);
     receiver = await startReceiver({ secret: SECRET, port: 0, delayMs: 400, saveDir: dir });
     const pending = request(receiver.url, { method: 'POST', body: EVENT, headers: { 'facesign-signature': hmac(EVENT) }, dispatcher: agent });
-    await new Promise((r) => setTimeout(r, 150));
+    // In flight: judged (its answer held back by the delay) before close() is called.
+    for (const deadline = Date.now() + 10_000; receiver.stats().received < 1 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    expect(receiver.stats().received).toBe(1);
     const closing = receiver.close();
     const res = await pending;
     expect(res.statusCode).toBe(200);

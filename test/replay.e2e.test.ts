@@ -78,23 +78,94 @@ describe('replay', () => {
     expect(r.stdout).toMatch(/3 of 3 replayed, expected 2xx: 1 did not/);
   });
 
-  it('--resign signs each body again with the given secret', async () => {
+  it('--resign signs again only what listen found validly signed; the bad capture keeps its signature, with a note', async () => {
     server = await startServer(verifyingHandler(NEW_SECRET));
     const r = await runCli(['replay', dir, '--to', server.hookUrl, '--resign', '--secret', NEW_SECRET, '--json']);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
+    expect(server.requests).toHaveLength(3);
     for (const [i, got] of server.requests.entries()) {
       expect(got.body.equals(sent[i]!.body)).toBe(true);
-      expect(got.headers['facesign-signature']).toBe(hmac(sent[i]!.body, NEW_SECRET));
+      // The third was signed with a wrong secret on purpose: it is never turned into a valid one.
+      expect(got.headers['facesign-signature']).toBe(i === 2 ? sent[2]!.headers['FaceSign-Signature'] : hmac(sent[i]!.body, NEW_SECRET));
     }
-    expect(ndjson(r.stdout).at(-1)).toMatchObject({ type: 'summary', resigned: true, met: 3 });
+    const records = ndjson(r.stdout);
+    expect(records.map((x) => x.resigned)).toEqual([true, true, false, true]);
+    expect(records.at(-1)).toMatchObject({ type: 'summary', resigned: true, resigned_count: 2, met: 2, missed: 1 });
+    expect(r.stderr).toMatch(/note: 1 capture keeps its captured signature, since listen did not find it valid \(000003-\S+evt_r3\.json: mismatch\); add --resign-all to sign it too/);
     expect(r.stdout + r.stderr).not.toContain(NEW_SECRET);
+  });
+
+  it('--resign-all signs every capture again, the deliberately bad one too', async () => {
+    server = await startServer(verifyingHandler(NEW_SECRET));
+    const r = await runCli(['replay', dir, '--to', server.hookUrl, '--resign-all', '--secret', NEW_SECRET, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const [i, got] of server.requests.entries()) expect(got.headers['facesign-signature']).toBe(hmac(sent[i]!.body, NEW_SECRET));
+    expect(ndjson(r.stdout).at(-1)).toMatchObject({ type: 'summary', resigned: true, resigned_count: 3, met: 3 });
+    expect(r.stderr).not.toMatch(/note:/);
   });
 
   it('--resign takes the secret from FACESIGN_WEBHOOK_SECRET', async () => {
     server = await startServer(verifyingHandler(NEW_SECRET));
-    const r = await runCli(['replay', dir, '--to', server.hookUrl, '--resign'], { env: { FACESIGN_WEBHOOK_SECRET: NEW_SECRET } });
-    expect(r.code).toBe(0);
-    expect(server.requests).toHaveLength(3);
+    const r = await runCli(['replay', dir, '--to', server.hookUrl, '--resign', '--only', 'accepted'], { env: { FACESIGN_WEBHOOK_SECRET: NEW_SECRET } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(server.requests).toHaveLength(2);
+    expect(r.stdout).toMatch(/2 of 2 replayed \(picked from 3\) \(signed again\), expected 2xx: all did/);
+  });
+
+  it('a target with another secret: one hint at the end says --resign would fix it', async () => {
+    server = await startServer(verifyingHandler(NEW_SECRET));
+    const r = await runCli(['replay', dir, '--to', server.hookUrl]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/evt_r1 → 400 "Invalid signature", expected 2xx/);
+    const hints = r.stderr.split('\n').filter((l) => l.startsWith('hint:'));
+    expect(hints).toEqual([
+      "hint: the target rejects the captured signatures (400 to 2 of 2 that listen accepted): its secret differs from the one these were signed with — add --resign --secret <the target's secret> (or set FACESIGN_WEBHOOK_SECRET) to sign them again",
+    ]);
+  });
+
+  it('no --resign hint when the target accepts what listen accepted', async () => {
+    server = await startServer(verifyingHandler(SECRET));
+    const r = await runCli(['replay', dir, '--to', server.hookUrl]);
+    expect(r.code).toBe(1); // evt_r3's bad signature is rejected, as it was by listen
+    expect(r.stderr).not.toMatch(/hint:/);
+  });
+
+  describe.concurrent('picking captures', () => {
+    it.each([
+      [['--only', 'accepted'], ['evt_r1', 'evt_r2']],
+      [['--only', 'rejected'], ['evt_r3']],
+      [['--only', 'rejected,accepted'], ['evt_r1', 'evt_r2', 'evt_r3']],
+      [['--type', 'failed'], ['evt_r3']],
+      [['--type', 'session.created', '--type', 'verified'], ['evt_r1', 'evt_r2']],
+      [['--event-id', 'evt_r2,evt_r3'], ['evt_r2', 'evt_r3']],
+      [['--only', 'accepted', '--type', 'verified,failed'], ['evt_r2']],
+    ])('%j replays %j', async (args, ids) => {
+      const target = await startServer();
+      try {
+        const r = await runCli(['replay', dir, '--to', target.hookUrl, ...args, '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        expect(target.requests.map((q) => q.headers['facesign-event-id'])).toEqual(ids);
+        expect(ndjson(r.stdout).at(-1)).toMatchObject({ type: 'summary', replayed: ids.length, selected: ids.length, captures: 3 });
+      } finally {
+        await target.close();
+      }
+    });
+
+    it('an empty selection is exit 2 saying what was filtered and what there is', async () => {
+      const r = await runCli(['replay', dir, '--to', ':1', '--only', 'rejected', '--type', 'created']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`error: no capture in "${dir}" matches --only rejected --type session.created`);
+      expect(r.stderr).toMatch(/hint: the 3 there: 2 accepted, 1 rejected; session\.created ×1, session\.verified ×1, session\.failed ×1/);
+    });
+
+    it('an unknown type suggests the nearest; an unknown verdict lists the four', async () => {
+      const t = await runCli(['replay', dir, '--to', ':1', '--type', 'verifed']);
+      expect(t.code).toBe(2);
+      expect(t.stderr).toMatch(/error: unknown event type "verifed" in --type\n {2}hint: did you mean session\.verified\?/);
+      const o = await runCli(['replay', dir, '--to', ':1', '--only', 'acepted']);
+      expect(o.code).toBe(2);
+      expect(o.stderr).toMatch(/bad --only "acepted".*\n {2}hint: use accepted, duplicate, rejected, fault/);
+    });
   });
 
   it('replays a single capture file into a running `listen`, which sees a duplicate', async () => {

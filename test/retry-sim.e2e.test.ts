@@ -200,10 +200,8 @@ describe('retry-sim interrupted', () => {
         }
       });
     });
-    const t0 = Date.now();
     child.kill('SIGINT');
     const code = await exited;
-    expect(Date.now() - t0).toBeLessThan(4_000);
     expect(code).toBe(130);
     expect(server.requests).toHaveLength(1);
     expect(stdout).toMatch(/^✘ 1 +\+0s .* 500/m);

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -143,6 +144,55 @@ describe('credentials in --to (built CLI)', () => {
     noPassword(flow.stdout, flow.stderr, retry.stdout, retry.stderr, retryJson.stdout, check.stdout, check.stderr, xml, checkJson.stdout);
   });
 
+  it('load mode: Basic auth on every request; the progress line, the load record and error lines mask the password', async () => {
+    const human = await run(['send', 'verified', '--count', '4', '--concurrency', '2', '--to', url(), '--secret', SECRET]);
+    expect(human.code).toBe(0);
+    expect(human.stderr).toContain(`to ${shown()}, 2 at a time`);
+    const json = await run(['send', 'all', '--count', '6', '--concurrency', '2', '--to', url(), '--secret', SECRET, '--json']);
+    expect(json.code).toBe(0);
+    expect(ndjson(json.stdout).at(-1)).toMatchObject({ type: 'load', url: shown(), sent: 6, ok: 6 });
+    expect(server.requests).toHaveLength(10);
+    expect(server.requests.every((r) => r.headers.authorization === basic)).toBe(true);
+    const dead = await closedPort();
+    const deadUrl = `http://alice:${ENCODED}@127.0.0.1:${dead}/webhooks/facesign`;
+    const refused = await run(['send', 'verified', '--count', '2', '--to', deadUrl, '--secret', SECRET, '--json']);
+    expect(refused.code).toBe(1);
+    const record = ndjson(refused.stdout).at(-1)!;
+    expect(record).toMatchObject({ type: 'load', url: `http://alice:***@127.0.0.1:${dead}/webhooks/facesign`, delivered: 0 });
+    expect(record.errors).toEqual({ 'error:refused': `connection refused at 127.0.0.1:${dead} — is the server running?` });
+    noPassword(human.stdout, human.stderr, json.stdout, json.stderr, refused.stdout, refused.stderr);
+  });
+
+  it("check on a dead port: the error line and JUnit's failure show the URL masked", async () => {
+    const dead = await closedPort();
+    const junit = join(dir, 'dead.xml');
+    const r = await run(['check', '--to', `http://alice:${ENCODED}@127.0.0.1:${dead}/hooks`, '--secret', SECRET, '--reporter', 'junit', '--output', junit]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`connection refused at http://alice:***@127.0.0.1:${dead}/hooks`);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toContain(`http://alice:***@127.0.0.1:${dead}/hooks`);
+    noPassword(r.stdout, r.stderr, xml);
+  });
+
+  it('replay: Basic auth on the wire, the record masks the URL; a capture header that is not valid HTTP is exit 2', async () => {
+    const body = Buffer.from('{"id":"evt_cred","object":"event","type":"session.created","created":1,"data":{"id":"vs_cred"}}');
+    const capture = (headers: Record<string, string>) =>
+      JSON.stringify({ method: 'POST', path: '/webhooks/facesign', headers, body_base64: body.toString('base64'), received_at: '2026-01-01T00:00:00.000Z', sequence: 1 });
+    const good = join(dir, 'good-capture.json');
+    writeFileSync(good, capture({ 'content-type': 'application/json', 'facesign-event-id': 'evt_cred' }));
+    const r = await run(['replay', good, '--to', url(), '--json']);
+    expect(r.code).toBe(0);
+    expect(ndjson(r.stdout)[0]).toMatchObject({ type: 'replay', url: shown(), status: 200 });
+    expect(server.requests.map((q) => q.headers.authorization)).toEqual([basic]);
+    noPassword(r.stdout, r.stderr);
+    const bad = join(dir, 'bad-capture.json');
+    writeFileSync(bad, capture({ 'content-type': 'application/json', 'x-forged': 'a\r\nX-Injected: 1' }));
+    const refused = await run(['replay', bad, '--to', url()]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`error: capture file "${bad}": the x-forged header value "a\\r\\nX-Injected: 1" contains a line break (CR)`);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('an unusable --to with a password: the error line masks it', async () => {
     const r = await run(['send', 'verified', '--to', `ftp://alice:${ENCODED}@127.0.0.1/x`, '--secret', SECRET]);
     expect(r.code).toBe(2);
@@ -150,3 +200,12 @@ describe('credentials in --to (built CLI)', () => {
     noPassword(r.stderr);
   });
 });
+
+/** A loopback port with nothing listening (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}

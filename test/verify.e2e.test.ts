@@ -100,7 +100,7 @@ describe.concurrent('verify CAPTURE.json', () => {
   it('a capture the receiver wrote from `send` is valid: exit 0, human verdict', async () => {
     const res = await runCli(['verify', captures.sent!.file, '--secret', SECRET]);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/^✔ valid\s+signature matches \(session\.verified evt_\w+, \d+ bytes\)\n$/);
+    expect(res.stdout).toMatch(/^✔ valid\s+signature matches \(session\.verified evt_\w+, \d+ bytes\)\n  listen {4}accepted this signature too\n$/);
     expect(res.stdout).not.toContain(SECRET);
   });
 
@@ -130,6 +130,7 @@ describe.concurrent('verify CAPTURE.json', () => {
       warnings: [],
       notes: [],
       strict: false,
+      listen: { outcome: 'accepted', status: 200, signature: 'valid', reason: null, agrees: true, message: 'listen accepted this signature too' },
     });
   });
 

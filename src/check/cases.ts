@@ -1,12 +1,17 @@
-import { buildEvent } from '../events/build.js';
+import { buildEvent, type FaceSignEvent } from '../events/build.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 import { prepareRequest, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
-import { SIGNATURE_HEADER } from '../signature/index.js';
+import { signPayload, SIGNATURE_HEADER } from '../signature/index.js';
 import { usageError } from '../errors.js';
+import { BYTE_FORMS, escapedBody, indentedBody, numbersBody, rawBodyEvent, spacedBody, utf8Body } from './byte-forms.js';
 
 /** The stable case ids, in the order they run (README "check"). */
 export const CHECK_CASE_IDS = [
   ...EVENT_TYPES.map((type) => `valid.${type}` as const),
+  'raw-body.utf8',
+  'raw-body.escapes',
+  'raw-body.whitespace',
+  'raw-body.numbers',
   'duplicate',
   'wrong-secret',
   'no-signature',
@@ -46,9 +51,10 @@ export const SLOW_MS = 1_000;
 /** A type FaceSign does not send (yet): handlers must acknowledge and ignore it. */
 export const UNKNOWN_EVENT_TYPE = 'session.reviewed';
 
-/** `valid` stands for the six valid.* cases in --only/--skip. */
-const GROUPS: Record<string, CheckCaseId[]> = {
+/** Group names for --only/--skip: `valid` = the six valid.* cases, `raw-body` = the four raw-body.* ones. */
+export const CHECK_GROUPS: Record<string, CheckCaseId[]> = {
   valid: CHECK_CASE_IDS.filter((id) => id.startsWith('valid.')),
+  'raw-body': CHECK_CASE_IDS.filter((id) => id.startsWith('raw-body.')),
 };
 
 function parseIds(values: string[] | string | undefined, flag: string): Set<CheckCaseId> {
@@ -59,11 +65,11 @@ function parseIds(values: string[] | string | undefined, flag: string): Set<Chec
   const ids = new Set<CheckCaseId>();
   for (const raw of list) {
     const name = raw.toLowerCase();
-    const group = GROUPS[name];
+    const group = CHECK_GROUPS[name];
     if (group) group.forEach((id) => ids.add(id));
     else if ((CHECK_CASE_IDS as readonly string[]).includes(name)) ids.add(name as CheckCaseId);
     else {
-      throw usageError(`${flag}: unknown case "${raw}"`, `case ids: ${CHECK_CASE_IDS.join(', ')} (or valid for the six valid.* cases)`);
+      throw usageError(`${flag}: unknown case "${raw}"`, `case ids: ${CHECK_CASE_IDS.join(', ')} (or the groups valid, raw-body)`);
     }
   }
   return ids;
@@ -92,6 +98,37 @@ function nonHexSignature(valid: string): string {
   return `${valid.slice(0, 60)}zzzz`;
 }
 
+/*
+ * Signatures of 64 bytes on the wire that are not ASCII. Header values are written one byte per
+ * character (Latin-1), and bytes 0x80-0xFF are legal there (obs-text). A handler that checks
+ * `signature.length === 64` and then compares bytes (Node's timingSafeEqual on Buffer.from(sig),
+ * Python's hmac.compare_digest on a str) throws on these instead of answering 400.
+ */
+/** 62 hex characters and the two UTF-8 bytes of "é" (C3 A9), each sent as one Latin-1 character. */
+function utf8TailSignature(valid: string): string {
+  return `${valid.slice(0, 62)}\u00c3\u00a9`;
+}
+
+/** 63 hex characters and "é" as the one byte E9: 64 characters and 64 bytes. */
+function latin1TailSignature(valid: string): string {
+  return `${valid.slice(0, 63)}\u00e9`;
+}
+
+/** The malformed-signature steps whose signature is 64 bytes but not ASCII (the judge names them). */
+export const NON_ASCII_SIGNATURE_LABELS = ['64 bytes, UTF-8 é', '64 chars, Latin-1 é'] as const;
+
+/** The request with its signature header set to `value` (whatever case the header's name has). */
+function withSignature(req: WebhookRequest, value: string): WebhookRequest {
+  const name = Object.keys(req.headers).find((k) => k.toLowerCase() === SIGNATURE_HEADER.toLowerCase()) ?? SIGNATURE_HEADER;
+  return { ...req, headers: { ...req.headers, [name]: value }, signatureMode: 'malformed' };
+}
+
+/** The request carrying `body` instead of the compact serialization, signed over exactly those bytes. */
+function withBody(req: WebhookRequest, body: Buffer, secret: string): WebhookRequest {
+  const name = Object.keys(req.headers).find((k) => k.toLowerCase() === SIGNATURE_HEADER.toLowerCase()) ?? SIGNATURE_HEADER;
+  return { ...req, body, headers: { ...req.headers, [name]: signPayload(body, secret) } };
+}
+
 /**
  * The suite as data: each case's events built, serialized and signed (or mis-signed on purpose).
  * No I/O; every event gets fresh ids so a handler's de-duplication cannot hide a case.
@@ -118,6 +155,21 @@ export function planCheck(options: PlanOptions): CheckCase[] {
         parallel: false,
       };
     }
+    if (id in BYTE_FORMS) {
+      const form = BYTE_FORMS[id as keyof typeof BYTE_FORMS];
+      const signed = (label: string, event: FaceSignEvent, body: (e: FaceSignEvent) => Buffer): CheckStep => ({
+        label,
+        request: withBody(prepareRequest(event, base), body(event), options.secret),
+      });
+      const steps: Record<keyof typeof BYTE_FORMS, () => CheckStep[]> = {
+        'raw-body.utf8': () => [signed('raw UTF-8', rawBodyEvent(), utf8Body)],
+        'raw-body.escapes': () => [signed('\\u00e9 and \\/', rawBodyEvent(), escapedBody)],
+        'raw-body.numbers': () => [signed('1.50 and 0.10', rawBodyEvent(), numbersBody)],
+        // Plain ASCII events, so each step differs from the compact form by whitespace alone.
+        'raw-body.whitespace': () => [signed('indented', buildEvent('session.verified'), indentedBody), signed('", " and ": "', buildEvent('session.failed'), spacedBody)],
+      };
+      return { id, title: form.title, want: 'accept', expected: '2xx', steps: steps[form.id](), parallel: false };
+    }
     switch (id) {
       case 'duplicate': {
         const request = prepare('session.verified');
@@ -138,13 +190,16 @@ export function planCheck(options: PlanOptions): CheckCase[] {
       case 'no-signature':
         return reject(id, `no ${SIGNATURE_HEADER} header`, [{ label: 'no header', request: prepare('session.verified', 'missing') }]);
       case 'malformed-signature': {
-        const wrongLength = prepare('session.verified', 'malformed');
-        const event = buildEvent('session.verified');
-        const signature = nonHexSignature(prepareRequest(event, base).headers[SIGNATURE_HEADER] ?? '');
-        const nonHex = prepareRequest(event, { ...base, headers: [...(options.headers ?? []), `${SIGNATURE_HEADER}: ${signature}`] });
-        return reject(id, 'a signature of the wrong length, or not hex', [
-          { label: 'wrong length', request: wrongLength },
-          { label: '64 chars, not hex', request: { ...nonHex, signatureMode: 'malformed' } },
+        const valid = () => prepare('session.verified');
+        const signatureOf = (req: WebhookRequest) => req.headers[SIGNATURE_HEADER] ?? '';
+        const nonHex = valid();
+        const utf8Tail = valid();
+        const latin1Tail = valid();
+        return reject(id, 'a signature of the wrong length, not hex, or 64 bytes that are not ASCII', [
+          { label: 'wrong length', request: prepare('session.verified', 'malformed') },
+          { label: '64 chars, not hex', request: withSignature(nonHex, nonHexSignature(signatureOf(nonHex))) },
+          { label: NON_ASCII_SIGNATURE_LABELS[0], request: withSignature(utf8Tail, utf8TailSignature(signatureOf(utf8Tail))) },
+          { label: NON_ASCII_SIGNATURE_LABELS[1], request: withSignature(latin1Tail, latin1TailSignature(signatureOf(latin1Tail))) },
         ]);
       }
       case 'tampered-body':

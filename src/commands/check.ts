@@ -1,17 +1,16 @@
-import { statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CHECK_CASE_IDS, DEFAULT_BURST, planCheck, selectCases, type CheckCase } from '../check/cases.js';
 import { runCheck, type CheckReport } from '../check/run.js';
 import type { CaseResult, CheckOutcome } from '../check/judge.js';
 import { DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
-import { displayUrl, resolveTarget, TARGET_ENV } from '../delivery/target.js';
+import { displayUrl, resolveTarget } from '../delivery/target.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { watchInterrupt } from '../interrupt.js';
 import { formatJUnit } from '../report/junit.js';
 import { createOutput, formatMs, maskSecret, type Output } from '../report/output.js';
-import { canPrompt } from '../prompts.js';
-import { resolveSecret } from '../secret.js';
-import { positiveInt, tlsOptionsFrom } from './shared.js';
+import { resolveSecret, SECRET_ENV } from '../secret.js';
+import { positiveInt, timeoutFlag, tlsOptionsFrom } from './shared.js';
 
 export const CHECK_REPORTERS = ['human', 'junit'] as const;
 export type CheckReporter = (typeof CHECK_REPORTERS)[number];
@@ -40,7 +39,19 @@ interface ReportPlan {
   outputPath?: string;
 }
 
-/** Checks the reporter flags fit together (pure apart from looking at the output's directory). */
+/** The closest existing path at or above `path`, and whether it is a folder. */
+function existingAncestor(path: string): { path: string; isDir: boolean } {
+  for (let at = path; ; at = dirname(at)) {
+    try {
+      return { path: at, isDir: statSync(at).isDirectory() };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(at) === at) return { path: at, isDir: false };
+    }
+  }
+}
+
+/** Checks the reporter flags fit together (pure apart from looking at the output's folder, which is created only when the report is written). */
 export function planReport(options: Pick<CheckOptions, 'reporter' | 'output' | 'json'>): ReportPlan {
   const reporter = options.reporter ?? (options.output !== undefined ? 'junit' : 'human');
   if (!(CHECK_REPORTERS as readonly string[]).includes(reporter)) {
@@ -56,13 +67,19 @@ export function planReport(options: Pick<CheckOptions, 'reporter' | 'output' | '
   }
   if (options.output === '') throw usageError('--output is empty', 'e.g. --output reports/facesign-check.xml');
   const outputPath = resolve(options.output);
-  let isDir = false;
-  try {
-    isDir = statSync(dirname(outputPath)).isDirectory();
-  } catch {
-    isDir = false;
+  // Refused before anything is sent: a run whose report cannot be written is wasted.
+  const cannot = (why: string) => usageError(`cannot write --output "${options.output}": ${why}`, 'pick a path in a folder you can write to, e.g. --output reports/facesign-check.xml');
+  const target = existingAncestor(outputPath);
+  if (target.path === outputPath && target.isDir) throw cannot('it is a folder');
+  const folder = target.path === outputPath ? existingAncestor(dirname(outputPath)) : target;
+  if (!folder.isDir) throw cannot(`${folder.path} is not a folder`);
+  for (const path of target.path === outputPath ? [folder.path, outputPath] : [folder.path]) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      throw cannot(`${path} is not writable`);
+    }
   }
-  if (!isDir) throw usageError(`cannot write --output "${options.output}": no such directory ${dirname(outputPath)}`, 'create the directory first');
   return { table: !options.json, junit: 'file', outputPath };
 }
 
@@ -76,6 +93,7 @@ export function caseRecord(r: CaseResult) {
     expected: r.expected,
     happened: r.happened,
     hint: r.hint ?? null,
+    note: r.note ?? null,
     duration_ms: Math.round(r.durationMs * 10) / 10,
     deliveries: r.deliveries.map((d) => ({
       label: d.label,
@@ -99,8 +117,10 @@ export function summaryRecord(report: CheckReport) {
     passed: report.passed,
     warned: report.warned,
     failed: report.failed,
-    failed_ids: report.cases.filter((r) => r.outcome === 'fail').map((r) => r.id),
+    failed_ids: report.failedIds,
     warned_ids: report.cases.filter((r) => r.outcome === 'warn').map((r) => r.id),
+    diagnosis: report.diagnosis ?? null,
+    summary: report.summary,
     duration_ms: Math.round(report.durationMs),
     interrupted: report.interrupted,
     unreachable: report.unreachable ?? null,
@@ -121,6 +141,7 @@ function createTable(out: Output, plan: CheckCase[]) {
     row(r: CaseResult) {
       out.line(`${mark[r.outcome]}    ${r.id.padEnd(idWidth)}  ${r.expected.padEnd(expWidth)}  ${r.happened}`);
       if (r.hint) out.line(`${' '.repeat(8)}${c.dim('hint:')} ${r.hint}`);
+      if (r.note) out.line(`${' '.repeat(8)}${c.dim('note:')} ${r.note}`);
     },
   };
 }
@@ -129,10 +150,26 @@ function summaryLine(out: Output, report: CheckReport): string {
   const { c } = out;
   const n = report.cases.length;
   const parts = [c.green(`${report.passed} passed`), report.warned ? c.yellow(`${report.warned} warned`) : `0 warned`, report.failed ? c.red(`${report.failed} failed`) : '0 failed'];
-  const failedIds = report.cases.filter((r) => r.outcome === 'fail').map((r) => r.id);
-  const names = failedIds.length ? ` (${failedIds.join(', ')})` : '';
+  const names = report.failedIds.length ? ` (${report.failedIds.join(', ')})` : '';
   const verdict = report.interrupted ? c.yellow('interrupted') : report.failed ? c.red('FAIL') : c.green('OK');
   return `${verdict}: ${n} ${n === 1 ? 'case' : 'cases'}, ${parts.join(', ')}${names} in ${formatMs(report.durationMs)}`;
+}
+
+/**
+ * Creates the report's missing folders (`reports/` in a fresh CI checkout) before anything is sent,
+ * one level at a time: a recursive mkdir spins forever under /proc.
+ */
+export function ensureOutputFolder(outputPath: string, shown: string): void {
+  const missing: string[] = [];
+  for (let dir = dirname(outputPath); existingAncestor(dir).path !== dir; dir = dirname(dir)) missing.unshift(dir);
+  for (const dir of missing) {
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw usageError(`cannot write --output "${shown}": cannot create the folder ${dir} (${code})`, 'pick a path in a folder you can write to, e.g. --output reports/facesign-check.xml');
+    }
+  }
 }
 
 function writeJUnit(path: string, xml: string): void {
@@ -145,10 +182,43 @@ function writeJUnit(path: string, xml: string): void {
 
 function unreachableError(report: CheckReport): CliError {
   const error = report.unreachable!;
-  const message = error.kind === 'refused'
-    ? `connection refused at ${report.url} — is your app running? start it (and wait for its port) before check`
-    : `cannot reach ${report.url}: ${error.message}`;
-  return new CliError(message, { exitCode: EXIT.failed });
+  const kind: string = error.kind;
+  if (kind === 'refused') {
+    return new CliError(`connection refused at ${report.url} — is your app running? start it (and wait for its port) before check`, { exitCode: EXIT.failed });
+  }
+  if (kind === 'tls') {
+    // The delivery layer names the case (network-error.ts); the hint says which flag or scheme fixes it.
+    const plain = /answered in plain HTTP/.exec(error.message);
+    if (plain) {
+      return new CliError(`cannot reach ${report.url}: the TLS handshake failed (the port answered in plain HTTP)`, { exitCode: EXIT.failed, hint: 'https:// to a plain-HTTP port? use http://' });
+    }
+    if (/ speaks TLS/.test(error.message)) {
+      return new CliError(`cannot reach ${report.url}: the port speaks TLS, not plain HTTP`, { exitCode: EXIT.failed, hint: 'http:// to a TLS port? use https://' });
+    }
+    const reason = /^TLS error talking to [^:]+:\d+: (.*?)(?: — .*)?$/.exec(oneLine(error.message))?.[1] ?? oneLine(error.message);
+    return new CliError(`cannot reach ${report.url}: the TLS handshake failed (${reason})`, {
+      exitCode: EXIT.failed,
+      hint: "the server's certificate is not trusted here (self-signed or a private CA)? trust its CA with --ca FILE, or skip the check with --insecure",
+    });
+  }
+  if (kind === 'protocol' || error.code?.startsWith('HPE_')) {
+    return new CliError(`cannot reach ${report.url}: the answer is not HTTP/1.x (${oneLine(error.message)})`, {
+      exitCode: EXIT.failed,
+      hint: 'http:// to a TLS port? use https://; else check --to points at your web server, not another service',
+    });
+  }
+  return new CliError(`cannot reach ${report.url}: ${oneLine(error.message)}`, { exitCode: EXIT.failed });
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/** Where the secret came from, masked: the diagnosis names what to compare. */
+function secretSource(flag: string | undefined, secret: string): string {
+  if (flag !== undefined) return `--secret ${maskSecret(secret)}`;
+  if (process.env[SECRET_ENV]) return `$${SECRET_ENV} (${maskSecret(secret)})`;
+  return `the secret typed at the prompt (${maskSecret(secret)})`;
 }
 
 export async function runCheckCommand(options: CheckOptions): Promise<number> {
@@ -156,14 +226,17 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   const out = createOutput({ json: options.json });
   const cases = selectCases(options.only, options.skip);
   const burst = positiveInt(options.burst, '--burst', DEFAULT_BURST);
-  const timeoutMs = positiveInt(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS);
-  let to = options.to;
-  // On a terminal, ask for the endpoint rather than silently assuming localhost:3000.
-  if (to === undefined && !process.env[TARGET_ENV] && !options.json && canPrompt()) to = await (await import('./interactive.js')).askTarget('Endpoint to check');
-  const url = resolveTarget(to);
+  if (options.burst !== undefined && !cases.includes('burst')) {
+    const flag = options.only !== undefined && !selectCases(options.only).includes('burst') ? '--only' : '--skip';
+    throw usageError(`--burst has no effect: ${flag} leaves out the burst case`, `add burst to ${flag === '--only' ? '--only' : 'the cases (drop it from --skip)'}, or drop --burst`);
+  }
+  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
+  // The target has a default (as for send), so it is never asked; only a missing secret is.
+  const url = resolveTarget(options.to);
   const secret = await resolveSecret(options.secret);
   const plan = planCheck({ url, secret, cases, burst, headers: options.header });
   const tls = tlsOptionsFrom(options, out.note);
+  if (reportPlan.outputPath) ensureOutputFolder(reportPlan.outputPath, options.output!);
 
   const table = createTable(out, plan);
   const line = (text?: string) => {
@@ -195,6 +268,9 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   if (reportPlan.junit === 'stdout') process.stdout.write(xml);
   if (report.unreachable) throw unreachableError(report);
   line();
+  if (report.diagnosis === 'secret-mismatch') {
+    line(out.c.red(`the secrets most likely differ: every validly signed event was rejected with 4xx, in every byte form sent, and so was every bad signature. This run signed with ${secretSource(options.secret, secret)}: give check the secret your app verifies with.`));
+  }
   line(summaryLine(out, report));
   if (reportPlan.junit === 'file' && reportPlan.table) out.note(out.ce.dim(`JUnit report written to ${options.output}`));
   if (report.interrupted) return EXIT.interrupted;

@@ -1,4 +1,5 @@
 import { buildFlow, FLOW_OUTCOMES, type FlowOutcome } from '../events/build.js';
+import { closestName, suggestEventType } from '../events/suggest.js';
 import { resolveTarget } from '../delivery/target.js';
 import { prepareRequest } from '../delivery/request.js';
 import { deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
@@ -6,9 +7,10 @@ import { EXIT, usageError } from '../errors.js';
 import { createSeededRandom, shuffleOrder } from '../random.js';
 import { createOutput } from '../report/output.js';
 import { printDelivery, printPreviews } from '../report/delivery.js';
+import { safeText } from '../report/text.js';
 import { resolveSecret } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
-import { buildOptionsFrom, eventIdSource, positiveInt, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
+import { buildOptionsFrom, eventIdSource, timeoutFlag, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
 
 export interface FlowCommandOptions extends Omit<EventFlags, 'eventId'>, SendFlags {
   outcome: string;
@@ -22,13 +24,35 @@ export interface FlowCommandOptions extends Omit<EventFlags, 'eventId'>, SendFla
 /** `--shuffle --seed N` gives the same order every run. */
 export { createSeededRandom as seededRandom, shuffleOrder } from '../random.js';
 
+/** Flags that would be silently ignored together are a usage error naming both. Pure. */
+export function checkFlowFlags(options: Omit<FlowCommandOptions, 'outcome'>): void {
+  if (options.dryRun && options.curl) throw usageError('--dry-run and --curl both print the requests instead of sending them', 'pick one: --dry-run for the requests as sent, --curl for commands');
+  const preview = options.dryRun ? '--dry-run' : options.curl ? '--curl' : undefined;
+  if (preview !== undefined) {
+    const given = ([['--timeout', options.timeout], ['--insecure', options.insecure], ['--ca', options.ca]] as const).find(([, value]) => value !== undefined);
+    if (given) throw usageError(`${preview} sends nothing, so ${given[0]} cannot apply`, `drop ${given[0]}, or drop ${preview} to send`);
+  }
+  if (options.seed !== undefined && !options.shuffle) throw usageError('--seed only orders --shuffle', 'add --shuffle to deliver out of order, or drop --seed');
+}
+
+/** `verified`, `session.verified` or `Verified`; anything else is a usage error with the nearest outcome. */
+export function parseOutcome(value: string | undefined): FlowOutcome {
+  const name = (value ?? '').trim().toLowerCase().replace(/^session\./, '');
+  if ((FLOW_OUTCOMES as readonly string[]).includes(name)) return name as FlowOutcome;
+  const list = `outcomes: ${FLOW_OUTCOMES.join(', ')}`;
+  if (name === 'created' || name === 'started') {
+    throw usageError(`unknown flow outcome "${value}": every flow starts with created and started`, `name how it ends (${list})`);
+  }
+  const near = closestName(name, FLOW_OUTCOMES, (o) => [o]) ?? suggestEventType(name)?.replace(/^session\./, '');
+  const hint = near && (FLOW_OUTCOMES as readonly string[]).includes(near) ? `did you mean ${near}? (${list})` : `use one of the ${list}`;
+  throw usageError(`unknown flow outcome "${value}"`, hint);
+}
+
 export async function runFlow(options: FlowCommandOptions): Promise<number> {
   const out = createOutput({ json: options.json });
-  const outcome = options.outcome?.replace(/^session\./, '') as FlowOutcome;
-  if (!(FLOW_OUTCOMES as readonly string[]).includes(outcome)) {
-    throw usageError(`unknown flow outcome "${options.outcome}"`, `use one of: ${FLOW_OUTCOMES.join(', ')}`);
-  }
-  const timeoutMs = positiveInt(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS);
+  const outcome = parseOutcome(options.outcome);
+  checkFlowFlags(options);
+  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
   const url = resolveTarget(options.to);
   const secret = await resolveSecret(options.secret);
   let events = buildFlow(outcome, buildOptionsFrom(options));
@@ -61,7 +85,7 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
     }
     const interrupted = interrupt.signal.aborted && delivered < requests.length;
     out.record({ type: 'summary', session_id: sessionId, outcome, delivered, total: requests.length, stopped_at: null, interrupted });
-    out.line(`${interrupted ? out.c.yellow('interrupted') : out.c.green('flow complete')}: session ${sessionId}, ${delivered} of ${requests.length} delivered`);
+    out.line(`${interrupted ? out.c.yellow('interrupted') : out.c.green('flow complete')}: session ${safeText(sessionId)}, ${delivered} of ${requests.length} delivered`);
     return interrupted ? EXIT.interrupted : EXIT.ok;
   } finally {
     interrupt.dispose();

@@ -1,16 +1,11 @@
-import { buildEvent, type BuildOptions } from '../events/build.js';
+import { buildEvent } from '../events/build.js';
 import { setPath, type JsonObject } from '../events/json.js';
 import { EVENT_DESCRIPTIONS, EVENT_TYPES, type EventType } from '../events/types.js';
 import { resolveTarget, TARGET_ENV } from '../delivery/target.js';
-import { prepareRequest } from '../delivery/request.js';
-import { DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
-import { parseExpectation } from '../delivery/expect.js';
-import { CliError, EXIT, usageError } from '../errors.js';
-import { createOutput } from '../report/output.js';
-import { resolveSecret } from '../secret.js';
-import { canPrompt, promptConfirm, promptInput, promptSelect } from '../prompts.js';
-import { sendAll, type SendOptions } from './send.js';
-import { tlsOptionsFrom } from './shared.js';
+import { CliError } from '../errors.js';
+import { resolveSecret, SECRET_ENV } from '../secret.js';
+import { promptConfirm, promptInput, promptSelect } from '../prompts.js';
+import type { SendOptions } from './send.js';
 import { parseSetValue } from '../events/json.js';
 
 /** Checks one `path=value` override against a throwaway event, so typos are caught at the prompt. */
@@ -49,39 +44,26 @@ export function askTarget(message = 'Target (where your webhook endpoint listens
 }
 
 /**
- * The guided mode: pick an event type, a target and a secret (each only when not already given),
- * optional overrides; send, report, and offer to send another. Only on a terminal.
+ * Guided mode's questions (np's ui.js pattern): asks only for what the options lack, in the
+ * README's order — event type, target (no --to and no $FACESIGN_WEBHOOKS_URL), secret (no --secret
+ * and no $FACESIGN_WEBHOOK_SECRET), optional overrides — and returns the options filled in. The
+ * caller then runs the normal path with every flag the user gave. Only on a terminal.
  */
-export async function runInteractive(options: SendOptions = {}): Promise<number> {
-  if (!canPrompt()) {
-    throw usageError('nothing to do: no command and no terminal to ask on', 'run `facesign-webhooks --help`, or e.g. `facesign-webhooks send session.verified --to localhost:3000`');
-  }
-  const out = createOutput({ json: options.json });
-  const expect = parseExpectation(options.expect);
-  const timeoutMs = options.timeout ?? DEFAULT_TIMEOUT_MS;
-  let type = options.type as EventType | undefined;
-  const url = resolveTarget(options.to ?? ((await askTarget()) || undefined));
-  const secret = await resolveSecret(options.secret);
-  const tls = tlsOptionsFrom(options, out.note);
-  let missed = 0;
-  {
+export async function askSendInputs(options: SendOptions): Promise<SendOptions> {
+  const type = await askEventType();
+  const to = options.to ?? (process.env[TARGET_ENV] ? undefined : (await askTarget()).trim() || undefined);
+  const secret = options.secret ?? (process.env[SECRET_ENV] ? undefined : await resolveSecret(undefined));
+  const set = [...(options.set ?? [])];
+  if (await promptConfirm('Override any fields?', false)) {
     for (;;) {
-      type ??= await askEventType();
-      const set = [...(options.set ?? [])];
-      if (await promptConfirm('Override any fields?', false)) {
-        for (;;) {
-          const line = (await promptInput('Override (path=value, blank to finish)', { validate: (v) => (v.trim() === '' ? true : validateOverride(v.trim())) })).trim();
-          if (line === '') break;
-          set.push(line);
-        }
-      }
-      const build: BuildOptions = { eventId: options.eventId, sessionId: options.sessionId, userId: options.userId, set, unset: options.unset };
-      const req = prepareRequest(buildEvent(type, build), { url, secret, signature: options.signature, headers: options.header, fromIp: options.fromIp });
-      const result = await sendAll(out, [req], { repeat: options.repeat ?? 1, timeoutMs, expect, tls });
-      missed += result.missed;
-      if (!(await promptConfirm('Send another?', false))) break;
-      type = undefined;
+      const line = (await promptInput('Override (path=value, blank to finish)', { validate: (v) => (v.trim() === '' ? true : validateOverride(v.trim())) })).trim();
+      if (line === '') break;
+      set.push(line);
     }
   }
-  return missed > 0 ? EXIT.failed : EXIT.ok;
+  return { ...options, type, to, secret, set };
+}
+
+export function askSendAnother(): Promise<boolean> {
+  return promptConfirm('Send another?', false);
 }

@@ -4,7 +4,8 @@ import { EXIT, usageError } from '../errors.js';
 import { captureFileName, type Capture } from '../receiver/capture.js';
 import { DELIVERIES_PATH, startReceiver, type Receiver, type ReceiverOptions, type ReceiverStats } from '../receiver/server.js';
 import { createBatchedStream, createOutput, maskSecret, type Output } from '../report/output.js';
-import { SECRET_ENV } from '../secret.js';
+import { safeText } from '../report/text.js';
+import { SECRET_ENV, warnSecretAccident } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 
 export interface ListenOptions {
@@ -28,6 +29,8 @@ export interface ListenOptions {
   /** Seconds (decimals allowed). */
   maxWait?: string | number;
   history?: number;
+  /** Bytes, or with a unit: `64mb`. */
+  historyBytes?: string | number;
   json?: boolean;
 }
 
@@ -103,6 +106,7 @@ export function planListen(options: ListenOptions, env: NodeJS.ProcessEnv = proc
       saveDir: options.save,
       maxBodyBytes: options.maxBody !== undefined ? parseByteSize(options.maxBody) : undefined,
       historyLimit: options.history,
+      historyMaxBytes: options.historyBytes !== undefined ? parseByteSize(options.historyBytes, '--history-bytes') : undefined,
     },
     exitAfter: options.exitAfter,
     maxWaitMs: options.maxWait !== undefined ? parseSeconds(options.maxWait, '--max-wait') : undefined,
@@ -147,18 +151,20 @@ export function formatReceived(out: Output, capture: Capture): string {
   const v = capture.verdict;
   const dash = c.dim('-');
   const marks = { accepted: c.green('✔ accepted'), duplicate: c.yellow('↺ duplicate'), rejected: c.red('✘ rejected'), fault: c.magenta('⚡ fault') };
-  const what = v.event_type ?? c.dim(`${capture.method} ${capture.path.slice(0, 60)}`);
+  // Everything but the marks came in the request: escaped, so a request cannot forge a line.
+  const what = v.event_type !== null ? safeText(v.event_type) : c.dim(safeText(`${capture.method} ${capture.path.slice(0, 60)}`));
   const attempt = v.attempt !== undefined && v.attempt > 1 ? c.dim(` attempt ${v.attempt}`) : '';
-  const reason = v.reason && v.outcome !== 'duplicate' ? ` ${c.dim(`(${v.reason})`)}` : '';
+  const reason = v.reason && v.outcome !== 'duplicate' ? ` ${c.dim(`(${safeText(v.reason)})`)}` : '';
   const colour = v.status >= 200 && v.status < 300 ? c.green : c.red;
-  const answer = v.status === 0 ? c.magenta('no answer') : `${colour(String(v.status))} ${c.dim(JSON.stringify(v.response_body ?? ''))}`;
+  const answer = v.status === 0 ? c.magenta('no answer') : `${colour(String(v.status))} ${c.dim(safeText(JSON.stringify(v.response_body ?? '')))}`;
   const delay = v.delayed_ms ? c.dim(` after ${v.delayed_ms} ms`) : '';
+  const shown = (value: string | null) => (value === null ? dash : safeText(value));
   return [
     c.dim(localTime(capture.received_at)),
     c.bold(what),
-    v.event_id ?? dash,
-    v.session_id ?? dash,
-    v.user_id ?? dash,
+    shown(v.event_id),
+    shown(v.session_id),
+    shown(v.user_id),
     `${marks[v.outcome]}${attempt}${reason}`,
     `→ ${answer}${delay}`,
   ].join('  ');
@@ -222,11 +228,20 @@ function waitForStop(signal: AbortSignal, maxWaitMs: number | undefined, reached
   });
 }
 
+/** Writes out the batched lines and resolves once stdout has taken them (pipes are asynchronous). */
+function flushed(stdout: { flush(): void }, target: NodeJS.WritableStream & { writableLength?: number } = process.stdout): Promise<void> {
+  stdout.flush();
+  if (!target.writableLength) return Promise.resolve();
+  return new Promise((resolve) => target.once('drain', () => resolve()));
+}
+
 export async function runListen(options: ListenOptions): Promise<number> {
   const stdout = createBatchedStream();
   const out = createOutput({ json: options.json, stdout });
   const plan = planListen(options);
-  const interrupt = watchInterrupt();
+  if (plan.secretSource !== 'generated') warnSecretAccident(plan.receiver.secret, plan.secretSource);
+  // A second Ctrl-C exits at once, but not before every line already decided is written out.
+  const interrupt = watchInterrupt({ beforeExit: () => flushed(stdout) });
   let accepted = 0;
   let reachExitAfter!: () => void;
   const reached = new Promise<void>((resolve) => (reachExitAfter = resolve));
@@ -239,7 +254,7 @@ export async function runListen(options: ListenOptions): Promise<number> {
         else out.line(formatReceived(out, capture));
         if (capture.verdict.outcome === 'accepted' && ++accepted === plan.exitAfter) reachExitAfter();
       },
-      onWarning: (message) => out.note(out.ce.yellow(`warning: ${message}`)),
+      onWarning: (message) => out.note(out.ce.yellow(`warning: ${safeText(message)}`)),
     });
   } catch (err) {
     interrupt.dispose();

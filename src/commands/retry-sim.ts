@@ -7,12 +7,14 @@ import { EXIT, usageError } from '../errors.js';
 import type { EventType } from '../events/types.js';
 import { createOutput, formatMs, maskSecret, type Output } from '../report/output.js';
 import { describeResponse } from '../report/delivery.js';
-import { canPrompt } from '../prompts.js';
-import { resolveSecret, SECRET_ENV } from '../secret.js';
+import { safeText } from '../report/text.js';
+import { resolveSecret, SECRET_ENV, warnSecretAccident } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 import {
   DEFAULT_SCHEDULE,
+  MAX_TIMER_MS,
   ScheduleError,
+  formatDuration,
   formatOffset,
   formatSchedule,
   parseSchedule,
@@ -23,7 +25,7 @@ import {
   type RetryRunResult,
   type WaitInfo,
 } from '../retry/index.js';
-import { buildOptionsFrom, eventIdSource, positiveInt, readFixtureFile, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
+import { buildOptionsFrom, describeMs, eventIdSource, positiveInt, readFixtureFile, timeoutFlag, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
 
 export const RETRY_EXPECTATIONS = ['delivered', 'failed'] as const;
 export type RetryExpectation = (typeof RETRY_EXPECTATIONS)[number];
@@ -86,11 +88,22 @@ export function planRetrySim(options: RetrySimOptions, fixtureType?: unknown): R
   if (options.to !== undefined && options.failFirst !== undefined) {
     throw usageError('--fail-first only applies to the built-in receiver', 'drop --to to run against the built-in receiver, or make your endpoint fail on its own');
   }
+  const speed = parseSpeed(options.speed);
+  // A wait longer than one timer holds is refused here (the clock could chain timers, but a
+  // run of weeks is a typo, not a test).
+  const longest = Math.max(...schedule);
+  if (longest / speed > MAX_TIMER_MS) {
+    const flags = options.schedule !== undefined ? '--schedule and --speed make' : '--speed makes';
+    throw usageError(
+      `${flags} the ${formatDuration(longest)} wait ${describeMs(longest / speed)} long; the longest wait is ${MAX_TIMER_MS} ms (about ${describeMs(MAX_TIMER_MS)})`,
+      `use --speed ${Math.ceil((longest / MAX_TIMER_MS) * 1000) / 1000} or more`,
+    );
+  }
   return {
     type,
     schedule,
-    speed: parseSpeed(options.speed),
-    timeoutMs: positiveInt(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS),
+    speed,
+    timeoutMs: timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS),
     expect: expect as RetryExpectation,
     url: options.to !== undefined ? resolveTarget(options.to) : undefined,
     failFirst: positiveInt(options.failFirst, '--fail-first', DEFAULT_FAIL_FIRST, 0),
@@ -219,36 +232,15 @@ async function openBuiltInReceiver(secret: string, failFirst: number): Promise<B
   return startReceiver({ secret, port: 0, failFirst });
 }
 
-/** On a terminal, asks for what was not given: the event type, the target, the speed. */
-async function askMissing(options: RetrySimOptions): Promise<RetrySimOptions> {
-  const { askEventType, askTarget } = await import('./interactive.js');
-  const { promptSelect } = await import('../prompts.js');
-  const asked = { ...options };
-  if (asked.type === undefined && asked.fixture === undefined) asked.type = await askEventType();
-  if (asked.to === undefined && asked.failFirst === undefined) {
-    asked.to = (await askTarget(`Target (blank: a built-in receiver that fails the first ${DEFAULT_FAIL_FIRST} attempts)`, '')) || undefined;
-  }
-  if (asked.speed === undefined) {
-    const speeds = [
-      { value: '3600', name: '3600× — the hour in about a second' },
-      { value: '60', name: '60× — the hour in about a minute' },
-      { value: '1', name: "1× — real time, as FaceSign does it (72 minutes if every attempt fails)" },
-    ];
-    asked.speed = Number(await promptSelect('Speed', speeds, '3600'));
-  }
-  return asked;
-}
-
 export async function runRetrySim(options: RetrySimOptions): Promise<number> {
-  if (!options.json && canPrompt()) options = await askMissing(options);
   const out = createOutput({ json: options.json });
   const fixture = options.fixture ? readFixtureFile(options.fixture) : undefined;
   const plan = planRetrySim(options, fixture?.type);
   const builtIn = plan.url === undefined;
   // The built-in receiver needs no real secret: use the given one, else make one up (never prompt).
-  const secret = builtIn && options.secret === undefined
-    ? process.env[SECRET_ENV] || `whsec_${randomBytes(18).toString('base64url')}`
-    : await resolveSecret(options.secret);
+  const fromEnv = process.env[SECRET_ENV];
+  if (builtIn && options.secret === undefined && fromEnv) warnSecretAccident(fromEnv, 'env');
+  const secret = builtIn && options.secret === undefined ? fromEnv || `whsec_${randomBytes(18).toString('base64url')}` : await resolveSecret(options.secret);
   const event = buildEvent(plan.type, buildOptionsFrom(options, fixture));
   const tls = tlsOptionsFrom(options, out.note);
   const clock = options.clock;
@@ -262,7 +254,7 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
     const maxAttempts = plan.schedule.length + 1;
     const { c } = out;
 
-    out.line(`${c.bold('retry-sim')} ${c.bold(req.eventType)} ${c.dim(req.eventId)} → ${displayUrl(url)}`);
+    out.line(`${c.bold('retry-sim')} ${c.bold(req.eventType)} ${c.dim(safeText(req.eventId))} → ${safeText(displayUrl(url))}`);
     out.line(
       c.dim(
         `schedule ${formatSchedule(plan.schedule)} (up to ${maxAttempts} attempts, each delay from the end of the attempt before)` +

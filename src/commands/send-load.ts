@@ -1,11 +1,12 @@
 import { buildEvent } from '../events/build.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 import { prepareRequest } from '../delivery/request.js';
-import { displayUrl } from '../delivery/target.js';
+import { displayUrl, urlCredentials } from '../delivery/target.js';
 import { runWireLoad, wireRequestFactory, wireTarget, type LoadReport } from '../delivery/load.js';
 import type { Expectation } from '../delivery/expect.js';
 import { EXIT } from '../errors.js';
 import { formatMs, type Output } from '../report/output.js';
+import { safeText } from '../report/text.js';
 import { watchInterrupt } from '../interrupt.js';
 import type { BuildOptions } from '../events/build.js';
 import type { SendOptions } from './send.js';
@@ -47,13 +48,19 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
   const { out, types, count, concurrency } = input;
   // One template per type; ids are spliced in per request so nothing grows with the count.
   const target = wireTarget(input.url);
+  // A user:password@ in the URL goes out as Basic auth, as for single deliveries (deliver.ts).
+  const credentials = urlCredentials(input.url);
+  const headers = [...(input.options.header ?? [])];
+  if (credentials && !headers.some((h) => /^\s*authorization\s*:/i.test(h))) {
+    headers.push(`Authorization: Basic ${Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64')}`);
+  }
   const factories = types.map((type) =>
     wireRequestFactory(
       prepareRequest(buildEvent(type, { ...input.build, eventId: undefined }), {
         url: input.url,
         secret: input.secret,
         signature: input.options.signature,
-        headers: input.options.header,
+        headers,
         fromIp: input.options.fromIp,
       }),
       input.secret,
@@ -67,33 +74,59 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
   const releaseHeap = await boundHeap();
   let report: LoadReport;
   try {
-    report = await runWireLoad(target, next, { count, concurrency, timeoutMs: input.timeoutMs, signal: interrupt.signal });
+    report = await runWireLoad(target, next, { count, concurrency, timeoutMs: input.timeoutMs, signal: interrupt.signal, cutOnAbort: true });
   } finally {
     releaseHeap();
     interrupt.dispose();
   }
   const met = Object.entries(report.statuses).reduce((sum, [key, n]) => (input.expect.matches(Number(key)) ? sum + n : sum), 0);
+  const delivered = Object.entries(report.statuses).reduce((sum, [key, n]) => (key.startsWith('error:') ? sum : sum + n), 0);
   const round = (x: number) => Math.round(x * 100) / 100;
   out.record({
     type: 'load',
     url: displayUrl(input.url),
     sent: report.sent,
+    delivered,
     ok: report.ok,
     met,
     expected: input.expect.label,
+    count,
     concurrency,
     duration_ms: round(report.durationMs),
     requests_per_second: round(report.requestsPerSecond),
     latency_ms: { p50: round(report.latency.p50), p95: round(report.latency.p95), p99: round(report.latency.p99), max: round(report.latency.max), mean: round(report.latency.mean) },
     statuses: report.statuses,
+    errors: report.errors,
     interrupted: report.interrupted,
   });
+  printLoadReport(out, report, { count, concurrency, delivered, met, expected: input.expect.label });
+  if (report.interrupted) return EXIT.interrupted;
+  return report.sent - met > 0 || report.sent === 0 ? EXIT.failed : EXIT.ok;
+}
+
+/**
+ * The human summary. When nothing got an HTTP answer there are no rates or latencies to speak of,
+ * only why: `0 of 200 delivered: connection refused at 127.0.0.1:1 — is the server running?`.
+ */
+function printLoadReport(out: Output, report: LoadReport, s: { count: number; concurrency: number; delivered: number; met: number; expected: string }): void {
   const { c } = out;
-  out.line(`${c.bold(String(report.sent))} requests in ${formatMs(report.durationMs)} — ${c.bold(report.requestsPerSecond.toFixed(0))} req/s, ${concurrency} concurrent`);
+  const errorKinds = Object.entries(report.errors).sort(([a], [b]) => (report.statuses[b] ?? 0) - (report.statuses[a] ?? 0));
+  const stop = report.interrupted ? c.yellow(`interrupted after ${report.sent} of ${s.count}`) : '';
+  if (s.delivered === 0) {
+    const why = errorKinds[0] ? `: ${safeText(errorKinds[0][1])}` : '';
+    out.line(c.red(`0 of ${report.sent} delivered${why}`));
+    for (const [key, message] of errorKinds.slice(1)) out.line(c.red(`  ${report.statuses[key]}× ${safeText(message)}`));
+    if (stop) out.line(stop);
+    return;
+  }
+  out.line(`${c.bold(String(report.sent))} requests in ${formatMs(report.durationMs)} — ${c.bold(report.requestsPerSecond.toFixed(0))} req/s, ${s.concurrency} concurrent`);
   out.line(`latency  p50 ${formatMs(report.latency.p50)}  p95 ${formatMs(report.latency.p95)}  p99 ${formatMs(report.latency.p99)}  max ${formatMs(report.latency.max)}`);
   out.line(`statuses ${Object.entries(report.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
-  const missed = report.sent - met;
-  out.line(missed ? c.red(`${missed} of ${report.sent} did not meet ${input.expect.label}`) : c.green(`all ${report.sent} met ${input.expect.label}`));
-  if (report.interrupted) return EXIT.interrupted;
-  return missed > 0 ? EXIT.failed : EXIT.ok;
+  if (errorKinds.length > 0) {
+    out.line(c.red(`${report.sent - s.delivered} of ${report.sent} got no HTTP answer:`));
+    for (const [key, message] of errorKinds) out.line(c.red(`  ${report.statuses[key]}× ${safeText(message)}`));
+  }
+  const missed = report.sent - s.met;
+  out.line(missed ? c.red(`${missed} of ${report.sent} did not meet ${s.expected}`) : c.green(`all ${report.sent} met ${s.expected}`));
+  if (stop) out.line(stop);
 }

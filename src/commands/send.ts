@@ -4,13 +4,13 @@ import { resolveTarget } from '../delivery/target.js';
 import { prepareRequest, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
 import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/deliver.js';
 import { parseExpectation, type Expectation } from '../delivery/expect.js';
-import { usageError, EXIT } from '../errors.js';
+import { CliError, usageError, EXIT } from '../errors.js';
 import { createOutput, type Output } from '../report/output.js';
 import { printDelivery, printPreviews } from '../report/delivery.js';
 import { resolveSecret } from '../secret.js';
 import { canPrompt } from '../prompts.js';
 import { watchInterrupt } from '../interrupt.js';
-import { buildOptionsFrom, eventIdSource, positiveInt, readFixtureFile, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
+import { buildOptionsFrom, eventIdSource, positiveInt, readFixtureFile, timeoutFlag, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
 
 export interface SendOptions extends EventFlags, SendFlags {
   /** An event type, its short name (`verified`), or `all`. */
@@ -55,24 +55,122 @@ export async function sendAll(
   return { sent, missed, interrupted: options.signal?.aborted ?? false };
 }
 
-export async function runSend(options: SendOptions): Promise<number> {
-  if (options.type === undefined && options.fixture === undefined && canPrompt()) {
-    return (await import('./interactive.js')).runInteractive(options);
+/**
+ * A deliberately bad signature sent without `--expect`: the default 2xx would call an endpoint
+ * that rightly rejects it a failure, so say how to make rejection the success condition.
+ */
+export function negativeSignatureHint(options: Pick<SendOptions, 'signature' | 'expect'>): string | undefined {
+  const mode = options.signature ?? 'valid';
+  if (mode === 'valid' || options.expect !== undefined) return undefined;
+  return `--signature ${mode} expects your endpoint to reject it: add --expect 4xx to make that the success condition`;
+}
+
+/** `--set id=…` / `--set data.id=…`: the assignment that pins an id, if any. */
+function pinningAssignment(set: string[] | undefined, path: 'id' | 'data.id'): string | undefined {
+  return set?.find((a) => a.slice(0, Math.max(0, a.indexOf('='))).trim().replace(/\[(\d+)\]/g, '.$1') === path);
+}
+
+/**
+ * Flag combinations that cannot all be honoured, refused before anything is asked or sent: a
+ * flag that would be silently ignored is a usage error naming both flags. Pure.
+ */
+export function checkSendFlags(o: SendOptions): void {
+  const load = o.count !== undefined;
+  if (o.dryRun && o.curl) throw usageError('--dry-run and --curl both print the request instead of sending it', 'pick one: --dry-run for the request as sent, --curl for a command');
+  const preview = o.dryRun ? '--dry-run' : o.curl ? '--curl' : undefined;
+  if (preview !== undefined) {
+    const sendingOnly: [string, unknown][] = [['--count', o.count], ['--concurrency', o.concurrency], ['--repeat', o.repeat], ['--expect', o.expect], ['--timeout', o.timeout], ['--insecure', o.insecure], ['--ca', o.ca]];
+    const given = sendingOnly.find(([, value]) => value !== undefined);
+    if (given) throw usageError(`${preview} sends nothing, so ${given[0]} cannot apply`, `drop ${given[0]}, or drop ${preview} to send`);
   }
+  const idSet = pinningAssignment(o.set, 'id');
+  const sessionSet = pinningAssignment(o.set, 'data.id');
+  if (load) {
+    // Load mode has its own client, which checks certificates against Node's list only.
+    const tlsFlag = o.insecure ? '--insecure' : o.ca !== undefined ? '--ca' : undefined;
+    if (tlsFlag) throw usageError(`${tlsFlag} does not apply to load mode (--count): its client checks certificates against Node's CA list`, 'drop it, or load-test over http:// (NODE_EXTRA_CA_CERTS adds a CA for https://)');
+    if (o.repeat !== undefined) {
+      throw usageError('--count and --repeat cannot be combined: load mode sends distinct events, --repeat resends one identical delivery', 'use --count N for load, or --repeat N for identical deliveries');
+    }
+    const pinned: [string, string][] = [];
+    if (o.eventId !== undefined) pinned.push(['--event-id', 'event id']);
+    if (idSet !== undefined) pinned.push([`--set ${idSet}`, 'event id']);
+    if (o.sessionId !== undefined) pinned.push(['--session-id', 'session id']);
+    if (sessionSet !== undefined) pinned.push([`--set ${sessionSet}`, 'session id']);
+    if (pinned.length > 0) {
+      const [flag, what] = pinned[0]!;
+      throw usageError(`${flag} cannot apply with --count: load mode gives every event a fresh ${what}`, `drop ${flag.split(' ')[0]}, or drop --count to send one event with that ${what}`);
+    }
+  } else if (o.concurrency !== undefined) {
+    throw usageError('--concurrency only applies to load mode (--count)', 'add --count N to send N distinct events, C at a time, or drop --concurrency');
+  }
+  if (o.type === 'all' && (o.eventId !== undefined || idSet !== undefined)) {
+    const flag = o.eventId !== undefined ? '--event-id' : `--set ${idSet}`;
+    throw usageError(`send all sends six events, and ${flag} would give all six one id`, `send one type with ${flag.split(' ')[0]}, or drop it for six fresh ids`);
+  }
+}
+
+export async function runSend(options: SendOptions): Promise<number> {
+  checkSendFlags(options);
+  if (options.type !== undefined || options.fixture !== undefined || !canPrompt()) return sendOnce(options);
+  return runGuided(options);
+}
+
+/**
+ * Guided mode (a terminal, no type): the prompts fill in only what is missing, then the normal
+ * path runs with every flag given; a plain send offers another.
+ */
+async function runGuided(options: SendOptions): Promise<number> {
+  const { askSendInputs, askSendAnother } = await import('./interactive.js');
+  const out = createOutput({ json: options.json });
+  const tally = { sent: 0, missed: 0, rounds: 0 };
+  const expect = parseExpectation(options.expect);
+  const stopped = (err: unknown): never => {
+    if (err instanceof CliError && err.exitCode === EXIT.interrupted && tally.rounds > 0) printTally(out, tally, expect.label);
+    throw err;
+  };
+  let filled = await askSendInputs(options).catch(stopped);
+  for (;;) {
+    const code = await sendOnce(filled, tally);
+    if (code === EXIT.interrupted) {
+      if (tally.rounds > 1) printTally(out, tally, expect.label);
+      return code;
+    }
+    if (filled.dryRun || filled.curl || filled.count !== undefined) return code;
+    if (!(await askSendAnother().catch(stopped))) return tally.missed > 0 ? EXIT.failed : EXIT.ok;
+    // The target and secret hold for the session; the type and overrides are asked again.
+    filled = await askSendInputs({ ...options, to: filled.to, secret: filled.secret }).catch(stopped);
+  }
+}
+
+function printTally(out: Output, tally: { sent: number; missed: number }, expected: string): void {
+  out.record({ type: 'summary', sent: tally.sent, met: tally.sent - tally.missed, missed: tally.missed, expected, interrupted: true });
+  const tail = tally.missed ? out.c.red(`${tally.missed} did not`) : out.c.green('all did');
+  out.line(`in all: ${tally.sent} ${tally.sent === 1 ? 'delivery' : 'deliveries'}, expected ${expected}: ${tail}${out.c.yellow(' (interrupted)')}`);
+}
+
+/** The normal path: build, sign and send (or print) with every flag as given. */
+async function sendOnce(options: SendOptions, tally?: { sent: number; missed: number; rounds: number }): Promise<number> {
   const out = createOutput({ json: options.json });
   const fixture = options.fixture ? readFixtureFile(options.fixture) : undefined;
   const types = resolveTypes(options.type, fixture?.type);
+  checkSendFlags({ ...options, type: types.length > 1 ? 'all' : options.type });
   const expect = parseExpectation(options.expect);
   const repeat = positiveInt(options.repeat, '--repeat', 1);
-  const timeoutMs = positiveInt(options.timeout, '--timeout', DEFAULT_TIMEOUT_MS);
+  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
   const url = resolveTarget(options.to);
   const secret = await resolveSecret(options.secret);
   const buildOptions = buildOptionsFrom(options, fixture);
-  if (options.count !== undefined && !options.dryRun && !options.curl) {
+  const hint = negativeSignatureHint(options);
+  if (options.count !== undefined) {
     const count = positiveInt(options.count, '--count', 1);
     const concurrency = positiveInt(options.concurrency, '--concurrency', 16);
+    const data = fixture?.data as { id?: unknown } | undefined;
+    if (fixture?.id !== undefined || data?.id !== undefined) out.note(out.ce.yellow('note: load mode gives every event a fresh event id and session id; the fixture\'s are replaced'));
     const { runLoadMode } = await import('./send-load.js');
-    return runLoadMode({ out, types, url, secret, build: buildOptions, count, concurrency, timeoutMs, expect, options });
+    const code = await runLoadMode({ out, types, url, secret, build: buildOptions, count, concurrency, timeoutMs, expect, options });
+    if (hint) out.note(out.ce.yellow(`hint: ${hint}`));
+    return code;
   }
   const events: FaceSignEvent[] = types.map((type) => buildEvent(type, buildOptions));
   const requests = events.map((event) =>
@@ -88,6 +186,11 @@ export async function runSend(options: SendOptions): Promise<number> {
   const interrupt = watchInterrupt();
   try {
     const result = await sendAll(out, requests, { repeat, timeoutMs, expect, signal: interrupt.signal, tls });
+    if (tally) {
+      tally.sent += result.sent;
+      tally.missed += result.missed;
+      tally.rounds++;
+    }
     const summary = { type: 'summary', sent: result.sent, met: result.sent - result.missed, missed: result.missed, expected: expect.label, interrupted: result.interrupted };
     out.record(summary);
     if (result.sent > 1 || result.interrupted) {
@@ -95,6 +198,7 @@ export async function runSend(options: SendOptions): Promise<number> {
       const tail = result.missed ? c.red(`${result.missed} did not`) : c.green('all did');
       out.line(`${result.sent} ${result.sent === 1 ? 'delivery' : 'deliveries'}, expected ${expect.label}: ${tail}${result.interrupted ? c.yellow(' (interrupted)') : ''}`);
     }
+    if (hint) out.note(out.ce.yellow(`hint: ${hint}`));
     if (result.interrupted) return EXIT.interrupted;
     return result.missed > 0 ? EXIT.failed : EXIT.ok;
   } finally {

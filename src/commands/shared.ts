@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { usageError } from '../errors.js';
 import { isPlainObject, parseJsonOrThrow, type JsonObject } from '../events/json.js';
 import type { BuildOptions } from '../events/build.js';
+import { MAX_TIMER_MS } from '../retry/clock.js';
 
 /** Options every event-building command shares (`send`, `flow`, `fixtures`, `retry-sim`). */
 export interface EventFlags {
@@ -31,6 +32,7 @@ export interface SendFlags {
 
 /** Reads a file, or stdin for `-`, as bytes; a missing or unreadable file is a usage error. */
 export function readInput(path: string, what: string): Buffer {
+  if (path === '-' && process.stdin.isTTY) process.stderr.write(`reading the ${what} from the terminal; end it with Ctrl-D\n`);
   try {
     return readFileSync(path === '-' ? 0 : path);
   } catch (err) {
@@ -62,10 +64,23 @@ export function buildOptionsFrom(flags: EventFlags, fixture?: JsonObject): Build
 }
 
 /** Parses a positive integer flag value. */
-export function positiveInt(value: string | number | undefined, flag: string, fallback: number, min = 1): number {
+export function positiveInt(value: string | number | undefined, flag: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n) || n < min) throw usageError(`${flag} must be a whole number of at least ${min} (got "${value}")`);
+  if (n > max) throw usageError(`${flag} can be at most ${max} (got ${n})`);
+  return n;
+}
+
+/** About how long a number of milliseconds is, for limits: `24.8 days`. */
+export function describeMs(ms: number): string {
+  return ms >= 86_400_000 ? `${Math.floor(ms / 8_640_000) / 10} days` : `${Math.round(ms / 1000)} s`;
+}
+
+/** `--timeout MS`: at least 1, at most what one timer holds (a longer one would fire at once). */
+export function timeoutFlag(value: string | number | undefined, fallback: number, flag = '--timeout'): number {
+  const n = positiveInt(value, flag, fallback);
+  if (n > MAX_TIMER_MS) throw usageError(`${flag} can be at most ${MAX_TIMER_MS} ms (about ${describeMs(MAX_TIMER_MS)}, the longest a timer holds); got ${n}`);
   return n;
 }
 

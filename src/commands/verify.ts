@@ -7,6 +7,9 @@ import { SIGNATURE_FIELD, SIGNATURE_HEADER } from '../signature/index.js';
 import { HttpRequestParseError, parseHttpRequest, type HeaderList } from '../verify/http-request.js';
 import type { ShapeHeaders } from '../verify/shape.js';
 import { verdictRecord, verifyWebhook, type WebhookVerdict } from '../verify/verdict.js';
+import { findDeepNesting, MAX_JSON_DEPTH } from '../events/json.js';
+import { compareWithListen, listenRecord, type ListenComparison } from '../verify/listen-verdict.js';
+import { safeExcerpt, safeText } from '../report/text.js';
 import { readInput } from './shared.js';
 
 export interface VerifyOptions {
@@ -61,6 +64,8 @@ interface ReadInput {
   signature?: string;
   method?: string;
   notes: string[];
+  /** A capture's verdict from `listen`, as stored in the file (unchecked shape). */
+  listen?: unknown;
 }
 
 function readCapture(path: string): ReadInput {
@@ -70,7 +75,7 @@ function readCapture(path: string): ReadInput {
   }
   const raw = Array.isArray(capture.raw_headers) ? capture.raw_headers.filter((h) => Array.isArray(h) && h.length === 2) : undefined;
   const list: HeaderList = raw ? raw.map(([k, v]) => [String(k), String(v)]) : Object.entries(capture.headers ?? {}).map(([k, v]) => [k, String(v)]);
-  return { body: captureBody(capture), headers: { list, complete: true }, method: typeof capture.method === 'string' ? capture.method : undefined, notes: [] };
+  return { body: captureBody(capture), headers: { list, complete: true }, method: typeof capture.method === 'string' ? capture.method : undefined, notes: [], listen: capture.verdict };
 }
 
 function readRequest(path: string): ReadInput {
@@ -88,6 +93,19 @@ function readRequest(path: string): ReadInput {
 }
 
 function readVerifyInput(plan: VerifyPlan): ReadInput {
+  const input = readOneInput(plan);
+  const name = plan.path === '-' ? '<stdin>' : `"${plan.path}"`;
+  if (plan.source === 'payload' && input.body.length === 0) {
+    throw usageError(`the payload ${name} is empty (0 bytes)`, 'FaceSign never sends an empty body; pass the exact body bytes that were received');
+  }
+  // A body nested this deep is no FaceSign event, and would overflow the stack when re-serialized.
+  if (findDeepNesting(input.body.toString('utf8')) !== undefined) {
+    throw usageError(`${name}: the body is JSON nested more than ${MAX_JSON_DEPTH} levels deep`, 'a FaceSign event is a few levels deep; check that this is the right input');
+  }
+  return input;
+}
+
+function readOneInput(plan: VerifyPlan): ReadInput {
   if (plan.source === 'capture') return readCapture(plan.path);
   if (plan.source === 'request') return readRequest(plan.path);
   const body = readInput(plan.path, 'payload');
@@ -95,12 +113,15 @@ function readVerifyInput(plan: VerifyPlan): ReadInput {
 }
 
 /** A received value made safe for a terminal: control characters escaped, long values cut. */
-function showValue(value: string): string {
-  const cut = value.length > 100 ? `${value.slice(0, 100)}…` : value;
-  return cut.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+const showValue = (value: string) => safeExcerpt(value, 100);
+
+/** What `listen` decided, in yellow when it disagrees (the message quotes the capture's reason). */
+function listenLine(out: Output, listen: ListenComparison): string {
+  const text = safeText(listen.message.replace(/^listen /, ''));
+  return `  ${out.c.bold('listen')}    ${listen.agrees === false ? out.c.yellow(text) : text}`;
 }
 
-function printVerdict(out: Output, verdict: WebhookVerdict): void {
+function printVerdict(out: Output, verdict: WebhookVerdict, listen: ListenComparison | undefined): void {
   const { c } = out;
   const s = verdict.signature;
   const what = showValue([verdict.eventType, verdict.eventId].filter(Boolean).join(' '));
@@ -108,8 +129,10 @@ function printVerdict(out: Output, verdict: WebhookVerdict): void {
   if (s.ok) {
     const strictFail = !verdict.ok ? c.red(` but ${verdict.warnings.length} warning(s) fail --strict`) : '';
     out.line(`${c.green('✔ valid')}   signature matches ${about}${strictFail}`);
+    if (listen) out.line(listenLine(out, listen));
   } else {
     out.line(`${c.red('✘ invalid:')} ${s.message} ${about}`);
+    if (listen) out.line(listenLine(out, listen));
     if (s.cause) out.line(`  ${c.bold('cause')}     ${s.cause.message}`);
     if (s.secretHint) out.line(`  ${c.bold('secret')}    ${s.secretHint.message}`);
     if (s.fix) out.line(`  ${c.bold('fix')}       ${s.fix}`);
@@ -118,7 +141,7 @@ function printVerdict(out: Output, verdict: WebhookVerdict): void {
   }
   if (verdict.warnings.length > 0) {
     out.line(c.yellow(`${verdict.warnings.length} warning(s)${verdict.strict ? ' (failures under --strict)' : ''}:`));
-    for (const w of verdict.warnings) out.line(`  ${c.yellow('!')} ${w.message} ${c.dim(`[${w.code}]`)}`);
+    for (const w of verdict.warnings) out.line(`  ${c.yellow('!')} ${safeText(w.message)} ${c.dim(`[${w.code}]`)}`);
   }
 }
 
@@ -137,9 +160,11 @@ export async function runVerify(options: VerifyOptions): Promise<number> {
     strict: options.strict,
     inputNotes: input.notes,
   });
-  out.record(verdictRecord(verdict, { source: plan.source, input: plan.path }));
-  printVerdict(out, verdict);
-  for (const note of verdict.notes) out.note(`note: ${note}`);
+  const listen = plan.source === 'capture' ? compareWithListen(input.listen, verdict) : undefined;
+  const record = verdictRecord(verdict, { source: plan.source, input: plan.path });
+  out.record(plan.source === 'capture' ? { ...record, listen: listenRecord(listen) } : record);
+  printVerdict(out, verdict, listen);
+  for (const note of verdict.notes) out.note(`note: ${safeText(note)}`);
   if (plan.source === 'payload' && verdict.signature.reason === 'missing') {
     out.note(`hint: pass the signature with --signature HEX or --header "${SIGNATURE_HEADER}: HEX"`);
   }

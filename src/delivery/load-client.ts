@@ -12,8 +12,10 @@ export interface LoadOptions {
   concurrency: number;
   /** Deadline for each whole response, connecting included. */
   timeoutMs: number;
-  /** Stops starting new requests (e.g. on Ctrl-C); in-flight ones finish. */
+  /** Stops starting new requests (e.g. on Ctrl-C); in-flight ones finish, unless `cutOnAbort`. */
   signal?: AbortSignal;
+  /** On abort, also cut the requests in flight (not counted) instead of waiting for their answers. */
+  cutOnAbort?: boolean;
 }
 
 export interface LoadReport {
@@ -22,8 +24,10 @@ export interface LoadReport {
   durationMs: number;
   requestsPerSecond: number;
   latency: { p50: number; p95: number; p99: number; max: number; mean: number };
-  /** Count per status code, plus one per network error kind (`error:timeout`, …). */
+  /** Count per status code, plus one per network error kind (`error:timeout`, `error:protocol`, …). */
   statuses: Record<string, number>;
+  /** The first message of each network error kind, keyed like `statuses` (`error:refused` → "connection refused at …"). */
+  errors: Record<string, string>;
   interrupted: boolean;
 }
 
@@ -50,6 +54,7 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
   const tls = target.https ? await import('node:tls') : undefined;
   const histogram = new LatencyHistogram();
   const statuses: Record<string, number> = {};
+  const errors: Record<string, string> = {};
   let started = 0;
   let ok = 0;
   let idle = 0;
@@ -71,7 +76,11 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
   function failed(lane: Lane, err: Error, timedOut = false): void {
     lane.busy = false;
     histogram.record(performance.now() - lane.startedAt);
-    tally(`error:${describeNetworkError(err, target.url, timeoutMs, timedOut).kind}`);
+    // A response that breaks HTTP/1.1's framing (a ResponseProtocolError, HPE_ coded) is named
+    // `protocol`, as undici's parse errors are; messages name host:port, never a URL's password.
+    const error = describeNetworkError(err, target.url, timeoutMs, timedOut);
+    tally(`error:${error.kind}`);
+    errors[`error:${error.kind}`] ??= error.message;
   }
 
   function drop(lane: Lane): void {
@@ -145,6 +154,16 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
     }
   }, tick);
 
+  // A Ctrl-C should not wait out a hung endpoint's timeout: cut what is in flight, count only answers.
+  const onAbort = () => {
+    for (const lane of lanes) {
+      lane.busy = false;
+      drop(lane);
+    }
+    finish();
+  };
+  if (options.cutOnAbort) signal?.addEventListener('abort', onAbort, { once: true });
+
   const t0 = performance.now();
   const width = Math.max(0, Math.min(options.concurrency, count));
   for (let i = 0; i < width; i++) lanes.push({ socket: undefined, reader: new ResponseReader(MAX_RESPONSE_BYTES), busy: false, startedAt: 0, error: undefined });
@@ -153,6 +172,7 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
   try {
     await finished;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     clearInterval(sweeper);
     for (const lane of lanes) drop(lane);
   }
@@ -164,6 +184,7 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
     requestsPerSecond: histogram.count / (durationMs / 1000),
     latency: { p50: histogram.percentile(50), p95: histogram.percentile(95), p99: histogram.percentile(99), max: histogram.max, mean: histogram.mean },
     statuses,
+    errors,
     interrupted: signal?.aborted ?? false,
   };
 }

@@ -1,9 +1,10 @@
 /**
  * An incremental reader of HTTP/1.1 responses for the load client: it finds where each response
  * ends (Content-Length, chunked, or the connection closing) and reads nothing else but the status,
- * a body prefix up to a cap, and whether the connection may be reused. One reader per connection,
- * one request in flight at a time.
+ * how many body bytes came (up to a cap; none are kept) and whether the connection may be reused.
+ * One reader per connection, one request in flight at a time.
  */
+import { CONTROL_BYTE, FIELD_VALUE, HEADER_LINE, HEADER_LINE_RE, contentLength, framingProblem, headerLineProblem } from './http-framing.js';
 
 /** A response head larger than this is treated as a broken endpoint, not buffered further. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -23,10 +24,6 @@ const enum Phase {
 
 export interface ReadResponse {
   status: number;
-  /** The Location header, when the reader keeps the body (single deliveries report redirects). */
-  location?: string;
-  /** The body bytes read (at most the cap), when the reader was asked to keep them. */
-  body?: Buffer;
   /** False when the server asked to close, or the body ran to the end of the connection. */
   keepAlive: boolean;
   /** Body bytes seen (at most the cap when truncated). */
@@ -41,9 +38,27 @@ function digit(text: string, i: number): number {
   return c >= 0 && c <= 9 ? c : NaN;
 }
 
-const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-const LINE_END = Buffer.from('\r\n', 'latin1');
 const STATUS_PREFIX = Buffer.from('HTTP/1.', 'latin1');
+const CR = 0x0d;
+const LF = 0x0a;
+
+// The head is checked with one regular expression built from the shared rules: this runs once per
+// response of a load run. Lines end in CRLF only: a bare LF or a lone CR is an error, as in llhttp.
+const VALID_HEAD = new RegExp(`^HTTP/1\\.[01] [0-9]{3}(?: ${FIELD_VALUE})?(?:\\r\\n${HEADER_LINE})*$`);
+/** Complete header lines (a head still arriving), each `\r\n`-terminated. */
+const VALID_LINES = new RegExp(`^(?:${HEADER_LINE}\\r\\n)*$`);
+const CHUNK_SIZE_LINE = new RegExp(`^([0-9a-fA-F]{1,12})[ \\t]*(?:;${FIELD_VALUE})?$`);
+
+/** Says what is wrong with a head that failed VALID_HEAD, for the report. */
+function headProblem(head: string): string {
+  const lines = head.split('\r\n');
+  const status = lines[0]!;
+  if (!/^HTTP\/1\.[01] [0-9]{3}(?: |$)/.test(status) || CONTROL_BYTE.test(status) || status.includes('\r')) return `bad status line ${JSON.stringify(status.slice(0, 40))}`;
+  for (const line of lines.slice(1)) {
+    if (!HEADER_LINE_RE.test(line)) return `header line ${JSON.stringify(line.slice(0, 40))} ${line.includes('\r') ? 'holds a lone CR' : headerLineProblem(line)}`;
+  }
+  return `bad response head ${JSON.stringify(head.slice(0, 60))}`;
+}
 
 export class ResponseProtocolError extends Error {
   readonly code: string;
@@ -56,38 +71,34 @@ export class ResponseProtocolError extends Error {
 export class ResponseReader {
   private phase = Phase.Head;
   private pending: Buffer | undefined;
+  /** In the head: bytes from its start already searched for line ends, and where the first unchecked line starts. */
+  private scanned = 0;
+  private lineStart = 0;
   private remaining = 0;
   private status = 0;
   private keepAlive = true;
   private bodyBytes = 0;
-  private location: string | undefined;
-  private kept: Buffer[] = [];
 
-  /**
-   * @param maxBodyBytes past this many body bytes the response counts as read (truncated).
-   * @param keepBody keep the body bytes (up to the cap) and the Location header in the result.
-   */
-  constructor(
-    private readonly maxBodyBytes: number,
-    private readonly keepBody = false,
-  ) {}
+  /** @param maxBodyBytes past this many body bytes the response counts as read (truncated); body bytes are counted, never kept. */
+  constructor(private readonly maxBodyBytes: number) {}
 
   /** Ready for the next response on the same connection. */
   reset(): void {
     this.phase = Phase.Head;
     this.pending = undefined;
+    this.scanned = 0;
+    this.lineStart = 0;
     this.remaining = 0;
     this.status = 0;
     this.keepAlive = true;
     this.bodyBytes = 0;
-    this.location = undefined;
-    this.kept = [];
   }
 
   /**
    * Feeds bytes from the socket. Returns the response once it is complete, else undefined.
    * Bytes after a complete response are reported through `leftover` (a well-behaved server sends none).
-   * Throws ResponseProtocolError on anything that is not an HTTP/1.x response.
+   * Throws ResponseProtocolError on anything that is not a well-formed HTTP/1.x response, as soon
+   * as the bytes that make it so arrive.
    */
   push(chunk: Buffer): { response: ReadResponse; leftover: number } | undefined {
     let data = chunk;
@@ -99,29 +110,35 @@ export class ResponseReader {
     while (at < data.length) {
       switch (this.phase) {
         case Phase.Head: {
-          const end = data.indexOf(HEAD_END, at);
           // Whatever arrives must start like a status line: anything else (another protocol's
           // banner, say) fails now instead of waiting for a blank line that may never come.
           const seen = Math.min(STATUS_PREFIX.length, data.length - at);
           if (data.compare(STATUS_PREFIX, 0, seen, at, at + seen) !== 0) {
-            throw new ResponseProtocolError(`not an HTTP/1.x response: ${JSON.stringify(data.toString('latin1', at, Math.min(data.length, at + 40)))}`);
+            throw new ResponseProtocolError(`not an HTTP/1.x response: ${JSON.stringify(data.toString('latin1', at, Math.min(data.length, at + 40)))}`, 'HPE_INVALID_CONSTANT');
           }
+          const end = this.findHeadEnd(data, at);
           if (end < 0) {
             if (data.length - at > MAX_HEAD_BYTES) throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
+            this.checkPartialHead(data, at);
+            this.scanned = data.length - at;
             this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
             return undefined;
           }
           if (end - at > MAX_HEAD_BYTES) throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
           const head = data.toString('latin1', at, end);
           at = end + 4;
-          if (this.readHead(head)) return { response: this.result(false), leftover: data.length - at };
+          this.scanned = 0;
+          this.lineStart = 0;
+          const next = this.readHead(head);
+          if (next === Phase.Head) continue; // an interim 1xx: the real response follows
+          this.phase = next;
+          if (next === Phase.Done) return { response: this.result(false), leftover: data.length - at };
           break;
         }
         case Phase.Length:
         case Phase.ChunkData:
         case Phase.UntilClose: {
           const take = this.phase === Phase.UntilClose ? data.length - at : Math.min(this.remaining, data.length - at);
-          if (this.keepBody && this.bodyBytes < this.maxBodyBytes) this.kept.push(Buffer.from(data.subarray(at, at + Math.min(take, this.maxBodyBytes - this.bodyBytes))));
           at += take;
           if (this.phase !== Phase.UntilClose) this.remaining -= take;
           this.bodyBytes += take;
@@ -138,36 +155,34 @@ export class ResponseReader {
           break;
         }
         case Phase.ChunkEnd: {
-          // The CRLF after a chunk's data.
-          const take = Math.min(this.remaining, data.length - at);
-          at += take;
-          this.remaining -= take;
-          if (this.remaining === 0) this.phase = Phase.ChunkSize;
+          // Exactly CRLF after a chunk's data.
+          if (data[at] !== (this.remaining === 2 ? CR : LF)) throw new ResponseProtocolError('chunk data not followed by CRLF', 'HPE_STRICT');
+          at++;
+          if (--this.remaining === 0) this.phase = Phase.ChunkSize;
           break;
         }
         case Phase.ChunkSize:
         case Phase.Trailer: {
-          const eol = data.indexOf(LINE_END, at);
+          const eol = data.indexOf(LF, at);
           if (eol < 0) {
-            if (data.length - at > MAX_CHUNK_LINE) throw new ResponseProtocolError('chunk line too long');
+            if (data.length - at > MAX_CHUNK_LINE) throw new ResponseProtocolError('chunk line too long', 'HPE_INVALID_CHUNK_SIZE');
+            const tail = data.toString('latin1', at, data[data.length - 1] === CR ? data.length - 1 : data.length);
+            if (CONTROL_BYTE.test(tail)) throw new ResponseProtocolError(`control byte in a chunk line ${JSON.stringify(tail.slice(0, 20))}`, 'HPE_STRICT');
             this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
             return undefined;
           }
-          const line = data.toString('latin1', at, eol);
-          at = eol + 2;
+          if (eol === at || data[eol - 1] !== CR) throw new ResponseProtocolError('bare LF ending a chunk line (CRLF expected)', 'HPE_CR_EXPECTED');
+          const line = data.toString('latin1', at, eol - 1);
+          at = eol + 1;
           if (this.phase === Phase.Trailer) {
             if (line === '') return { response: this.result(false), leftover: data.length - at };
+            if (!HEADER_LINE_RE.test(line)) throw new ResponseProtocolError(`bad trailer line ${JSON.stringify(line.slice(0, 40))}`, 'HPE_INVALID_HEADER_TOKEN');
             break;
           }
-          const semi = line.indexOf(';');
-          const hex = (semi >= 0 ? line.slice(0, semi) : line).trim();
-          if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new ResponseProtocolError(`bad chunk size "${hex.slice(0, 20)}"`);
-          const size = parseInt(hex, 16);
-          if (size === 0) this.phase = Phase.Trailer;
-          else {
-            this.phase = Phase.ChunkData;
-            this.remaining = size;
-          }
+          const size = CHUNK_SIZE_LINE.exec(line);
+          if (!size) throw new ResponseProtocolError(`bad chunk size line ${JSON.stringify(line.slice(0, 20))}`, 'HPE_INVALID_CHUNK_SIZE');
+          this.remaining = parseInt(size[1]!, 16);
+          this.phase = this.remaining === 0 ? Phase.Trailer : Phase.ChunkData;
           break;
         }
         case Phase.Done:
@@ -183,68 +198,94 @@ export class ResponseReader {
     return undefined;
   }
 
-  /** Parses a head; returns true when the response has no body (it is complete). */
-  private readHead(head: string): boolean {
-    // "HTTP/1.x SSS" is checked by character codes: this runs once per response of a load run.
-    if (!head.startsWith('HTTP/1.') || (head.charCodeAt(7) !== 0x30 && head.charCodeAt(7) !== 0x31) || head.charCodeAt(8) !== 0x20) {
-      throw new ResponseProtocolError(`not an HTTP/1.x response: ${JSON.stringify(head.slice(0, 40))}`);
+  /**
+   * Where the head starting at `at` ends (the index of its closing CRLFCRLF), or -1 when it has
+   * not all arrived. Every LF must follow a CR: a bare LF fails here, where llhttp fails it.
+   */
+  private findHeadEnd(data: Buffer, at: number): number {
+    for (let lf = data.indexOf(LF, at + this.scanned); lf >= 0; lf = data.indexOf(LF, lf + 1)) {
+      if (data[lf - 1] !== CR || lf === at) throw new ResponseProtocolError('bare LF in the response head (CRLF expected)', 'HPE_CR_EXPECTED');
+      if (lf - at >= 3 && data[lf - 2] === LF) return lf - 3;
     }
+    return -1;
+  }
+
+  /**
+   * A head still arriving: checks the lines complete so far and the bytes of the line in
+   * progress, so a bad head fails when its bytes arrive, not at a deadline.
+   */
+  private checkPartialHead(data: Buffer, at: number): void {
+    const lastLf = data.lastIndexOf(LF);
+    const complete = lastLf >= at + this.lineStart ? lastLf + 1 : at + this.lineStart;
+    if (complete > at + this.lineStart) {
+      const lines = data.toString('latin1', at + this.lineStart, complete);
+      const ok = this.lineStart === 0 ? VALID_HEAD.test(lines.slice(0, -2)) : VALID_LINES.test(lines);
+      if (!ok) throw new ResponseProtocolError(headProblem(data.toString('latin1', at, complete - 2)), 'HPE_INVALID_HEADER_TOKEN');
+      this.lineStart = complete - at;
+    }
+    const tail = data.toString('latin1', complete, data[data.length - 1] === CR ? data.length - 1 : data.length);
+    if (CONTROL_BYTE.test(tail)) throw new ResponseProtocolError(headProblem(data.toString('latin1', at, data.length)), 'HPE_INVALID_HEADER_TOKEN');
+  }
+
+  /**
+   * Checks and reads a complete head (without its closing CRLFCRLF). Returns the phase that
+   * follows: Head again after an interim 1xx, Done when there is no body, else how the body is framed.
+   */
+  private readHead(head: string): Phase {
+    if (!VALID_HEAD.test(head)) throw new ResponseProtocolError(headProblem(head), 'HPE_INVALID_HEADER_TOKEN');
     const status = digit(head, 9) * 100 + digit(head, 10) * 10 + digit(head, 11);
-    const after = head.charCodeAt(12);
-    if (!(status >= 100) || !(Number.isNaN(after) || after === 0x20 || after === 0x0d)) {
-      throw new ResponseProtocolError(`not an HTTP/1.x response: ${JSON.stringify(head.slice(0, 40))}`);
-    }
+    if (status < 100) throw new ResponseProtocolError(`bad status code ${head.slice(9, 12)}`, 'HPE_INVALID_STATUS');
+    // The tool never asks to upgrade: a 101 is a server speaking another protocol from here on.
+    if (status === 101) throw new ResponseProtocolError('101 Switching Protocols, but no upgrade was asked for', 'HPE_INVALID_STATUS');
+    // Other 1xx are informational; the real response follows on the same connection.
+    if (status < 200) return Phase.Head;
     const http10 = head.charCodeAt(7) === 0x30;
-    // 1xx: informational; the real response follows on the same connection.
-    if (status < 200) return false;
-    let length = -1;
+    let lengths: string[] | undefined;
+    let transferEncoding = false;
     let chunked = false;
     let close = http10;
     for (let start = head.indexOf('\r\n'); start >= 0; ) {
       const lineStart = start + 2;
       const next = head.indexOf('\r\n', lineStart);
       start = next;
-      // Only a few fields matter, starting with c, t or l: other lines are skipped unread.
+      // Only a few fields matter, starting with c or t: other lines are skipped unread.
       const first = head.charCodeAt(lineStart) | 0x20;
-      if (first !== 0x63 && first !== 0x74 && first !== 0x6c) continue;
+      if (first !== 0x63 && first !== 0x74) continue;
       const line = head.slice(lineStart, next < 0 ? head.length : next);
       const colon = line.indexOf(':');
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
+      const name = line.slice(0, colon).toLowerCase();
       if (name === 'content-length') {
-        const value = line.slice(colon + 1).trim();
-        if (!/^\d{1,15}$/.test(value)) throw new ResponseProtocolError(`bad Content-Length "${value.slice(0, 20)}"`);
-        length = Number(value);
+        (lengths ??= []).push(line.slice(colon + 1));
       } else if (name === 'transfer-encoding') {
-        chunked = /(?:^|,)\s*chunked\s*$/i.test(line.slice(colon + 1));
-      } else if (name === 'location' && this.keepBody) {
-        this.location ??= line.slice(colon + 1).trim();
+        transferEncoding = true;
+        // The last coding of the last Transfer-Encoding line decides whether the body is chunked.
+        chunked = /(?:^|,)[ \t]*chunked[ \t]*$/i.test(line.slice(colon + 1));
       } else if (name === 'connection') {
         const value = line.slice(colon + 1).toLowerCase();
         if (value.includes('close')) close = true;
         else if (http10 && value.includes('keep-alive')) close = false;
       }
     }
+    let length = -1;
+    if (lengths !== undefined || transferEncoding) {
+      const problem = framingProblem(lengths ?? [], transferEncoding);
+      if (problem) throw new ResponseProtocolError(problem, lengths?.length === 1 && !transferEncoding ? 'HPE_INVALID_CONTENT_LENGTH' : 'HPE_UNEXPECTED_CONTENT_LENGTH');
+      if (lengths) length = contentLength(lengths[0]!)!;
+    }
     this.status = status;
     this.keepAlive = !close;
-    if (status === 204 || status === 304) this.phase = Phase.Done;
-    else if (chunked) this.phase = Phase.ChunkSize;
-    else if (length >= 0) {
-      this.phase = length === 0 ? Phase.Done : Phase.Length;
+    if (status === 204 || status === 304) return Phase.Done;
+    if (chunked) return Phase.ChunkSize;
+    if (length >= 0) {
       this.remaining = length;
-    } else {
-      this.phase = Phase.UntilClose;
-      this.keepAlive = false;
+      return length === 0 ? Phase.Done : Phase.Length;
     }
-    return this.phase === Phase.Done;
+    this.keepAlive = false;
+    return Phase.UntilClose;
   }
 
   private result(truncated: boolean): ReadResponse {
     const response: ReadResponse = { status: this.status, keepAlive: this.keepAlive && !truncated, bodyBytes: this.bodyBytes, truncated };
-    if (this.keepBody) {
-      response.body = Buffer.concat(this.kept, Math.min(this.bodyBytes, this.maxBodyBytes));
-      if (this.location !== undefined) response.location = this.location;
-    }
     this.phase = Phase.Done;
     return response;
   }

@@ -2,19 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { usageError } from '../errors.js';
 import { loadFixture } from './fixtures.js';
 import { deepMerge, isPlainObject, parseSetValue, setPath, unsetPath, type JsonObject, type JsonValue } from './json.js';
-import { EVENT_TYPES, normalizeEventType, type EventType } from './types.js';
+import { EVENT_TYPES, normalizeEventType, type EventType, type FaceSignEvent, type FaceSignEventOf } from './types.js';
+import { unknownTypeHint } from './suggest.js';
 
-/** A FaceSign event envelope (see the provider docs, "Event object structure"). */
-export interface FaceSignEvent {
+export type { FaceSignEvent, VerificationSession } from './types.js';
+
+/** An event as the builder handles it: any JSON under the envelope's fields, since overrides may add or change anything. */
+interface BuiltEvent {
   id: string;
   object: 'event';
   type: string;
   created: number;
-  data: VerificationSession;
+  data: BuiltSession;
   [key: string]: JsonValue;
 }
 
-export interface VerificationSession {
+interface BuiltSession {
   id: string;
   object: 'verification_session';
   status: string;
@@ -71,11 +74,11 @@ export function nowSeconds(): number {
 
 /** Seconds from the session's creation to this type's event, as the fixtures lay it out. */
 export function eventOffset(type: EventType): number {
-  const fixture = loadFixture(type) as unknown as FaceSignEvent;
+  const fixture = loadFixture(type) as unknown as BuiltEvent;
   return fixture.created - (fixture.data.created as number);
 }
 
-function shiftTimes(event: FaceSignEvent, delta: number): void {
+function shiftTimes(event: BuiltEvent, delta: number): void {
   event.created += delta;
   for (const field of SESSION_TIME_FIELDS) {
     const value = event.data[field];
@@ -87,7 +90,7 @@ function shiftTimes(event: FaceSignEvent, delta: number): void {
 export function resolveEventType(name: string): EventType {
   const type = normalizeEventType(name);
   if (!type) {
-    throw usageError(`unknown event type "${name}"`, `use one of: ${EVENT_TYPES.join(', ')} (or \`all\` where a command takes it)`);
+    throw usageError(`unknown event type "${name}"`, unknownTypeHint(name, ', or all where a command takes it'));
   }
   return type;
 }
@@ -101,9 +104,11 @@ function parseAssignment(assignment: string): [string, JsonValue] {
 /**
  * Builds a fresh event of a type: the type's fixture with new ids and times, then the user's
  * fixture merged over it, then pinned ids, then `set`/`unset`. Pure apart from ids and the clock.
+ * It is typed as the event of its type; a `fixture`, `set` or `unset` can make it something else
+ * on purpose (validate it with the type's schema when that matters).
  */
-export function buildEvent(type: EventType, options: BuildOptions = {}): FaceSignEvent {
-  const event = loadFixture(type) as unknown as FaceSignEvent;
+export function buildEvent<T extends EventType>(type: T, options: BuildOptions = {}): FaceSignEventOf<T> {
+  const event = loadFixture(type) as unknown as BuiltEvent;
   const offset = event.created - (event.data.created as number);
   const sessionCreated = options.sessionCreated ?? (options.now ?? nowSeconds()) - offset;
   shiftTimes(event, sessionCreated - (event.data.created as number));
@@ -132,7 +137,7 @@ export function buildEvent(type: EventType, options: BuildOptions = {}): FaceSig
     setPath(built, path, value);
   }
   for (const path of options.unset ?? []) unsetPath(built, path);
-  return built as unknown as FaceSignEvent;
+  return built as unknown as FaceSignEventOf<T>;
 }
 
 /** The outcomes a `flow` can end in. */

@@ -51,11 +51,46 @@ export function findJsonErrorOffset(text: string, message: string): number {
   return hi - 1;
 }
 
+/** How deep JSON may nest before it is refused: events are a few levels; deeper input would exhaust the stack in recursive code. */
+export const MAX_JSON_DEPTH = 256;
+
+/**
+ * The offset of the bracket that nests `text` deeper than `limit` levels, or undefined. A plain
+ * scan (strings skipped), so it works on any depth and on text that is not valid JSON.
+ */
+export function findDeepNesting(text: string, limit = MAX_JSON_DEPTH): number | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > limit) return i;
+    } else if (ch === 0x5d || ch === 0x7d) depth--;
+  }
+  return undefined;
+}
+
+/** Throws a usage error naming `source` when `text` nests deeper than MAX_JSON_DEPTH. */
+export function assertJsonDepth(text: string, source: string): void {
+  const offset = findDeepNesting(text);
+  if (offset === undefined) return;
+  const { line, column } = lineColumn(text, offset);
+  throw usageError(
+    `${source}:${line}:${column}: JSON nested more than ${MAX_JSON_DEPTH} levels deep`,
+    'a FaceSign event is a few levels deep; check that this is the right file',
+  );
+}
+
 /**
  * Parses JSON, and on failure throws a usage error that names the source, the line and column,
  * and what is wrong there.
  */
 export function parseJsonOrThrow(text: string, source: string): JsonValue {
+  assertJsonDepth(text, source);
   try {
     return JSON.parse(text) as JsonValue;
   } catch (err) {
@@ -84,25 +119,35 @@ export function deepMerge(base: JsonValue, patch: JsonValue): JsonValue {
   return out;
 }
 
-/** Splits `data.metadata.user_id` or `data.items[0].name` into segments, or explains why not. */
-export function parsePath(path: string): string[] {
+/** One step of a field path: a name, or an array index written `[n]` (`bracket`). */
+interface PathStep {
+  key: string;
+  bracket: boolean;
+}
+
+const PATH_HINT = 'write paths as dot-separated names, e.g. data.metadata.user_id, data.items[0] or data.items.0';
+
+/** Parses `data.metadata.user_id` or `data.items[0].name` into steps, or explains why not. */
+function parsePathSteps(path: string): PathStep[] {
   const trimmed = path.trim();
   if (trimmed === '') throw usageError('empty field path', 'name a field such as data.metadata.user_id');
-  const segments: string[] = [];
-  const normalized = trimmed.replace(/\[(\d+)\]/g, '.$1');
-  const parts = normalized.split('.');
+  const steps: PathStep[] = [];
   let offset = 0;
-  for (const part of parts) {
-    if (part === '') {
-      throw usageError(
-        `bad field path "${path}": empty segment at character ${offset + 1}`,
-        'write paths as dot-separated names, e.g. data.metadata.user_id or data.items.0',
-      );
-    }
-    segments.push(part);
+  for (const part of trimmed.split('.')) {
+    // `items[0][1]` is a name then indexes; any other use of brackets is part of a name.
+    const match = /^([^[\]]*)((?:\[\d+\])+)$/.exec(part);
+    const name = match ? match[1]! : part;
+    if (name === '') throw usageError(`bad field path "${path}": empty segment at character ${offset + 1}`, PATH_HINT);
+    steps.push({ key: name, bracket: false });
+    for (const index of match?.[2]!.slice(1, -1).split('][') ?? []) steps.push({ key: index, bracket: true });
     offset += part.length + 1;
   }
-  return segments;
+  return steps;
+}
+
+/** Splits `data.metadata.user_id` or `data.items[0].name` into segments, or explains why not. */
+export function parsePath(path: string): string[] {
+  return parsePathSteps(path).map((step) => step.key);
 }
 
 /** Interprets a `--set` value: JSON when it parses as JSON, else the text itself. */
@@ -118,23 +163,29 @@ function describeParent(segments: string[], index: number): string {
   return index === 0 ? 'the event' : segments.slice(0, index).join('.');
 }
 
-/** Sets a value at a path, creating objects on the way; refuses to descend into a scalar. */
+/**
+ * Sets a value at a path, creating what is missing on the way: an array before a `[n]` step, an
+ * object before a name (`items.0` names a field "0" unless `items` already is an array).
+ * Refuses to descend into a scalar.
+ */
 export function setPath(root: JsonObject, path: string, value: JsonValue): void {
-  const segments = parsePath(path);
+  const steps = parsePathSteps(path);
+  const segments = steps.map((step) => step.key);
+  const containerFor = (i: number): JsonValue => (steps[i + 1]?.bracket ? [] : {});
   let node: JsonValue = root;
-  for (let i = 0; i < segments.length; i++) {
-    const key = segments[i]!;
-    const last = i === segments.length - 1;
+  for (let i = 0; i < steps.length; i++) {
+    const { key, bracket } = steps[i]!;
+    const last = i === steps.length - 1;
     if (Array.isArray(node)) {
       const index = Number(key);
-      if (!Number.isInteger(index) || index < 0 || index > node.length) {
+      if (!/^\d+$/.test(key) || index > node.length) {
         throw usageError(
           `bad field path "${path}": ${describeParent(segments, i)} is an array of ${node.length}, "${key}" is not an index in it`,
           `use an index from 0 to ${node.length}`,
         );
       }
       if (last) node[index] = value;
-      else node = node[index] ??= {};
+      else node = node[index] ??= containerFor(i);
       continue;
     }
     if (!isPlainObject(node)) {
@@ -143,11 +194,17 @@ export function setPath(root: JsonObject, path: string, value: JsonValue): void 
         `set ${describeParent(segments, i)} itself, or --unset it first`,
       );
     }
+    if (bracket) {
+      throw usageError(
+        `bad field path "${path}": ${describeParent(segments, i)} is an object, not an array, so [${key}] cannot index it`,
+        `write ${describeParent(segments, i)}.${key} for a field named "${key}"`,
+      );
+    }
     // Own fields only: `__proto__` or `constructor` in a path must name a field, never a prototype.
     const next: JsonValue | undefined = Object.hasOwn(node, key) ? node[key] : undefined;
     if (last) defineField(node, key, value);
     else if (next === undefined || next === null) {
-      const created: JsonObject = {};
+      const created = containerFor(i);
       defineField(node, key, created);
       node = created;
     } else node = next;

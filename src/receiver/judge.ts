@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { verifySignature, EVENT_ID_FIELD, SIGNATURE_FIELD } from '../signature/index.js';
-import type { CaptureVerdict } from './capture.js';
+import { captureLimits, type CaptureVerdict } from './capture.js';
 
 /** A request as the receiver read it: everything judging needs, nothing of the socket. */
 export interface ReceivedRequest {
@@ -90,7 +90,9 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
   const headerEventId = headerValue(req.headers, EVENT_ID_FIELD);
   let parsed: unknown;
   let jsonError: string | undefined;
-  if (!req.bodyTooLarge) {
+  if (!req.bodyTooLarge && req.body.length > captureLimits.maxStringChars) {
+    jsonError = `${req.body.length} bytes are more than one string can hold, so it cannot be parsed`;
+  } else if (!req.bodyTooLarge) {
     try {
       parsed = JSON.parse(req.body.toString('utf8'));
     } catch (err) {

@@ -1,19 +1,23 @@
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { EVENT_ID_FIELD, SIGNATURE_FIELD } from '../signature/index.js';
-import type { Capture, CaptureVerdict } from './capture.js';
+import { captureJsonPieces, fitsInString, type Capture, type CaptureVerdict } from './capture.js';
 import { createFaultPlan } from './faults.js';
 import { judgeRequest, targetPath, type Judgement, type ReceivedRequest } from './judge.js';
-import { prepareSaveDir, writeCaptureFile } from './store.js';
+import { describeFsError, prepareSaveDir, writeCaptureFile } from './store.js';
 
 export const DEFAULT_RECEIVER_HOST = '127.0.0.1';
 export const DEFAULT_RECEIVER_PORT = 3000;
 export const DEFAULT_RECEIVER_PATH = '/webhooks/facesign';
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_HISTORY_LIMIT = 1000;
+export const DEFAULT_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
+/** The receiver's own endpoints live under this path; only a local Host may use them. */
+export const RECEIVER_API_PREFIX = '/__facesign';
 /** `GET` this path for the bounded history of what arrived (for CI scripts and tests). */
-export const DELIVERIES_PATH = '/__facesign/deliveries';
+export const DELIVERIES_PATH = `${RECEIVER_API_PREFIX}/deliveries`;
 
 export interface ReceiverOptions {
   /** The endpoint secret every signature is checked against. */
@@ -43,6 +47,11 @@ export interface ReceiverOptions {
   saveDir?: string;
   /** How many captures `deliveries()` keeps (default 1000, oldest dropped first). */
   historyLimit?: number;
+  /**
+   * How many bytes of bodies (and their headers) the history holds at most (default 64 MiB, oldest
+   * dropped first). A body larger than this on its own is kept without its bytes (`body_omitted`).
+   */
+  historyMaxBytes?: number;
   /** Called once per delivery with its verdict decided (and its file written, with `saveDir`). */
   onDelivery?: (capture: Capture) => void;
   /** Called for problems that do not stop the receiver (e.g. a capture that could not be written). */
@@ -93,6 +102,7 @@ interface Settings {
   delayMs: number;
   hang: boolean;
   historyLimit: number;
+  historyMaxBytes: number;
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   closeGraceMs: number;
@@ -101,9 +111,9 @@ interface Settings {
 /** Past the cap, the body is read and thrown away up to this much more, so the client sees the 413. */
 const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 const OVERFLOW_LINGER_MS = 2_000;
-/** History also stops holding bodies past this many bytes in total (oldest dropped first). */
-const HISTORY_MAX_BYTES = 256 * 1024 * 1024;
 const MAX_PROCESSED_IDS = 100_000;
+/** Event ids longer than this are remembered by their hash, so 100,000 remembered ids stay small. */
+const MAX_ID_KEY_CHARS = 128;
 const EMPTY = Buffer.alloc(0);
 
 function checkInt(value: number | undefined, name: string, min: number, max: number, fallback: number): number {
@@ -119,7 +129,7 @@ export function resolveReceiverSettings(options: ReceiverOptions): Settings {
   if (typeof options.secret !== 'string' || options.secret === '') throw usageError('the receiver needs a non-empty secret');
   const path = options.path ?? DEFAULT_RECEIVER_PATH;
   if (!path.startsWith('/') || /[\s?#]/.test(path)) throw usageError(`--path "${path}" must start with / and hold no spaces, ? or #`, 'e.g. --path /webhooks/facesign');
-  if (path === DELIVERIES_PATH) throw usageError(`--path ${DELIVERIES_PATH} is reserved for the delivery history`);
+  if (path === RECEIVER_API_PREFIX || path.startsWith(`${RECEIVER_API_PREFIX}/`)) throw usageError(`--path ${path} is reserved: ${RECEIVER_API_PREFIX}/ holds the receiver's own endpoints (the delivery history)`);
   checkInt(options.failFirst, '--fail-first', 0, 1_000_000, 0);
   checkInt(options.failStatus, '--fail-status', 300, 599, 500);
   checkInt(options.status, '--status', 200, 599, 200);
@@ -137,6 +147,7 @@ export function resolveReceiverSettings(options: ReceiverOptions): Settings {
     delayMs: checkInt(options.delayMs, '--delay', 0, 3_600_000, 0),
     hang: options.hang ?? false,
     historyLimit: checkInt(options.historyLimit, '--history', 0, 1_000_000, DEFAULT_HISTORY_LIMIT),
+    historyMaxBytes: checkInt(options.historyMaxBytes, '--history-bytes', 1, 64 * 1024 ** 3, DEFAULT_HISTORY_MAX_BYTES),
     requestTimeoutMs,
     headersTimeoutMs: Math.min(requestTimeoutMs, checkInt(options.headersTimeoutMs, 'headersTimeoutMs', 100, 3_600_000, 10_000)),
     closeGraceMs: checkInt(options.closeGraceMs, 'closeGraceMs', 0, 600_000, 5_000),
@@ -226,7 +237,30 @@ class ReceivedCapture implements Capture {
     private readonly body: Buffer,
     private readonly tooLarge: boolean,
     readonly verdict: CaptureVerdict,
+    /** The body's size when `body` was left out (the history's copy of a body over its byte cap). */
+    private readonly omittedBytes?: number,
   ) {}
+
+  /** The same capture without its body bytes, for a history that cannot hold them. */
+  withoutBody(): ReceivedCapture {
+    return new ReceivedCapture(this.sequence, this.receivedAt, this.remote_address, this.remote_port, this.method, this.path, this.rawHeaderText, EMPTY, this.tooLarge, this.verdict, this.body.length);
+  }
+
+  /** What keeping this capture costs, roughly in bytes: body, headers and the ids read from the body. */
+  get weight(): number {
+    const v = this.verdict;
+    return this.body.length + this.rawHeaderText.length + (v.event_id?.length ?? 0) + (v.event_type?.length ?? 0) + (v.session_id?.length ?? 0) + (v.user_id?.length ?? 0) + (v.reason?.length ?? 0);
+  }
+
+  /** The bytes the capture file's body fields are made from. */
+  get bodyBuffer(): Buffer {
+    return this.body;
+  }
+
+  /** The capture's JSON in bounded pieces (see `captureJsonPieces`). */
+  jsonPieces(indent: 0 | 2 = 0): Generator<string> {
+    return captureJsonPieces(this, this.body, indent);
+  }
 
   get version(): 1 {
     return 1;
@@ -237,11 +271,15 @@ class ReceivedCapture implements Capture {
   }
 
   get body_bytes(): number {
-    return this.body.length;
+    return this.omittedBytes ?? this.body.length;
   }
 
   get body_discarded(): true | undefined {
     return this.tooLarge ? true : undefined;
+  }
+
+  get body_omitted(): true | undefined {
+    return this.omittedBytes !== undefined ? true : undefined;
   }
 
   get headers(): Record<string, string> {
@@ -283,6 +321,7 @@ class ReceivedCapture implements Capture {
       body_text: this.body_text,
       body_bytes: this.body_bytes,
       ...(this.tooLarge ? { body_discarded: true as const } : {}),
+      ...(this.omittedBytes !== undefined ? { body_omitted: true as const } : {}),
       verdict: this.verdict,
     };
   }
@@ -310,9 +349,13 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   if (options.saveDir !== undefined) prepareSaveDir(options.saveDir);
   const faults = createFaultPlan(options);
   const stats: ReceiverStats = { received: 0, accepted: 0, duplicates: 0, rejected: 0, faults: 0, saved: 0, saveErrors: 0, incomplete: 0, badHttp: 0 };
-  const history: ReceivedCapture[] = [];
+  /** The history by sequence, in the order captures were recorded (a Map drops its oldest in O(1)). */
+  const history = new Map<number, ReceivedCapture>();
   let historyBytes = 0;
   const processed = new Set<string>();
+  /** Save failures already reported, by kind: each kind is warned about once, then only counted. */
+  const saveFailuresSeen = new Set<string>();
+  let refusedHostWarned = false;
   /** Requests still being read or answered; `close()` waits (up to its grace) for them. */
   let active = 0;
   let onDrained: (() => void) | undefined;
@@ -322,19 +365,31 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const stopDelays = new AbortController();
   let sequence = 0;
   let closing = false;
+  /** The Host values the receiver's own endpoints answer to (known once listening). */
+  let hosts: string[] = [];
+  let port = 0;
   const warn = (message: string) => options.onWarning?.(message);
 
+  /** Adds a capture to the history, then drops the oldest until both the count and the byte caps hold. */
   function remember(capture: ReceivedCapture): void {
     if (settings.historyLimit === 0) return;
-    history.push(capture);
-    historyBytes += capture.body_bytes;
-    while (history.length > settings.historyLimit || (historyBytes > HISTORY_MAX_BYTES && history.length > 1)) {
-      historyBytes -= history.shift()!.body_bytes;
+    const kept = capture.weight > settings.historyMaxBytes || !fitsInString(capture.bodyBuffer.length) ? capture.withoutBody() : capture;
+    history.set(kept.sequence, kept);
+    historyBytes += kept.weight;
+    for (const [seq, old] of history) {
+      if (history.size <= settings.historyLimit && historyBytes <= settings.historyMaxBytes) break;
+      history.delete(seq);
+      historyBytes -= old.weight;
     }
   }
 
+  /** Long event ids are remembered by their hash: the id sets stay small whatever the bodies hold. */
+  function idKey(eventId: string): string {
+    return eventId.length <= MAX_ID_KEY_CHARS ? eventId : `sha256:${createHash('sha256').update(eventId).digest('base64')}`;
+  }
+
   function markProcessed(eventId: string): void {
-    processed.add(eventId);
+    processed.add(idKey(eventId));
     if (processed.size > MAX_PROCESSED_IDS) processed.delete(processed.values().next().value as string);
   }
 
@@ -355,12 +410,65 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     res.end(body);
   }
 
-  function serveHistory(req: IncomingMessage, res: ServerResponse): void {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'Method not allowed: GET the history', { Allow: 'GET' });
-    const since = Number(new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('since') ?? 0);
-    const list = Number.isFinite(since) && since > 0 ? history.filter((c) => c.sequence > since) : history;
-    const body = JSON.stringify({ ...stats, history_limit: settings.historyLimit, count: list.length, deliveries: list });
-    answer(res, 200, body, {}, 'application/json');
+  /** `/__facesign/*`: only for a Host naming this receiver (see `isLocalHost`), so no other site can read it. */
+  function serveApi(req: IncomingMessage, res: ServerResponse, path: string): void {
+    req.resume();
+    if (!isLocalHost(req.headers.host, hosts, req.socket.localAddress, port)) {
+      if (!refusedHostWarned) {
+        refusedHostWarned = true;
+        warn(`answered 421 to ${path} for Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))}: the receiver's own endpoints answer only to ${hosts.join(' or ')} (DNS-rebinding guard)`);
+      }
+      return answer(res, 421, `Misdirected Request: ${path} answers only to Host ${hosts.join(' or ')}`);
+    }
+    if (path !== DELIVERIES_PATH) return answer(res, 404, `Not found: the receiver's history is at ${DELIVERIES_PATH}`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'Method not allowed: GET the history', { Allow: 'GET, HEAD' });
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const since = readQueryInt(query, 'since', 0);
+    const limit = readQueryInt(query, 'limit', 1);
+    if (typeof since === 'string' || typeof limit === 'string') return answer(res, 400, (typeof since === 'string' ? since : limit) as string);
+    streamHistory(res, since ?? 0, limit, req.method === 'HEAD').catch((err: unknown) => {
+      warn(`serving the history failed: ${(err as Error).message}`);
+      res.destroy();
+    });
+  }
+
+  /**
+   * Writes the history as one JSON object, one capture at a time and waiting for the client to
+   * read each, so a large history never becomes one string. It lists the captures recorded when
+   * the request came (after `since`, at most `limit`); one dropped meanwhile is left out, and
+   * `count` (after the list) says how many were written.
+   */
+  async function streamHistory(res: ServerResponse, since: number, limit: number | undefined, headOnly: boolean): Promise<void> {
+    const sequences: number[] = [];
+    let more = false;
+    for (const seq of history.keys()) {
+      if (seq <= since) continue;
+      if (limit !== undefined && sequences.length === limit) {
+        more = true;
+        break;
+      }
+      sequences.push(seq);
+    }
+    const head = { ...stats, history_limit: settings.historyLimit, history_max_bytes: settings.historyMaxBytes, history_bytes: historyBytes };
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...(closing ? { Connection: 'close' } : {}) });
+    if (headOnly) return void res.end();
+    const send = async (text: string): Promise<boolean> => {
+      if (res.destroyed) return false;
+      if (!res.write(text)) await drained(res);
+      return !res.destroyed;
+    };
+    if (!(await send(`${JSON.stringify(head).slice(0, -1)},"deliveries":[`))) return;
+    let count = 0;
+    let last: number | null = null;
+    for (const seq of sequences) {
+      const capture = history.get(seq);
+      if (capture === undefined) continue;
+      if (count > 0 && !(await send(','))) return;
+      for (const piece of capture.jsonPieces(0)) if (!(await send(piece))) return;
+      count++;
+      last = seq;
+    }
+    res.end(`],"count":${count},"last_sequence":${last},"more":${more}}`);
   }
 
   function settle(): void {
@@ -458,11 +566,15 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   async function finishSlowly(res: ServerResponse, capture: ReceivedCapture, judgement: Judgement, hang: boolean, delayMs: number): Promise<void> {
     if (options.saveDir !== undefined) {
       try {
-        await writeCaptureFile(options.saveDir, capture);
+        await writeCaptureFile(options.saveDir, capture, capture.bodyBuffer);
         stats.saved++;
       } catch (err) {
         stats.saveErrors++;
-        warn(`could not write capture #${capture.sequence} to ${options.saveDir}: ${(err as Error).message}`);
+        const kind = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        if (!saveFailuresSeen.has(kind)) {
+          saveFailuresSeen.add(kind);
+          warn(`could not write capture #${capture.sequence} to ${options.saveDir}: ${describeFsError(err)}; the delivery is still answered and in the history, and further ${kind} failures are only counted`);
+        }
       }
     }
     deliver(capture);
@@ -476,8 +588,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     answer(res, judgement.verdict.status, judgement.responseBody, judgement.headers);
   }
 
-  const isProcessed = (id: string) => processed.has(id);
-  const decideFault = (id: string) => faults.decide(id);
+  const isProcessed = (id: string) => processed.has(idKey(id));
+  const decideFault = (id: string) => faults.decide(idKey(id));
 
   const server = createServer(
     {
@@ -489,9 +601,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     },
     (req, res) => {
       const url = req.url ?? '';
-      if (url.startsWith(DELIVERIES_PATH) && targetPath(url) === DELIVERIES_PATH) {
-        req.resume();
-        return serveHistory(req, res);
+      if (url.startsWith(RECEIVER_API_PREFIX)) {
+        const path = targetPath(url);
+        if (path === RECEIVER_API_PREFIX || path?.startsWith(`${RECEIVER_API_PREFIX}/`)) return serveApi(req, res, path);
       }
       receive(req, res);
     },
@@ -514,8 +626,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     });
   });
   server.on('error', (err) => warn(`server error: ${err.message}`));
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   const url = `http://${urlHost(settings.host)}:${port}${settings.path}`;
+  hosts = localHosts(settings.host, port);
 
   let closed: Promise<void> | undefined;
   async function close(): Promise<void> {
@@ -538,10 +651,58 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     host: settings.host,
     port,
     path: settings.path,
-    deliveries: () => history.map((c) => c.toJSON()),
+    deliveries: () => [...history.values()].map((c) => c.toJSON()),
     stats: () => ({ ...stats }),
     close: () => (closed ??= close()),
   };
+}
+
+/** The Host values (host:port) the receiver's own endpoints answer to: its bound address and localhost. */
+export function localHosts(boundHost: string, port: number): string[] {
+  const bound = boundHost.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const names = new Set([bound, 'localhost']);
+  // A wildcard (or the name localhost) is reached through a loopback address.
+  if (bound === '0.0.0.0' || bound === '::' || bound === 'localhost') names.add('127.0.0.1');
+  if (bound === '::' || bound === 'localhost') names.add('::1');
+  return [...names].map((h) => `${h.includes(':') ? `[${h}]` : h}:${port}`);
+}
+
+/**
+ * True when a request's Host names this receiver: one of `hosts`, or the IP address the request
+ * arrived on. A DNS-rebinding page always sends its own domain name, never an IP address, so this
+ * keeps a page in the user's browser from reading the captured deliveries.
+ */
+export function isLocalHost(header: string | undefined, hosts: readonly string[], localAddress: string | undefined, port: number): boolean {
+  if (header === undefined || header === '') return false;
+  let host = header.trim().toLowerCase();
+  if (port === 80 && !/:\d+$/.test(host)) host = `${host}:80`;
+  if (hosts.includes(host)) return true;
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(host);
+  const address = m?.[1] ?? m?.[2];
+  if (!m || address === undefined || Number(m[3]) !== port || isIP(address) === 0 || localAddress === undefined) return false;
+  const plain = (a: string) => a.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+  return plain(address) === plain(localAddress);
+}
+
+/** A whole number from the query, at least `min`; undefined when absent, the error line when not a number. */
+function readQueryInt(query: URLSearchParams, name: string, min: number): number | undefined | string {
+  const text = query.get(name);
+  if (text === null || text === '') return undefined;
+  const n = Number(text);
+  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min ? n : `Bad request: ${name} must be a whole number from ${min} (got ${JSON.stringify(text.slice(0, 40))})`;
+}
+
+/** Resolves once a response can take more data, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function listenError(err: NodeJS.ErrnoException, host: string, port: number): CliError {

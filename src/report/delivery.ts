@@ -2,6 +2,7 @@ import type { DeliveryResult } from '../delivery/deliver.js';
 import type { WebhookRequest } from '../delivery/request.js';
 import { displayUrl, urlCredentials, withoutCredentials } from '../delivery/target.js';
 import { formatMs, shellQuote, type Output } from './output.js';
+import { previewBody, safeText } from './text.js';
 
 /** The NDJSON shape of one delivery (documented in the README; keep it stable). */
 export function deliveryRecord(req: WebhookRequest, res: DeliveryResult, extra: { met: boolean; expected: string; repeat?: number }) {
@@ -26,19 +27,25 @@ export function deliveryRecord(req: WebhookRequest, res: DeliveryResult, extra: 
   };
 }
 
-/** What came back, in a few words: `200 "OK"`, `302 → /login (not followed)`, or the network error. */
-export function describeResponse(out: Output, res: DeliveryResult): string {
+/**
+ * What came back, in a few words: `200 "OK"`, `302 redirect to /login (not followed)`, or the
+ * network error; with `expected`, a miss says what was wanted (`200 "OK", expected 201`). Every
+ * part the endpoint chose (body, Location, error detail) is escaped for the terminal.
+ */
+export function describeResponse(out: Output, res: DeliveryResult, expected?: string): string {
   const { c } = out;
-  if (res.error) return c.red(res.error.message);
+  const miss = expected !== undefined ? c.red(`, expected ${expected}`) : '';
+  // A network error already says it failed; only an unusual expectation is worth repeating.
+  if (res.error) return `${c.red(safeText(res.error.message))}${expected !== undefined && expected !== '2xx' ? c.dim(` (expected ${expected})`) : ''}`;
   const status = res.status ?? 0;
   const colour = status >= 200 && status < 300 ? c.green : status >= 300 && status < 400 ? c.yellow : c.red;
   let text = colour(String(status));
-  if (res.location !== undefined) text += ` redirect to ${res.location} ${c.dim('(not followed)')}`;
+  if (res.location !== undefined) text += ` redirect to ${safeText(res.location)} ${c.dim('(not followed)')}`;
   else if (status >= 300 && status < 400) text += ` redirect ${c.dim('(not followed)')}`;
-  const body = (res.responseBody ?? '').replace(/\s+/g, ' ').trim();
-  if (body) text += ` ${c.dim(JSON.stringify(body.length > 80 ? `${body.slice(0, 80)}…` : body))}`;
+  const body = previewBody(res.responseBody);
+  if (body) text += ` ${c.dim(body)}`;
   if (res.truncated) text += c.dim(' (body truncated at 64 KiB)');
-  return text;
+  return text + miss;
 }
 
 export function printDelivery(
@@ -52,7 +59,8 @@ export function printDelivery(
   const mark = extra.met ? c.green('✔') : c.red('✘');
   const mode = req.signatureMode === 'valid' ? '' : c.magenta(` [signature ${req.signatureMode}]`);
   const rep = extra.repeatOf && extra.repeatOf > 1 ? c.dim(` #${extra.repeat}/${extra.repeatOf}`) : '';
-  out.line(`${mark} ${c.bold(req.eventType)} ${c.dim(req.eventId)}${mode}${rep} → ${describeResponse(out, res)} ${c.dim(formatMs(res.latencyMs))}`);
+  const response = describeResponse(out, res, extra.met ? undefined : extra.expected);
+  out.line(`${mark} ${c.bold(safeText(req.eventType))} ${c.dim(safeText(req.eventId))}${mode}${rep} → ${response} ${c.dim(formatMs(res.latencyMs))}`);
 }
 
 /** The Basic auth `deliver` adds from the URL's `user:password@` (unless an Authorization header is given), shown without the password. */
@@ -62,15 +70,15 @@ function urlAuthShown(req: WebhookRequest): string | undefined {
   return `Basic *** (user "${credentials.user}" and the password from the URL; not shown)`;
 }
 
-/** The request as it would go on the wire (for --dry-run); a password in the URL is never shown. */
+/** The request as it would go on the wire (for --dry-run); `--json` carries the exact text, and a password in the URL is never shown. */
 export function printRequest(out: Output, req: WebhookRequest): void {
   const auth = urlAuthShown(req);
   const headers = auth ? { ...req.headers, Authorization: auth } : req.headers;
   out.record({ type: 'request', method: req.method, url: displayUrl(req.url), headers, body: req.body.toString('utf8') });
-  out.line(`${req.method} ${displayUrl(req.url)}`);
-  for (const [k, v] of Object.entries(headers)) out.line(`${k}: ${v}`);
+  out.line(`${req.method} ${safeText(displayUrl(req.url))}`);
+  for (const [k, v] of Object.entries(headers)) out.line(`${safeText(k)}: ${safeText(v)}`);
   out.line('');
-  out.line(req.body.toString('utf8'));
+  out.line(safeText(req.body.toString('utf8')));
 }
 
 /**
@@ -89,7 +97,7 @@ export function curlCommand(req: WebhookRequest): string {
 /** `--dry-run` / `--curl`: prints each request (or a curl command for it) instead of sending. */
 export function printPreviews(out: Output, requests: WebhookRequest[], curl: boolean): void {
   const credentials = curl ? urlCredentials(requests[0]?.url ?? '') : undefined;
-  if (credentials?.password) out.note(out.ce.dim(`note: the URL's password is not printed; curl asks for it (-u '${credentials.user}')`));
+  if (credentials?.password) out.note(out.ce.dim(`note: the URL's password is not printed; curl asks for it (-u '${safeText(credentials.user)}')`));
   for (const req of requests) {
     if (curl) {
       out.record({ type: 'curl', event_id: req.eventId, command: curlCommand(req) });

@@ -37,11 +37,15 @@ export function formatJUnit(report: CheckReport): string {
     `  <testsuite ${attrs({ name: SUITE, ...counts, timestamp: new Date(report.startedAt).toISOString() })}>`,
     '    <properties>',
     `      <property ${attrs({ name: 'url', value: report.url })}/>`,
+    ...(report.diagnosis ? [`      <property ${attrs({ name: 'diagnosis', value: report.diagnosis })}/>`] : []),
+    ...(report.summary ? [`      <property ${attrs({ name: 'summary', value: report.summary })}/>`] : []),
     '    </properties>',
   ];
   for (const r of report.cases) {
     const open = `    <testcase ${attrs({ classname: 'facesign-webhooks.check', name: `${r.id}: ${r.title}`, time: seconds(r.durationMs) })}`;
-    const detail = `expected: ${r.expected}\nhappened: ${r.happened}${r.hint ? `\nhint: ${r.hint}` : ''}`;
+    const note = r.note ? `\nnote: ${r.note}` : '';
+    const detail = `expected: ${r.expected}\nhappened: ${r.happened}${r.hint ? `\nhint: ${r.hint}` : ''}${note}`;
+    // A pass stays an empty element (what CI readers count as passed); its note shows in the table and NDJSON.
     if (r.outcome === 'pass') {
       lines.push(`${open}/>`);
     } else if (r.outcome === 'fail') {

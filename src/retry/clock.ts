@@ -16,6 +16,12 @@ export interface Clock {
  */
 export const FINE_WAIT_MS = 10;
 
+/**
+ * The longest delay one setTimeout holds (2^31-1 ms, about 24.8 days); a longer one fires after
+ * 1 ms. Longer sleeps chain timers of at most this length.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function performanceNow(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -43,10 +49,14 @@ export function createRealClock(options: { fineWaitMs?: number } = {}): Clock {
           if (performanceNow() >= target) done();
           else immediate = setImmediate(poll);
         };
+        const arm = () => {
+          const coarse = target - performanceNow() - fineWaitMs;
+          if (coarse > MAX_TIMER_MS) timer = setTimeout(arm, MAX_TIMER_MS);
+          else if (coarse > 0) timer = setTimeout(poll, coarse);
+          else poll();
+        };
         signal?.addEventListener('abort', done, { once: true });
-        const coarse = target - performanceNow() - fineWaitMs;
-        if (coarse > 0) timer = setTimeout(poll, coarse);
-        else poll();
+        arm();
       });
     },
   };

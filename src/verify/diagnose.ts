@@ -148,7 +148,12 @@ export function planBodyCandidates(body: Uint8Array): BodyCandidate[] {
   if (parsed !== undefined) {
     const forms: [JsonForm, string | number | undefined][] = [['compact', undefined], ['2-space', 2], ['4-space', 4], ['tab', '\t']];
     for (const [form, indent] of forms) {
-      const text = JSON.stringify(parsed, null, indent);
+      let text: string;
+      try {
+        text = JSON.stringify(parsed, null, indent);
+      } catch {
+        break; // nested too deep to serialize again: no re-serialized form to try
+      }
       add({ id: 'json-reserialized', signedForm: form }, Buffer.from(text, 'utf8'));
       add({ id: 'json-reserialized', signedForm: form }, Buffer.from(`${text}\n`, 'utf8'));
     }

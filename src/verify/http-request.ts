@@ -1,3 +1,5 @@
+import { CONTROL_BYTE, HEADER_LINE_RE, framingProblem, headerLineProblem } from '../delivery/http-framing.js';
+
 /** A header list in the order received, names as written; repeated names stay separate entries. */
 export type HeaderList = [string, string][];
 
@@ -18,7 +20,6 @@ export class HttpRequestParseError extends Error {
   override readonly name = 'HttpRequestParseError';
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** All values of a header (name case-insensitive), in order. */
 export function headerValues(headers: HeaderList, name: string): string[] {
@@ -32,29 +33,30 @@ function findHeadEnd(bytes: Buffer): { headEnd: number; bodyStart: number } | un
   return match ? { headEnd: match.index, bodyStart: match.index + match[0].length } : undefined;
 }
 
+/** A line as an error message shows it. */
+function shown(line: string): string {
+  return JSON.stringify(line.length > 60 ? `${line.slice(0, 60)}…` : line);
+}
+
+/**
+ * The request line and headers, held to the same framing rules as load mode's response reader
+ * (src/delivery/http-framing.ts) with one leniency: a line may end in a bare LF. A request saved
+ * by hand, or copied through an editor, usually has LF line endings, and refusing the file for
+ * that would help nobody; on the wire a bare LF is an error. A lone CR is not a line ending.
+ */
 function parseHead(head: string): Pick<ParsedHttpRequest, 'method' | 'target' | 'version' | 'headers'> {
   const lines = head.split(/\r?\n/);
   const requestLine = lines[0] ?? '';
   const parts = /^([A-Za-z]+) (\S+) (HTTP\/\d(?:\.\d)?)$/.exec(requestLine.trim());
-  if (!parts) {
-    const shown = requestLine.length > 60 ? `${requestLine.slice(0, 60)}…` : requestLine;
-    throw new HttpRequestParseError(`line 1 is not a request line ("METHOD /path HTTP/1.1"): ${JSON.stringify(shown)}`);
+  if (!parts || CONTROL_BYTE.test(requestLine)) {
+    throw new HttpRequestParseError(`line 1 is not a request line ("METHOD /path HTTP/1.1"): ${shown(requestLine)}`);
   }
   const headers: HeaderList = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
-    if (/^[ \t]/.test(line) && headers.length > 0) {
-      // Obsolete line folding: a continuation of the previous header's value.
-      const last = headers[headers.length - 1]!;
-      last[1] = `${last[1]} ${line.trim()}`.trim();
-      continue;
-    }
+    if (!HEADER_LINE_RE.test(line)) throw new HttpRequestParseError(`line ${i + 1} is not a header ("Name: value"), it ${headerLineProblem(line)}: ${shown(line)}`);
     const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon) : '';
-    if (!TOKEN.test(name)) {
-      throw new HttpRequestParseError(`line ${i + 1} is not a header ("Name: value"): ${JSON.stringify(line.slice(0, 60))}`);
-    }
-    headers.push([name, line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')]);
+    headers.push([line.slice(0, colon), line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')]);
   }
   return { method: parts[1]!, target: parts[2]!, version: parts[3]!, headers };
 }
@@ -83,7 +85,9 @@ function decodeChunked(bytes: Buffer): { body: Buffer; trailing: number } {
 /**
  * Parses a raw HTTP request. The head may use CRLF or bare LF line endings; the body is taken byte
  * for byte after the blank line, cut to Content-Length when one is given (editors often add a
- * newline at the end of a saved file) or de-chunked for `Transfer-Encoding: chunked`.
+ * newline at the end of a saved file) or de-chunked for `Transfer-Encoding: chunked`. A folded
+ * header line, a control byte in the head, a repeated Content-Length or one next to
+ * Transfer-Encoding is a parse error, as it is for a response on the wire.
  */
 export function parseHttpRequest(bytes: Uint8Array): ParsedHttpRequest {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -95,19 +99,17 @@ export function parseHttpRequest(bytes: Uint8Array): ParsedHttpRequest {
   const rest = end ? buf.subarray(end.bodyStart) : Buffer.alloc(0);
   const notes: string[] = [];
 
-  const encoding = headerValues(head.headers, 'transfer-encoding').join(',').toLowerCase();
-  if (encoding.includes('chunked')) {
+  const encodings = headerValues(head.headers, 'transfer-encoding');
+  const lengths = headerValues(head.headers, 'content-length');
+  const problem = framingProblem(lengths, encodings.length > 0);
+  if (problem) throw new HttpRequestParseError(`${problem}: the body's length is ambiguous`);
+  if (encodings.join(',').toLowerCase().includes('chunked')) {
     const { body, trailing } = decodeChunked(rest);
     if (trailing > 2) notes.push(`${trailing} bytes after the last chunk were ignored`);
     return { ...head, body, notes };
   }
-  const lengths = headerValues(head.headers, 'content-length');
   if (lengths.length === 0) return { ...head, body: rest, notes };
-  const distinct = [...new Set(lengths.flatMap((v) => v.split(',')).map((v) => v.trim()))];
-  if (distinct.length !== 1 || !/^\d+$/.test(distinct[0]!)) {
-    throw new HttpRequestParseError(`Content-Length ${JSON.stringify(lengths.join(', '))} is not one whole number`);
-  }
-  const length = Number(distinct[0]);
+  const length = Number(lengths[0]);
   if (rest.length > length) {
     notes.push(`${rest.length - length} byte(s) after Content-Length (${length}) were ignored`);
     return { ...head, body: rest.subarray(0, length), notes };
