@@ -31,7 +31,11 @@ const noop = async () => undefined;
 const handleSessionCreated = noop;
 const handleSessionCancelled = noop;
 async function handleSessionVerified(session) {
-  await noop(session.metadata?.user_id, { verified: true, verifiedAt: new Date(), verificationData: session.verified_outputs });
+  await noop(session.metadata?.user_id, {
+    verified: true,
+    verifiedAt: new Date(),
+    verificationData: session.verified_outputs,
+  });
   await noop(session.metadata?.user_id);
 }
 async function handleSessionFailed(session) {

@@ -50,7 +50,11 @@ async function clientMain(which: Client, url: string, count: number, concurrency
 
   const runCustom = async (from: number, n: number) => {
     let i = from;
-    const report = await runWireLoad(built.target, () => built.wire[i++]!, { count: n, concurrency, timeoutMs: 10_000 });
+    const report = await runWireLoad(built.target, () => built.wire[i++]!, {
+      count: n,
+      concurrency,
+      timeoutMs: 10_000,
+    });
     return report.statuses['200'] ?? 0;
   };
   // One Pool for warm-up and the timed run, as load mode would keep it for a whole run.
@@ -90,19 +94,16 @@ async function clientMain(which: Client, url: string, count: number, concurrency
         }
         const index = i++;
         let status = 0;
-        pool.dispatch(
-          { path, method: 'POST', headers: flat[index]!, body: built.requests[index]!.body },
-          {
-            onConnect: () => undefined,
-            onHeaders: (code: number) => ((status = code), true),
-            onData: () => true,
-            onComplete: () => {
-              if (status === 200) ok++;
-              start();
-            },
-            onError: () => start(),
-          } as never,
-        );
+        pool.dispatch({ path, method: 'POST', headers: flat[index]!, body: built.requests[index]!.body }, {
+          onConnect: () => undefined,
+          onHeaders: (code: number) => ((status = code), true),
+          onData: () => true,
+          onComplete: () => {
+            if (status === 200) ok++;
+            start();
+          },
+          onError: () => start(),
+        } as never);
       };
       active = Math.min(concurrency, n);
       for (let k = 0; k < active; k++) start();
@@ -115,7 +116,9 @@ async function clientMain(which: Client, url: string, count: number, concurrency
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   await pool.close();
-  process.stdout.write(`${JSON.stringify({ client: which, count, ok, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ client: which, count, ok, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+  );
 }
 
 /** A verifying server (its own process): 200 for a valid signature, 400 otherwise; counts both. */
@@ -146,7 +149,8 @@ async function serverMain(): Promise<void> {
 }
 
 const PIN = cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-const pinned = (cpu: string, args: string[]): [string, string[]] => (PIN ? ['taskset', ['-c', cpu, process.execPath, ...args]] : [process.execPath, args]);
+const pinned = (cpu: string, args: string[]): [string, string[]] =>
+  PIN ? ['taskset', ['-c', cpu, process.execPath, ...args]] : [process.execPath, args];
 
 function startServer(): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
@@ -168,14 +172,25 @@ async function serverCounts(url: string): Promise<{ valid: number; invalid: numb
 
 function runClient(which: Client, url: string, count: number, concurrency: number, warm: number): Promise<ClientRun> {
   return new Promise((resolve) => {
-    const child = spawn(...pinned('1', [TSX, SELF, '--client', which, url, String(count), String(concurrency), String(warm)]), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      ...pinned('1', [TSX, SELF, '--client', which, url, String(count), String(concurrency), String(warm)]),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || !line) return resolve({ client: which, count, ok: 0, wallMs: NaN, cpuMs: NaN, invalid: `exited ${code}: ${err.trim().split('\n').at(-1)}` });
+      if (code !== 0 || !line)
+        return resolve({
+          client: which,
+          count,
+          ok: 0,
+          wallMs: NaN,
+          cpuMs: NaN,
+          invalid: `exited ${code}: ${err.trim().split('\n').at(-1)}`,
+        });
       resolve(JSON.parse(line) as ClientRun);
     });
   });
@@ -201,7 +216,9 @@ export interface ClientComparison {
 }
 
 /** Alternates the two clients `rounds` times against one verifying server; medians of each. */
-export async function compareLoadClients(options: { count?: number; concurrency?: number; rounds?: number; warm?: number } = {}): Promise<ClientComparison> {
+export async function compareLoadClients(
+  options: { count?: number; concurrency?: number; rounds?: number; warm?: number } = {},
+): Promise<ClientComparison> {
   const count = options.count ?? 20_000;
   const concurrency = options.concurrency ?? 64;
   const rounds = options.rounds ?? 5;
@@ -217,7 +234,8 @@ export async function compareLoadClients(options: { count?: number; concurrency?
         const run = await runClient(which, server.url, count, concurrency, warm);
         const counts = await serverCounts(server.url);
         if (!run.invalid && run.ok !== count) run.invalid = `${run.ok} of ${count} responses were a complete 200`;
-        if (!run.invalid && (counts.valid !== warm + count || counts.invalid !== 0)) run.invalid = `server saw ${counts.valid} valid and ${counts.invalid} invalid signatures, expected ${warm + count} valid`;
+        if (!run.invalid && (counts.valid !== warm + count || counts.invalid !== 0))
+          run.invalid = `server saw ${counts.valid} valid and ${counts.invalid} invalid signatures, expected ${warm + count} valid`;
         if (run.invalid) invalid.push(`${which}: ${run.invalid}`);
         runs.push(run);
       }
@@ -228,23 +246,44 @@ export async function compareLoadClients(options: { count?: number; concurrency?
   const figures = (which: Client) => {
     const ok = runs.filter((r) => r.client === which && !r.invalid);
     if (ok.length === 0) return { rps: NaN, cpuUsPerRequest: NaN };
-    return { rps: median(ok.map((r) => r.count / (r.wallMs / 1000))), cpuUsPerRequest: median(ok.map((r) => (r.cpuMs * 1000) / r.count)) };
+    return {
+      rps: median(ok.map((r) => r.count / (r.wallMs / 1000))),
+      cpuUsPerRequest: median(ok.map((r) => (r.cpuMs * 1000) / r.count)),
+    };
   };
-  return { count, concurrency, rounds, custom: figures('custom'), undici: figures('undici'), dispatch: figures('dispatch'), invalid, pinned: PIN };
+  return {
+    count,
+    concurrency,
+    rounds,
+    custom: figures('custom'),
+    undici: figures('undici'),
+    dispatch: figures('dispatch'),
+    invalid,
+    pinned: PIN,
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [, , mode, ...rest] = process.argv;
   if (mode === '--serve') await serverMain();
-  else if (mode === '--client') await clientMain(rest[0] as Client, rest[1]!, Number(rest[2]), Number(rest[3]), Number(rest[4]));
+  else if (mode === '--client')
+    await clientMain(rest[0] as Client, rest[1]!, Number(rest[2]), Number(rest[3]), Number(rest[4]));
   else {
     const quick = process.argv.includes('--quick');
     const c = await compareLoadClients(quick ? { count: 10_000, rounds: 2, warm: 2_000 } : {});
-    console.log(`load client vs undici Pool (connections ${c.concurrency}, pipelining 1), ${c.count} prebuilt signed requests after a warm-up, ${c.rounds} rounds, ${c.pinned ? 'server on CPU 0, client on CPU 1' : 'not pinned'}:`);
+    console.log(
+      `load client vs undici Pool (connections ${c.concurrency}, pipelining 1), ${c.count} prebuilt signed requests after a warm-up, ${c.rounds} rounds, ${c.pinned ? 'server on CPU 0, client on CPU 1' : 'not pinned'}:`,
+    );
     console.log(`  custom: ${c.custom.rps.toFixed(0)} req/s, ${c.custom.cpuUsPerRequest.toFixed(1)} µs CPU/request`);
-    console.log(`  undici request(): ${c.undici.rps.toFixed(0)} req/s, ${c.undici.cpuUsPerRequest.toFixed(1)} µs CPU/request`);
-    console.log(`  undici dispatch(): ${c.dispatch.rps.toFixed(0)} req/s, ${c.dispatch.cpuUsPerRequest.toFixed(1)} µs CPU/request`);
-    console.log(`  custom/undici: ${(c.custom.rps / c.undici.rps).toFixed(2)}× req/s, ${(c.undici.cpuUsPerRequest / c.custom.cpuUsPerRequest).toFixed(2)}× less CPU per request`);
+    console.log(
+      `  undici request(): ${c.undici.rps.toFixed(0)} req/s, ${c.undici.cpuUsPerRequest.toFixed(1)} µs CPU/request`,
+    );
+    console.log(
+      `  undici dispatch(): ${c.dispatch.rps.toFixed(0)} req/s, ${c.dispatch.cpuUsPerRequest.toFixed(1)} µs CPU/request`,
+    );
+    console.log(
+      `  custom/undici: ${(c.custom.rps / c.undici.rps).toFixed(2)}× req/s, ${(c.undici.cpuUsPerRequest / c.custom.cpuUsPerRequest).toFixed(2)}× less CPU per request`,
+    );
     for (const line of c.invalid) console.log(`  INVALID ${line}`);
   }
 }

@@ -52,10 +52,13 @@ async function autocannonRun(n) {
     const seen = () => {
       if (ok + non2xx + errors === n) ms = performance.now() - t0;
     };
-    const instance = autocannon({ url, connections: concurrency, amount: n, method: 'POST', body: compact, headers }, (err) => {
-      if (err) return reject(err);
-      resolve({ count: ok + non2xx + errors, ok, non2xx, errors, ms: ms || performance.now() - t0 });
-    });
+    const instance = autocannon(
+      { url, connections: concurrency, amount: n, method: 'POST', body: compact, headers },
+      (err) => {
+        if (err) return reject(err);
+        resolve({ count: ok + non2xx + errors, ok, non2xx, errors, ms: ms || performance.now() - t0 });
+      },
+    );
     instance.on('response', (_client, status) => {
       if (status >= 200 && status < 300) ok++;
       else non2xx++;

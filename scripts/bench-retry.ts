@@ -80,10 +80,14 @@ function startReceiver(arrivals: Arrival[]): Promise<{ url: string; stop: () => 
 function runOnce(url: string, speed: number): Promise<number[]> {
   return new Promise((resolve, reject) => {
     // --expect failed: the receiver fails every attempt, so the run is right when it is marked failed (exit 0).
-    const child = spawn(process.execPath, [BIN, 'retry-sim', '--to', url, '--secret', SECRET, '--speed', String(speed), '--expect', 'failed', '--json'], {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'retry-sim', '--to', url, '--secret', SECRET, '--speed', String(speed), '--expect', 'failed', '--json'],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -122,7 +126,8 @@ export async function benchRetryDrift(options: { runs?: number; speed?: number }
       own.push(...(await runOnce(receiver.url, speed)));
       await new Promise((r) => setTimeout(r, 50)); // the last arrival line may still be in the pipe
       const ids = new Set(arrivals.map((a) => a.event_id));
-      if (arrivals.length !== PLAN_MS.length + 1) invalid = `run ${i + 1}: the receiver saw ${arrivals.length} attempts, not ${PLAN_MS.length + 1}`;
+      if (arrivals.length !== PLAN_MS.length + 1)
+        invalid = `run ${i + 1}: the receiver saw ${arrivals.length} attempts, not ${PLAN_MS.length + 1}`;
       else if (!arrivals.every((a) => a.valid)) invalid = `run ${i + 1}: an attempt arrived with an invalid signature`;
       else if (ids.size !== 1) invalid = `run ${i + 1}: the attempts carried ${ids.size} event ids, not one`;
       else {
@@ -154,10 +159,14 @@ export async function benchRetryDrift(options: { runs?: number; speed?: number }
 }
 
 function printFigures(f: RetryDriftFigures): void {
-  console.log(`retry-sim --speed ${f.speed}: ${f.runs} runs of the full schedule, drift measured at an independent always-500 receiver`);
+  console.log(
+    `retry-sim --speed ${f.speed}: ${f.runs} runs of the full schedule, drift measured at an independent always-500 receiver`,
+  );
   if (f.invalid) return console.log(`  INVALID: ${f.invalid}`);
   f.worstByRetry.forEach((ms, i) => console.log(`  retry ${i + 1}: worst drift ${ms.toFixed(2).padStart(6)} ms`));
-  console.log(`  worst ${f.worstDriftMs.toFixed(2)} ms, p95 ${f.p95DriftMs.toFixed(2)} ms over ${f.drifts.length} retries; the tool's own drift_ms worst ${f.selfReportedWorstMs.toFixed(2)} ms; 1-min load average ${f.loadAverage.toFixed(2)}`);
+  console.log(
+    `  worst ${f.worstDriftMs.toFixed(2)} ms, p95 ${f.p95DriftMs.toFixed(2)} ms over ${f.drifts.length} retries; the tool's own drift_ms worst ${f.selfReportedWorstMs.toFixed(2)} ms; 1-min load average ${f.loadAverage.toFixed(2)}`,
+  );
   console.log(`  ${f.withinTarget ? 'met' : 'MISSED'}: worst drift ≤ ${f.targetMs} ms`);
 }
 

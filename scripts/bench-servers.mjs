@@ -74,7 +74,9 @@ const server = createServer((req, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('always failing (bench)', () => {
         const answeredAt = performance.timeOrigin + performance.now();
-        process.stdout.write(`${JSON.stringify({ arrived_at: arrivedAt, answered_at: answeredAt, event_id: req.headers['facesign-event-id'] ?? null, valid: ok, bytes: body.length })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ arrived_at: arrivedAt, answered_at: answeredAt, event_id: req.headers['facesign-event-id'] ?? null, valid: ok, bytes: body.length })}\n`,
+        );
       });
       return;
     }

@@ -64,12 +64,29 @@ function median(values: number[]): number {
 const fmt = (x: number, unit: string) => `${x.toFixed(unit === 'req/s' ? 0 : unit === 'MiB/100k' ? 2 : 1)} ${unit}`;
 
 /** Records a ratio target: `ours / baseline` must be ≤ max or ≥ min. */
-function addRatio(what: string, ours: number, baseline: number, unit: string, target: { max?: number; min?: number }, favours: string): void {
+function addRatio(
+  what: string,
+  ours: number,
+  baseline: number,
+  unit: string,
+  target: { max?: number; min?: number },
+  favours: string,
+): void {
   const ratio = ours / baseline;
   const met = target.max !== undefined ? ratio <= target.max : ratio >= target.min!;
-  const row: Row = { what, ours: fmt(ours, unit), baseline: fmt(baseline, unit), ratio, target: target.max !== undefined ? `≤ ${target.max}×` : `≥ ${target.min}×`, met, favours };
+  const row: Row = {
+    what,
+    ours: fmt(ours, unit),
+    baseline: fmt(baseline, unit),
+    ratio,
+    target: target.max !== undefined ? `≤ ${target.max}×` : `≥ ${target.min}×`,
+    met,
+    favours,
+  };
   rows.push(row);
-  console.log(`  ${met ? 'met ' : 'MISS'} ${what}: ${row.ours} vs ${row.baseline} = ${ratio.toFixed(2)}× (target ${row.target}; favours ${favours})`);
+  console.log(
+    `  ${met ? 'met ' : 'MISS'} ${what}: ${row.ours} vs ${row.baseline} = ${ratio.toFixed(2)}× (target ${row.target}; favours ${favours})`,
+  );
 }
 
 /** Records an absolute target: `value` must be ≤ max. */
@@ -98,10 +115,17 @@ async function checked(what: string, target: string, fn: () => Promise<void>): P
 // ---------------------------------------------------------------------------------------------
 
 /** Runs a command to completion; it must exit 0. Returns its stdout and wall time. */
-function run(args: string[], role?: Role, env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; ms: number }> {
+function run(
+  args: string[],
+  role?: Role,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ stdout: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(...(role ? command(role, args) : ([NODE, args] as [string, string[]])), { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(...(role ? command(role, args) : ([NODE, args] as [string, string[]])), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -109,7 +133,15 @@ function run(args: string[], role?: Role, env: NodeJS.ProcessEnv = process.env):
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - t0;
-      if (code !== 0) reject(new Invalid(`\`${args.slice(0, 3).map((a) => a.replace(ROOT, '')).join(' ')} …\` exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`));
+      if (code !== 0)
+        reject(
+          new Invalid(
+            `\`${args
+              .slice(0, 3)
+              .map((a) => a.replace(ROOT, ''))
+              .join(' ')} …\` exited ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`,
+          ),
+        );
       else resolve({ stdout, ms });
     });
   });
@@ -120,7 +152,10 @@ function timeSpawn(args: string[]): number {
   const t0 = performance.now();
   const r = spawnSync(NODE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Invalid(`\`${args.map((a) => a.replace(ROOT, '')).join(' ')}\` exited ${r.status}: ${String(r.stderr).trim().split('\n').at(-1)}`);
+  if (r.status !== 0)
+    throw new Invalid(
+      `\`${args.map((a) => a.replace(ROOT, '')).join(' ')}\` exited ${r.status}: ${String(r.stderr).trim().split('\n').at(-1)}`,
+    );
   return ms;
 }
 
@@ -147,7 +182,10 @@ function startServer(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {})
   const log = join(work, `out-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
   const fd = openSync(log, 'w');
   const errFd = openSync(`${log}.err`, 'w');
-  const child = spawn(...command('server', args), { stdio: ['ignore', fd, errFd], env: { ...process.env, NO_COLOR: '1', ...env } });
+  const child = spawn(...command('server', args), {
+    stdio: ['ignore', fd, errFd],
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  });
   closeSync(fd);
   closeSync(errFd);
   return new Promise((resolve, reject) => {
@@ -155,7 +193,12 @@ function startServer(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {})
     const poll = () => {
       const m = readFileSync(log, 'utf8').match(ready);
       if (m) return resolve({ child, url: `http://127.0.0.1:${m[1]}/webhooks/facesign`, log });
-      if (child.exitCode !== null) return reject(new Error(`${args.join(' ')} exited ${child.exitCode} before it was ready: ${readFileSync(`${log}.err`, 'utf8').trim().split('\n').at(-1)}`));
+      if (child.exitCode !== null)
+        return reject(
+          new Error(
+            `${args.join(' ')} exited ${child.exitCode} before it was ready: ${readFileSync(`${log}.err`, 'utf8').trim().split('\n').at(-1)}`,
+          ),
+        );
       if (Date.now() > deadline) return reject(new Error(`no ready line from ${args.join(' ')}`));
       setTimeout(poll, 20);
     };
@@ -179,10 +222,17 @@ async function counts(server: Server): Promise<{ valid: number; invalid: number;
 }
 
 /** Checks a server saw exactly `valid` valid signatures since `before`, and no invalid one. */
-async function expectCounts(server: Server, before: { valid: number; invalid: number }, valid: number): Promise<{ valid: number; invalid: number }> {
+async function expectCounts(
+  server: Server,
+  before: { valid: number; invalid: number },
+  valid: number,
+): Promise<{ valid: number; invalid: number }> {
   const now = await counts(server);
   const got = { valid: now.valid - before.valid, invalid: now.invalid - before.invalid };
-  if (got.valid !== valid || got.invalid !== 0) throw new Invalid(`the server saw ${got.valid} valid and ${got.invalid} invalid signatures, expected ${valid} valid`);
+  if (got.valid !== valid || got.invalid !== 0)
+    throw new Invalid(
+      `the server saw ${got.valid} valid and ${got.invalid} invalid signatures, expected ${valid} valid`,
+    );
   return now;
 }
 
@@ -213,14 +263,33 @@ interface LoadRecord {
 
 /** `send --count N` as a user runs it (CPU 1); must exit 0 with N 2xx. Rate = 2xx / duration. */
 async function sendCount(url: string, n: number): Promise<{ rps: number; record: LoadRecord }> {
-  const { stdout } = await run([BIN, 'send', 'session.verified', '--count', String(n), '--concurrency', String(CONCURRENCY), '--to', url, '--secret', SECRET, '--json'], 'client');
+  const { stdout } = await run(
+    [
+      BIN,
+      'send',
+      'session.verified',
+      '--count',
+      String(n),
+      '--concurrency',
+      String(CONCURRENCY),
+      '--to',
+      url,
+      '--secret',
+      SECRET,
+      '--json',
+    ],
+    'client',
+  );
   const record = stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as LoadRecord)
     .find((r) => r.type === 'load');
   if (!record) throw new Invalid('send --count printed no load record');
-  if (record.sent !== n || record.ok !== n) throw new Invalid(`send --count ${n}: ${record.ok} of ${record.sent} were 2xx (${JSON.stringify(record.statuses)})`);
+  if (record.sent !== n || record.ok !== n)
+    throw new Invalid(
+      `send --count ${n}: ${record.ok} of ${record.sent} were 2xx (${JSON.stringify(record.statuses)})`,
+    );
   return { rps: record.ok / (record.duration_ms / 1000), record };
 }
 
@@ -237,7 +306,10 @@ interface DriverResult {
 async function driver(side: 'tool' | 'autocannon', url: string, n: number, warm: number): Promise<DriverResult> {
   const { stdout } = await run([DRIVER, side, url, SECRET, String(n), String(CONCURRENCY), String(warm)], 'client');
   const r = JSON.parse(stdout.trim().split('\n').at(-1)!) as DriverResult;
-  if (r.count !== n || r.ok !== n) throw new Invalid(`${side}: ${r.ok} of ${r.count} responses were 2xx (non-2xx ${r.non2xx}, errors ${r.errors}), expected ${n}`);
+  if (r.count !== n || r.ok !== n)
+    throw new Invalid(
+      `${side}: ${r.ok} of ${r.count} responses were 2xx (non-2xx ${r.non2xx}, errors ${r.errors}), expected ${n}`,
+    );
   return r;
 }
 
@@ -269,11 +341,14 @@ async function benchStartup(): Promise<void> {
     sign: [BIN, 'sign', '--payload', BODY, '--secret', SECRET],
     verify: [BIN, 'verify', '--payload', BODY, '--signature', signature, '--secret', SECRET],
   });
-  for (const k of ['help', 'events', 'sign', 'verify']) addRatio(`\`${k}\` start-up vs node -e 0`, m[k]!, m.node!, 'ms', { max: 1.5 }, 'node -e 0 (it loads nothing)');
+  for (const k of ['help', 'events', 'sign', 'verify'])
+    addRatio(`\`${k}\` start-up vs node -e 0`, m[k]!, m.node!, 'ms', { max: 1.5 }, 'node -e 0 (it loads nothing)');
 }
 
 async function benchOneSend(): Promise<void> {
-  console.log(`one send to a verifying node:http server: whole process, ${REPS} interleaved runs each, each must exit 0 and arrive validly signed:`);
+  console.log(
+    `one send to a verifying node:http server: whole process, ${REPS} interleaved runs each, each must exit 0 and arrive validly signed:`,
+  );
   const server = await verifyServer();
   try {
     const before = await counts(server);
@@ -282,7 +357,14 @@ async function benchOneSend(): Promise<void> {
       send: [BIN, 'send', '--fixture', BODY, '--to', server.url, '--secret', SECRET],
     });
     await expectCounts(server, before, 2 * (REPS + 1));
-    addRatio('one `send` vs a minimal signing node:http POST script', m.send!, m.minimal!, 'ms', { max: 2.0 }, 'the script (it builds no event and checks no header)');
+    addRatio(
+      'one `send` vs a minimal signing node:http POST script',
+      m.send!,
+      m.minimal!,
+      'ms',
+      { max: 2.0 },
+      'the script (it builds no event and checks no header)',
+    );
   } finally {
     await stop(server);
   }
@@ -291,26 +373,51 @@ async function benchOneSend(): Promise<void> {
 async function benchClient(): Promise<void> {
   const { compareLoadClients } = await import('./bench-load-client.js');
   const count = quick ? 10_000 : 20_000;
-  console.log(`load client vs undici: the same ${count} prebuilt signed requests after a warm-up, ${CONCURRENCY} connections, one request in flight on each, against a verifying server:`);
-  const c = await compareLoadClients({ count, concurrency: CONCURRENCY, rounds: quick ? 2 : 3, warm: quick ? 2_000 : 5_000 });
+  console.log(
+    `load client vs undici: the same ${count} prebuilt signed requests after a warm-up, ${CONCURRENCY} connections, one request in flight on each, against a verifying server:`,
+  );
+  const c = await compareLoadClients({
+    count,
+    concurrency: CONCURRENCY,
+    rounds: quick ? 2 : 3,
+    warm: quick ? 2_000 : 5_000,
+  });
   for (const line of c.invalid) console.log(`  INVALID ${line}`);
-  const best = c.dispatch.cpuUsPerRequest < c.undici.cpuUsPerRequest ? { name: 'dispatch()', ...c.dispatch } : { name: 'request()', ...c.undici };
-  console.log(`  custom client      ${c.custom.rps.toFixed(0).padStart(6)} req/s  ${c.custom.cpuUsPerRequest.toFixed(1).padStart(5)} µs CPU/request`);
-  console.log(`  undici request()   ${c.undici.rps.toFixed(0).padStart(6)} req/s  ${c.undici.cpuUsPerRequest.toFixed(1).padStart(5)} µs CPU/request`);
-  console.log(`  undici dispatch()  ${c.dispatch.rps.toFixed(0).padStart(6)} req/s  ${c.dispatch.cpuUsPerRequest.toFixed(1).padStart(5)} µs CPU/request`);
+  const best =
+    c.dispatch.cpuUsPerRequest < c.undici.cpuUsPerRequest
+      ? { name: 'dispatch()', ...c.dispatch }
+      : { name: 'request()', ...c.undici };
+  console.log(
+    `  custom client      ${c.custom.rps.toFixed(0).padStart(6)} req/s  ${c.custom.cpuUsPerRequest.toFixed(1).padStart(5)} µs CPU/request`,
+  );
+  console.log(
+    `  undici request()   ${c.undici.rps.toFixed(0).padStart(6)} req/s  ${c.undici.cpuUsPerRequest.toFixed(1).padStart(5)} µs CPU/request`,
+  );
+  console.log(
+    `  undici dispatch()  ${c.dispatch.rps.toFixed(0).padStart(6)} req/s  ${c.dispatch.cpuUsPerRequest.toFixed(1).padStart(5)} µs CPU/request`,
+  );
   const rpsRatio = c.custom.rps / Math.max(c.undici.rps, c.dispatch.rps);
   const cpuRatio = best.cpuUsPerRequest / c.custom.cpuUsPerRequest;
   if (c.invalid.length) throw new Invalid(c.invalid.join('; '));
   notes.push(
     `load client vs undici (${best.name}, the cheaper undici API): ${rpsRatio.toFixed(2)}× the requests/s (the server on the other CPU bounds both) and ${cpuRatio.toFixed(2)}× less client CPU per request; load mode keeps its own client while one of the two is ≥ 1.5×`,
   );
-  addRatio('load client CPU/request: undici ÷ custom', best.cpuUsPerRequest, c.custom.cpuUsPerRequest, 'µs', { min: 1.5 }, 'neither: the same prebuilt requests, server and concurrency');
+  addRatio(
+    'load client CPU/request: undici ÷ custom',
+    best.cpuUsPerRequest,
+    c.custom.cpuUsPerRequest,
+    'µs',
+    { min: 1.5 },
+    'neither: the same prebuilt requests, server and concurrency',
+  );
 }
 
 async function benchLoad(): Promise<void> {
   const n = quick ? 10_000 : 30_000;
   const warm = quick ? 5_000 : 10_000;
-  console.log(`load mode vs autocannon, ${CONCURRENCY} connections, the same verifying server (CPU 0), each client on CPU 1:`);
+  console.log(
+    `load mode vs autocannon, ${CONCURRENCY} connections, the same verifying server (CPU 0), each client on CPU 1:`,
+  );
   const server = await verifyServer();
   try {
     let before = await counts(server);
@@ -324,7 +431,14 @@ async function benchLoad(): Promise<void> {
         cold.ours.push(ours.rps);
         before = await expectCounts(server, before, 2 * n);
       }
-      addRatio(`\`send --count ${n}\` from a cold start vs autocannon -a ${n}`, median(cold.ours), median(cold.theirs), 'req/s', { min: 1.0 }, 'autocannon (one fixed request; the tool builds and signs a distinct event per request)');
+      addRatio(
+        `\`send --count ${n}\` from a cold start vs autocannon -a ${n}`,
+        median(cold.ours),
+        median(cold.theirs),
+        'req/s',
+        { min: 1.0 },
+        'autocannon (one fixed request; the tool builds and signs a distinct event per request)',
+      );
     });
     // Steady state: both warmed with `warm` requests in the same process, then N timed.
     await checked('load mode, steady state, vs autocannon', '≥ 1×', async () => {
@@ -337,8 +451,17 @@ async function benchLoad(): Promise<void> {
       }
       const rps = (r: DriverResult[]) => median(r.map((x) => x.count / (x.ms / 1000)));
       const cpu = (r: DriverResult[]) => median(r.map((x) => (x.cpu_ms * 1000) / x.count));
-      addRatio(`load mode steady state (${warm} warm-up, ${n} timed) vs autocannon`, rps(ours), rps(theirs), 'req/s', { min: 1.0 }, 'autocannon (one fixed request; the tool builds and signs a distinct event per request)');
-      notes.push(`load, steady state: client CPU per request: the tool ${cpu(ours).toFixed(1)} µs (build, sign, send, read) vs autocannon ${cpu(theirs).toFixed(1)} µs = ${(cpu(ours) / cpu(theirs)).toFixed(2)}×`);
+      addRatio(
+        `load mode steady state (${warm} warm-up, ${n} timed) vs autocannon`,
+        rps(ours),
+        rps(theirs),
+        'req/s',
+        { min: 1.0 },
+        'autocannon (one fixed request; the tool builds and signs a distinct event per request)',
+      );
+      notes.push(
+        `load, steady state: client CPU per request: the tool ${cpu(ours).toFixed(1)} µs (build, sign, send, read) vs autocannon ${cpu(theirs).toFixed(1)} µs = ${(cpu(ours) / cpu(theirs)).toFixed(2)}×`,
+      );
     });
   } finally {
     await stop(server);
@@ -347,7 +470,9 @@ async function benchLoad(): Promise<void> {
 
 async function benchListen(): Promise<void> {
   const n = quick ? 5_000 : 20_000;
-  console.log(`receivers, accepted path: the same request stream (\`send --count ${n} --concurrency ${CONCURRENCY}\`, a distinct validly signed event each) against each server on CPU 0:`);
+  console.log(
+    `receivers, accepted path: the same request stream (\`send --count ${n} --concurrency ${CONCURRENCY}\`, a distinct validly signed event each) against each server on CPU 0:`,
+  );
   type Name = 'base' | 'listen' | 'floor' | 'express';
   const servers: Record<Name, () => Promise<Server>> = {
     base: verifyServer,
@@ -371,13 +496,33 @@ async function benchListen(): Promise<void> {
         }
         if (name === 'listen') {
           const s = listenSummary(server);
-          if (s.accepted !== n || s.rejected !== 0) throw new Invalid(`listen accepted ${s.accepted} and rejected ${s.rejected} of ${n}`);
+          if (s.accepted !== n || s.rejected !== 0)
+            throw new Invalid(`listen accepted ${s.accepted} and rejected ${s.rejected} of ${n}`);
         }
       }
     }
-    const [base, ours, floor, express] = [median(rates.base), median(rates.listen), median(rates.floor), median(rates.express)];
-    addRatio('`listen` accepted path vs a minimal verifying node:http server', ours, base, 'req/s', { min: 0.8 }, 'the minimal server (no JSON parse, no de-duplication, no log, no history)');
-    addRatio('`listen` accepted path vs the docs’ Express sample (express.raw)', ours, express, 'req/s', { min: 3 }, 'the sample (it keeps no history and logs nothing per session.verified)');
+    const [base, ours, floor, express] = [
+      median(rates.base),
+      median(rates.listen),
+      median(rates.floor),
+      median(rates.express),
+    ];
+    addRatio(
+      '`listen` accepted path vs a minimal verifying node:http server',
+      ours,
+      base,
+      'req/s',
+      { min: 0.8 },
+      'the minimal server (no JSON parse, no de-duplication, no log, no history)',
+    );
+    addRatio(
+      '`listen` accepted path vs the docs’ Express sample (express.raw)',
+      ours,
+      express,
+      'req/s',
+      { min: 3 },
+      'the sample (it keeps no history and logs nothing per session.verified)',
+    );
     notes.push(
       `listen: the floor server (the minimal one plus listen's per-delivery work: JSON parse, duplicate set, one NDJSON record with listen's fields, batched writes; no history kept) reaches ${floor.toFixed(0)} req/s = ${(floor / base).toFixed(2)}× the minimal server; listen reaches ${(ours / floor).toFixed(2)}× the floor`,
     );
@@ -396,30 +541,45 @@ async function benchListen(): Promise<void> {
           r = await driver('autocannon', server.url, dn, 0);
           if (name === 'floor') {
             const c = await counts(server);
-            if (c.valid !== dn || c.duplicates !== dn - 1) throw new Invalid(`floor server saw ${c.valid} valid, ${c.duplicates} duplicates`);
+            if (c.valid !== dn || c.duplicates !== dn - 1)
+              throw new Invalid(`floor server saw ${c.valid} valid, ${c.duplicates} duplicates`);
           }
         } finally {
           await stop(server);
         }
         if (name === 'listen') {
           const s = listenSummary(server);
-          if (s.accepted !== 1 || s.duplicates !== dn - 1) throw new Invalid(`listen: ${s.accepted} accepted, ${s.duplicates} duplicates of ${dn}`);
+          if (s.accepted !== 1 || s.duplicates !== dn - 1)
+            throw new Invalid(`listen: ${s.accepted} accepted, ${s.duplicates} duplicates of ${dn}`);
         }
         dup[name].push(dn / (r.ms / 1000));
       }
     }
     const [ours, floor] = [median(dup.listen), median(dup.floor)];
-    notes.push(`listen, duplicate path (one event resent ${dn} times by autocannon): ${ours.toFixed(0)} req/s vs the floor server's ${floor.toFixed(0)} req/s = ${(ours / floor).toFixed(2)}×`);
-    console.log(`  listen ${ours.toFixed(0)} req/s, floor server ${floor.toFixed(0)} req/s (${(ours / floor).toFixed(2)}×)`);
+    notes.push(
+      `listen, duplicate path (one event resent ${dn} times by autocannon): ${ours.toFixed(0)} req/s vs the floor server's ${floor.toFixed(0)} req/s = ${(ours / floor).toFixed(2)}×`,
+    );
+    console.log(
+      `  listen ${ours.toFixed(0)} req/s, floor server ${floor.toFixed(0)} req/s (${(ours / floor).toFixed(2)}×)`,
+    );
   });
 }
 
 async function benchDrift(): Promise<void> {
-  console.log('retry-sim --speed 1000: drift of every retry, measured at an independent receiver process against the plan:');
+  console.log(
+    'retry-sim --speed 1000: drift of every retry, measured at an independent receiver process against the plan:',
+  );
   const { benchRetryDrift, DRIFT_TARGET_MS } = await import('./bench-retry.js');
   const f = await benchRetryDrift({ runs: quick ? 2 : 5 });
-  if (f.invalid) return addInvalid('retry-sim --speed 1000 worst drift at the receiver', `≤ ${DRIFT_TARGET_MS} ms`, f.invalid);
-  addLimit(`retry-sim --speed 1000 worst drift at the receiver (${f.drifts.length} retries)`, f.worstDriftMs, 'ms', DRIFT_TARGET_MS, 'neither (no baseline)');
+  if (f.invalid)
+    return addInvalid('retry-sim --speed 1000 worst drift at the receiver', `≤ ${DRIFT_TARGET_MS} ms`, f.invalid);
+  addLimit(
+    `retry-sim --speed 1000 worst drift at the receiver (${f.drifts.length} retries)`,
+    f.worstDriftMs,
+    'ms',
+    DRIFT_TARGET_MS,
+    'neither (no baseline)',
+  );
   notes.push(
     `retry drift at the receiver: p95 ${f.p95DriftMs.toFixed(2)} ms, worst per retry ${f.worstByRetry.map((d) => d.toFixed(1)).join(' / ')} ms; the tool's own drift_ms (its timer against its plan) worst ${f.selfReportedWorstMs.toFixed(2)} ms; 1-minute load average ${f.loadAverage.toFixed(2)} while measuring`,
   );
@@ -429,11 +589,33 @@ async function benchDrift(): Promise<void> {
 async function peakRss(n: number, url: string): Promise<number> {
   const hook = join(work, 'rss.cjs');
   const out = join(work, `rss-${n}.txt`);
-  writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(process.env.FW_BENCH_RSS_OUT, String(process.resourceUsage().maxRSS)));`);
-  const { stdout } = await run(['--require', hook, BIN, 'send', 'session.verified', '--count', String(n), '--concurrency', String(CONCURRENCY), '--to', url, '--secret', SECRET, '--json'], 'client', {
-    ...process.env,
-    FW_BENCH_RSS_OUT: out,
-  });
+  writeFileSync(
+    hook,
+    `process.on('exit', () => require('fs').writeFileSync(process.env.FW_BENCH_RSS_OUT, String(process.resourceUsage().maxRSS)));`,
+  );
+  const { stdout } = await run(
+    [
+      '--require',
+      hook,
+      BIN,
+      'send',
+      'session.verified',
+      '--count',
+      String(n),
+      '--concurrency',
+      String(CONCURRENCY),
+      '--to',
+      url,
+      '--secret',
+      SECRET,
+      '--json',
+    ],
+    'client',
+    {
+      ...process.env,
+      FW_BENCH_RSS_OUT: out,
+    },
+  );
   const record = JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadRecord;
   if (record.ok !== n) throw new Invalid(`send --count ${n}: ${record.ok} 2xx`);
   return Number(readFileSync(out, 'utf8')) / 1024;
@@ -452,13 +634,26 @@ async function benchMemory(): Promise<void> {
       mib.push(await peakRss(n, server.url));
       console.log(`  --count ${n}: ${mib.at(-1)!.toFixed(1)} MiB`);
     }
-    await expectCounts(server, before, sizes.reduce((a, b) => a + b, 0));
+    await expectCounts(
+      server,
+      before,
+      sizes.reduce((a, b) => a + b, 0),
+    );
     const xs = sizes.map((x) => x / 100_000);
     const xMean = xs.reduce((a, b) => a + b, 0) / xs.length;
     const yMean = mib.reduce((a, b) => a + b, 0) / mib.length;
-    const slope = xs.reduce((s, x, i) => s + (x - xMean) * (mib[i]! - yMean), 0) / xs.reduce((s, x) => s + (x - xMean) ** 2, 0);
-    addLimit(`load memory slope (N = ${sizes.map((s) => `${s / 1000}k`).join('/')})`, Math.max(0, slope), 'MiB/100k', 1, 'neither (no baseline)');
-    notes.push(`memory: peak RSS ${mib.map((m) => m.toFixed(1)).join(' / ')} MiB for ${sizes.join(' / ')} requests (raw slope ${slope.toFixed(2)} MiB per 100k)`);
+    const slope =
+      xs.reduce((s, x, i) => s + (x - xMean) * (mib[i]! - yMean), 0) / xs.reduce((s, x) => s + (x - xMean) ** 2, 0);
+    addLimit(
+      `load memory slope (N = ${sizes.map((s) => `${s / 1000}k`).join('/')})`,
+      Math.max(0, slope),
+      'MiB/100k',
+      1,
+      'neither (no baseline)',
+    );
+    notes.push(
+      `memory: peak RSS ${mib.map((m) => m.toFixed(1)).join(' / ')} MiB for ${sizes.join(' / ')} requests (raw slope ${slope.toFixed(2)} MiB per 100k)`,
+    );
   } finally {
     await stop(server);
   }
@@ -468,11 +663,28 @@ async function benchMemory(): Promise<void> {
 
 const cpu = cpus();
 console.log('machine');
-console.log(`  CPUs: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at the start`);
-console.log(`  Node ${process.version}; throughput runs ${PIN ? 'pinned: server on CPU 0, its client on CPU 1 (taskset)' : 'not pinned (needs two CPUs and taskset)'}`);
+console.log(
+  `  CPUs: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown'}; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} at the start`,
+);
+console.log(
+  `  Node ${process.version}; throughput runs ${PIN ? 'pinned: server on CPU 0, its client on CPU 1 (taskset)' : 'not pinned (needs two CPUs and taskset)'}`,
+);
 console.log(`  ${quick ? '--quick: fewer rounds and smaller counts' : 'full run'}\n`);
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-const parts: Record<string, () => Promise<void>> = { startup: benchStartup, send: benchOneSend, client: benchClient, load: benchLoad, listen: benchListen, drift: benchDrift, memory: benchMemory };
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+const parts: Record<string, () => Promise<void>> = {
+  startup: benchStartup,
+  send: benchOneSend,
+  client: benchClient,
+  load: benchLoad,
+  listen: benchListen,
+  drift: benchDrift,
+  memory: benchMemory,
+};
 const unknown = only?.filter((p) => !(p in parts)) ?? [];
 if (unknown.length) {
   console.error(`error: unknown part ${unknown.join(', ')}; parts: ${Object.keys(parts).join(', ')}`);
@@ -491,10 +703,14 @@ try {
 console.log('summary');
 for (const r of rows) {
   const verdict = r.invalid ? 'INVALID' : r.met ? 'met    ' : 'MISS   ';
-  const figure = r.invalid ? r.invalid : `${r.ours.padStart(13)} vs ${r.baseline.padStart(13)}  ${r.ratio === undefined || Number.isNaN(r.ratio) ? '      ' : `${r.ratio.toFixed(2)}×`.padStart(6)}`;
+  const figure = r.invalid
+    ? r.invalid
+    : `${r.ours.padStart(13)} vs ${r.baseline.padStart(13)}  ${r.ratio === undefined || Number.isNaN(r.ratio) ? '      ' : `${r.ratio.toFixed(2)}×`.padStart(6)}`;
   console.log(`${verdict} ${r.what.padEnd(66)} ${figure}  target ${r.target}`);
 }
-console.log(`${rows.filter((r) => r.met).length} of ${rows.length} targets met, ${rows.filter((r) => r.invalid).length} INVALID (${((performance.now() - t0) / 60_000).toFixed(1)} min)`);
+console.log(
+  `${rows.filter((r) => r.met).length} of ${rows.length} targets met, ${rows.filter((r) => r.invalid).length} INVALID (${((performance.now() - t0) / 60_000).toFixed(1)} min)`,
+);
 console.log('\nwhich side each target favours');
 for (const r of rows) if (r.favours !== '-') console.log(`- ${r.what}: ${r.favours}`);
 if (notes.length) console.log(`\nreference points\n${notes.map((f) => `- ${f}`).join('\n')}`);

@@ -13,7 +13,9 @@ const lazyChildProcess = {
   name: 'lazy-child-process',
   setup(b) {
     b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      args.importer.includes('/node_modules/commander/') ? { path: 'lazy-child-process', namespace: 'fw-shim' } : undefined,
+      args.importer.includes('/node_modules/commander/')
+        ? { path: 'lazy-child-process', namespace: 'fw-shim' }
+        : undefined,
     );
     b.onLoad({ filter: /^lazy-child-process$/, namespace: 'fw-shim' }, () => ({
       contents: "module.exports = new Proxy({}, { get: (_t, key) => require('node:child_process')[key] });",
@@ -38,12 +40,15 @@ const slimUndici = {
   name: 'slim-undici',
   setup(b) {
     b.onResolve({ filter: /^undici$/ }, (args) =>
-      args.importer.includes('/src/delivery/') ? { path: fileURLToPath(new URL('./undici-slim.cjs', import.meta.url)) } : undefined,
+      args.importer.includes('/src/delivery/')
+        ? { path: fileURLToPath(new URL('./undici-slim.cjs', import.meta.url)) }
+        : undefined,
     );
   },
 };
 
-const BANNER = "import { createRequire as __fwCreateRequire } from 'node:module'; const require = __fwCreateRequire(import.meta.url);";
+const BANNER =
+  "import { createRequire as __fwCreateRequire } from 'node:module'; const require = __fwCreateRequire(import.meta.url);";
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 await build({

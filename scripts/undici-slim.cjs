@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS entry that esbuild bundles in place of undici's index */
 // The part of undici the CLI uses (single deliveries: Agent, EnvHttpProxyAgent and the request
 // API), bundled in place of undici's index, which also loads fetch, WebSocket, caches and mocks.
 'use strict';

@@ -31,8 +31,12 @@ function secondsArg(name: string) {
   const maxSeconds = Math.floor(MAX_TIMER_MS / 1000);
   return (value: string) => {
     const n = Number(value.trim());
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} takes a positive number of seconds.`);
-    if (n > maxSeconds) throw new InvalidArgumentError(`${name} can be at most ${maxSeconds} (seconds, about 24.8 days: the longest a timer holds).`);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} takes a positive number of seconds.`);
+    if (n > maxSeconds)
+      throw new InvalidArgumentError(
+        `${name} can be at most ${maxSeconds} (seconds, about 24.8 days: the longest a timer holds).`,
+      );
     return n;
   };
 }
@@ -57,15 +61,16 @@ const CA_HELP = "trust the CA certificates in this PEM file (instead of Node's b
 
 /** `--insecure` and `--ca`, on every command that sends (single deliveries go through undici). */
 function withTlsOptions(cmd: Command): Command {
-  return cmd
-    .option('--insecure', INSECURE_HELP)
-    .option('--ca <file>', CA_HELP);
+  return cmd.option('--insecure', INSECURE_HELP).option('--ca <file>', CA_HELP);
 }
 
 /** Options for delivering to a target. */
 function withTargetOptions(cmd: Command): Command {
   return withTlsOptions(cmd)
-    .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
+    .option(
+      '--to <target>',
+      'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)',
+    )
     .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else asked on a terminal)')
     .option('--timeout <ms>', 'how long to wait for a full response (default: 10000)', timeoutArg)
     .option('--header <"Name: value">', 'add a request header; repeatable', collect)
@@ -81,7 +86,20 @@ async function run(runner: Runner): Promise<void> {
 }
 
 /** The command names, for registering only the one a run asks for. */
-export const COMMAND_NAMES = ['events', 'fixtures', 'send', 'flow', 'sign', 'retry-sim', 'verify', 'listen', 'replay', 'check', 'demo', 'schema'] as const;
+export const COMMAND_NAMES = [
+  'events',
+  'fixtures',
+  'send',
+  'flow',
+  'sign',
+  'retry-sim',
+  'verify',
+  'listen',
+  'replay',
+  'check',
+  'demo',
+  'schema',
+] as const;
 
 /**
  * The program with every command, or with only `only`: a run names one command, and wiring the
@@ -96,7 +114,14 @@ export function buildProgram(only?: string): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) })
-    .addHelpText('after', examples('facesign-webhooks demo', 'facesign-webhooks send session.verified --to localhost:3000', 'facesign-webhooks listen --port 3000'));
+    .addHelpText(
+      'after',
+      examples(
+        'facesign-webhooks demo',
+        'facesign-webhooks send session.verified --to localhost:3000',
+        'facesign-webhooks listen --port 3000',
+      ),
+    );
 
   if (wants('events')) {
     program
@@ -117,8 +142,17 @@ export function buildProgram(only?: string): Command {
     )
       .option('--out <path>', 'write to a file (one type) or a directory (all) instead of stdout')
       .option('--json', 'print the event as one compact JSON line')
-      .addHelpText('after', examples('facesign-webhooks fixtures session.failed', 'facesign-webhooks fixtures all --out ./fixtures-export', 'facesign-webhooks fixtures verified --set data.metadata.plan=pro'))
-      .action(async (type, opts) => run(async () => (await import('./commands/fixtures.js')).runFixtures({ ...opts, type })));
+      .addHelpText(
+        'after',
+        examples(
+          'facesign-webhooks fixtures session.failed',
+          'facesign-webhooks fixtures all --out ./fixtures-export',
+          'facesign-webhooks fixtures verified --set data.metadata.plan=pro',
+        ),
+      )
+      .action(async (type, opts) =>
+        run(async () => (await import('./commands/fixtures.js')).runFixtures({ ...opts, type })),
+      );
   }
 
   if (wants('send')) {
@@ -130,12 +164,27 @@ export function buildProgram(only?: string): Command {
           .description('build, sign and POST events to your endpoint; report each response'),
       ),
     )
-      .addOption(new Option('--signature <mode>', 'sign validly, or break it on purpose').choices(['valid', 'invalid', 'missing', 'malformed', 'tampered']).default('valid'))
-      .option('--repeat <n>', 'deliver the identical request n times (same id, body and signature) (default: 1)', intArg('--repeat', 1))
-      .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status (default: 2xx)')
+      .addOption(
+        new Option('--signature <mode>', 'sign validly, or break it on purpose')
+          .choices(['valid', 'invalid', 'missing', 'malformed', 'tampered'])
+          .default('valid'),
+      )
+      .option(
+        '--repeat <n>',
+        'deliver the identical request n times (same id, body and signature) (default: 1)',
+        intArg('--repeat', 1),
+      )
+      .option(
+        '--expect <status>',
+        'what counts as success for the exit code: 2xx, 4xx, or an exact status (default: 2xx)',
+      )
       .option('--dry-run', 'print the request instead of sending it')
       .option('--curl', 'print an equivalent curl command instead of sending')
-      .option('--count <n>', 'load mode: send n distinct events (fresh ids, each signed) and report rates and latency', intArg('--count', 1))
+      .option(
+        '--count <n>',
+        'load mode: send n distinct events (fresh ids, each signed) and report rates and latency',
+        intArg('--count', 1),
+      )
       .option('--concurrency <n>', 'load mode: requests in flight at once (default: 16)', intArg('--concurrency', 1))
       .addHelpText(
         'after',
@@ -167,8 +216,16 @@ export function buildProgram(only?: string): Command {
       .option('--seed <n>', 'seed for --shuffle, to repeat an order', intArg('--seed'))
       .option('--dry-run', 'print the requests instead of sending them')
       .option('--curl', 'print equivalent curl commands instead of sending')
-      .addHelpText('after', examples('facesign-webhooks flow verified --to localhost:3000', 'facesign-webhooks flow failed --shuffle --seed 7'))
-      .action(async (outcome, opts) => run(async () => (await import('./commands/flow.js')).runFlow({ ...opts, outcome })));
+      .addHelpText(
+        'after',
+        examples(
+          'facesign-webhooks flow verified --to localhost:3000',
+          'facesign-webhooks flow failed --shuffle --seed 7',
+        ),
+      )
+      .action(async (outcome, opts) =>
+        run(async () => (await import('./commands/flow.js')).runFlow({ ...opts, outcome })),
+      );
   }
 
   if (wants('sign')) {
@@ -181,7 +238,13 @@ export function buildProgram(only?: string): Command {
       .option('--curl', 'print a curl command that posts the body with those headers')
       .option('--to <target>', 'target for --curl (same shorthand as send)')
       .option('--json', 'print NDJSON')
-      .addHelpText('after', examples('facesign-webhooks sign --payload event.json --secret whsec_test', 'cat event.json | facesign-webhooks sign --headers'))
+      .addHelpText(
+        'after',
+        examples(
+          'facesign-webhooks sign --payload event.json --secret whsec_test',
+          'cat event.json | facesign-webhooks sign --headers',
+        ),
+      )
       .action(async (opts) => run(async () => (await import('./commands/sign.js')).runSign(opts)));
   }
 
@@ -191,15 +254,35 @@ export function buildProgram(only?: string): Command {
       program
         .command('retry-sim')
         .argument('[type]', 'an event type or its short name (default: session.verified)')
-        .description("deliver one event on FaceSign's retry schedule (5s, 30s, 2m, 10m, 1h), in real time or compressed; report every attempt"),
+        .description(
+          "deliver one event on FaceSign's retry schedule (5s, 30s, 2m, 10m, 1h), in real time or compressed; report every attempt",
+        ),
     )
-      .option('--to <target>', 'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: a built-in receiver that fails the first --fail-first attempts)')
-      .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET; generated for the built-in receiver)')
+      .option(
+        '--to <target>',
+        'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: a built-in receiver that fails the first --fail-first attempts)',
+      )
+      .option(
+        '--secret <secret>',
+        'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET; generated for the built-in receiver)',
+      )
       .option('--speed <n>', 'compress time n-fold: 1 is real time, 3600 turns the hour into a second (default: 1)')
       .option('--schedule <delays>', 'replace the delays before each retry, e.g. 5s,30s,2m,10m,1h (units ms, s, m, h)')
-      .option('--timeout <ms>', 'how long to wait for a full response, in real time (never compressed) (default: 10000)', timeoutArg)
-      .addOption(new Option('--expect <outcome>', 'what exits 0: the delivery succeeding, or being marked failed').choices(['delivered', 'failed']).default('delivered'))
-      .option('--fail-first <n>', 'built-in receiver only: answer 500 to the first n attempts (default: 3)', intArg('--fail-first'))
+      .option(
+        '--timeout <ms>',
+        'how long to wait for a full response, in real time (never compressed) (default: 10000)',
+        timeoutArg,
+      )
+      .addOption(
+        new Option('--expect <outcome>', 'what exits 0: the delivery succeeding, or being marked failed')
+          .choices(['delivered', 'failed'])
+          .default('delivered'),
+      )
+      .option(
+        '--fail-first <n>',
+        'built-in receiver only: answer 500 to the first n attempts (default: 3)',
+        intArg('--fail-first'),
+      )
       .option('--header <"Name: value">', 'add a request header; repeatable', collect)
       .option('--from-ip [ip]', 'set X-Forwarded-For to a documented FaceSign address (default 52.89.214.238)')
       .option('--insecure', INSECURE_HELP)
@@ -214,7 +297,9 @@ export function buildProgram(only?: string): Command {
           'facesign-webhooks retry-sim --fail-first 6 --speed 3600 --json',
         ),
       )
-      .action(async (type, opts) => run(async () => (await import('./commands/retry-sim.js')).runRetrySim({ ...opts, type })));
+      .action(async (type, opts) =>
+        run(async () => (await import('./commands/retry-sim.js')).runRetrySim({ ...opts, type })),
+      );
   }
   // @command verify
   if (wants('verify')) {
@@ -222,10 +307,17 @@ export function buildProgram(only?: string): Command {
       .command('verify')
       .argument('[capture]', 'a capture file written by `listen --save`')
       .description("check a received webhook's signature and shape; explain exactly why a signature fails")
-      .option('--request <file>', 'a raw HTTP request saved as text (request line, headers, blank line, body); - for stdin')
+      .option(
+        '--request <file>',
+        'a raw HTTP request saved as text (request line, headers, blank line, body); - for stdin',
+      )
       .option('--payload <file>', 'the exact body bytes; - for stdin (with --signature or --header)')
       .option('--signature <hex>', 'the FaceSign-Signature value to check, with --payload')
-      .option('--header <"Name: value">', 'a received header, with --payload (FaceSign-Signature, FaceSign-Event-Id, Content-Type); repeatable', collect)
+      .option(
+        '--header <"Name: value">',
+        'a received header, with --payload (FaceSign-Signature, FaceSign-Event-Id, Content-Type); repeatable',
+        collect,
+      )
       .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET)')
       .option('--strict', 'fail (exit 1) on shape warnings too')
       .option('--json', 'print the verdict as one JSON object')
@@ -238,7 +330,9 @@ export function buildProgram(only?: string): Command {
           'cat body.json | facesign-webhooks verify --payload - --header "FaceSign-Signature: $SIG" --header "FaceSign-Event-Id: evt_123" --json',
         ) + '\nExit codes: 0 valid, 1 invalid (or warnings under --strict), 2 unreadable input or no secret.\n',
       )
-      .action(async (capture, opts) => run(async () => (await import('./commands/verify.js')).runVerify({ ...opts, capture })));
+      .action(async (capture, opts) =>
+        run(async () => (await import('./commands/verify.js')).runVerify({ ...opts, capture })),
+      );
   }
   // @command listen
   if (wants('listen')) {
@@ -248,18 +342,32 @@ export function buildProgram(only?: string): Command {
       .option('--port <n>', 'port to listen on; 0 picks a free one', intArg('--port'), 3000)
       .option('--host <address>', 'address to bind', '127.0.0.1')
       .option('--path <path>', 'the webhook path', '/webhooks/facesign')
-      .option('--secret <secret>', `the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else one is generated and printed once)`)
-      .option('--fail-first <n>', 'answer --fail-status to the first n attempts of each event id', intArg('--fail-first'))
+      .option(
+        '--secret <secret>',
+        `the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else one is generated and printed once)`,
+      )
+      .option(
+        '--fail-first <n>',
+        'answer --fail-status to the first n attempts of each event id',
+        intArg('--fail-first'),
+      )
       .option('--fail-status <code>', 'status for --fail-first and --fail-rate (300-599)', intArg('--fail-status'), 500)
       .option('--status <code>', 'always answer this status (a 2xx one still processes the event)', intArg('--status'))
       .option('--delay <ms>', 'hold every answer back this long', intArg('--delay', 0, TIMER_LIMIT))
-      .option('--hang', 'never answer (to test a sender\'s timeout)')
+      .option('--hang', "never answer (to test a sender's timeout)")
       .option('--fail-rate <p>', 'fail this share of deliveries with --fail-status: 0 to 1, or a percentage (30%)')
       .option('--seed <n>', 'seed for --fail-rate, to repeat a run', intArg('--seed'))
-      .option('--save <dir>', 'write each delivery to DIR as a capture file (JSON, raw body in base64), in arrival order')
+      .option(
+        '--save <dir>',
+        'write each delivery to DIR as a capture file (JSON, raw body in base64), in arrival order',
+      )
       .option('--max-body <size>', 'answer 413 to bodies over this size (bytes, or 512kb, 2mb)', '1mb')
       .option('--exit-after <n>', 'exit 0 after n accepted deliveries', intArg('--exit-after', 1))
-      .option('--max-wait <seconds>', 'stop after this long; exit 1 if --exit-after was not reached', secondsArg('--max-wait'))
+      .option(
+        '--max-wait <seconds>',
+        'stop after this long; exit 1 if --exit-after was not reached',
+        secondsArg('--max-wait'),
+      )
       .option('--history <n>', `how many deliveries GET /__facesign/deliveries keeps`, intArg('--history'), 1000)
       .option('--history-bytes <size>', 'the most body bytes the history keeps (oldest dropped first)', '64mb')
       .option('--json', 'print NDJSON: a ready object, one object per delivery, then a summary')
@@ -282,13 +390,32 @@ export function buildProgram(only?: string): Command {
     program
       .command('replay')
       .argument('<capture>', 'a capture file, or a directory of them (as `listen --save` writes)')
-      .description('resend captured deliveries byte for byte, with their original signature and event id, in arrival order')
-      .option('--to <target>', 'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
-      .option('--only <outcomes>', "replay only captures listen gave this verdict: accepted, duplicate, rejected, fault (comma-separated); repeatable", collect)
-      .option('--type <types>', 'replay only these event types (short names accepted; comma-separated); repeatable', collect)
+      .description(
+        'resend captured deliveries byte for byte, with their original signature and event id, in arrival order',
+      )
+      .option(
+        '--to <target>',
+        'where to send: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)',
+      )
+      .option(
+        '--only <outcomes>',
+        'replay only captures listen gave this verdict: accepted, duplicate, rejected, fault (comma-separated); repeatable',
+        collect,
+      )
+      .option(
+        '--type <types>',
+        'replay only these event types (short names accepted; comma-separated); repeatable',
+        collect,
+      )
       .option('--event-id <ids>', 'replay only these event ids (comma-separated); repeatable', collect)
-      .option('--resign', 'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET); captures whose signature listen did not find valid keep theirs')
-      .option('--resign-all', 'like --resign, but also sign captures whose original signature was missing or invalid (tampered, wrong secret)')
+      .option(
+        '--resign',
+        'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET); captures whose signature listen did not find valid keep theirs',
+      )
+      .option(
+        '--resign-all',
+        'like --resign, but also sign captures whose original signature was missing or invalid (tampered, wrong secret)',
+      )
       .option('--secret <secret>', 'the secret for --resign')
       .option('--timeout <ms>', 'how long to wait for a full response (default: 10000)', timeoutArg)
       .option('--expect <status>', 'what counts as success for the exit code: 2xx, 4xx, or an exact status', '2xx')
@@ -305,20 +432,38 @@ export function buildProgram(only?: string): Command {
           'facesign-webhooks replay ./captures --to :4000 --event-id evt_0123456789abcdef01234567',
         ),
       )
-      .action(async (capture, opts) => run(async () => (await import('./commands/replay.js')).runReplay({ ...opts, capture })));
+      .action(async (capture, opts) =>
+        run(async () => (await import('./commands/replay.js')).runReplay({ ...opts, capture })),
+      );
   }
   // @command check
   if (wants('check')) {
     program
       .command('check')
-      .description("a conformance suite for your webhook endpoint: signatures, duplicates, bad input, a burst; exit 1 if any case fails")
-      .option('--to <target>', 'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)')
+      .description(
+        'a conformance suite for your webhook endpoint: signatures, duplicates, bad input, a burst; exit 1 if any case fails',
+      )
+      .option(
+        '--to <target>',
+        'your endpoint: localhost, :4000, 4000, host:port/path or a full URL (default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign)',
+      )
       .option('--secret <secret>', 'the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else asked on a terminal)')
       .option('--timeout <ms>', 'how long to wait for each full response (default: 10000)', timeoutArg)
-      .option('--only <ids>', 'run only these cases (comma-separated; groups: valid = the six valid.*, raw-body = the four raw-body.*); repeatable', collect)
+      .option(
+        '--only <ids>',
+        'run only these cases (comma-separated; groups: valid = the six valid.*, raw-body = the four raw-body.*); repeatable',
+        collect,
+      )
       .option('--skip <ids>', 'skip these cases (comma-separated); repeatable', collect)
-      .option('--burst <n>', 'how many distinct events the burst case sends at once (1-500, default 20)', intArg('--burst', 1))
-      .option('--reporter <name>', 'human (a table) or junit (XML; to --output, else stdout) (default: junit with --output, else human)')
+      .option(
+        '--burst <n>',
+        'how many distinct events the burst case sends at once (1-500, default 20)',
+        intArg('--burst', 1),
+      )
+      .option(
+        '--reporter <name>',
+        'human (a table) or junit (XML; to --output, else stdout) (default: junit with --output, else human)',
+      )
       .option('--output <file>', 'write the JUnit XML report here (the table still prints)')
       .option('--header <"Name: value">', 'add a request header to every case; repeatable', collect)
       .option('--insecure', INSECURE_HELP)
@@ -341,9 +486,18 @@ export function buildProgram(only?: string): Command {
     program
       .command('schema')
       .argument('[type]', 'an event type or its short name (verified), envelope, or all', 'all')
-      .description('print JSON Schema (draft 2020-12) for the envelope and the six events, or an OpenAPI 3.1 document of the webhooks')
-      .addOption(new Option('--format <format>', 'json-schema, or openapi (a webhooks section, one entry per event type)').choices(['json-schema', 'openapi']).default('json-schema'))
-      .option('--out <dir>', 'write the documents to this directory instead of stdout (all: one file per type, the envelope and the combined schema)')
+      .description(
+        'print JSON Schema (draft 2020-12) for the envelope and the six events, or an OpenAPI 3.1 document of the webhooks',
+      )
+      .addOption(
+        new Option('--format <format>', 'json-schema, or openapi (a webhooks section, one entry per event type)')
+          .choices(['json-schema', 'openapi'])
+          .default('json-schema'),
+      )
+      .option(
+        '--out <dir>',
+        'write the documents to this directory instead of stdout (all: one file per type, the envelope and the combined schema)',
+      )
       .option('--json', 'print the document as one compact line (with --out: one NDJSON record per file written)')
       .addHelpText(
         'after',
@@ -356,13 +510,17 @@ export function buildProgram(only?: string): Command {
             'facesign-webhooks schema --format openapi > facesign-webhooks.openapi.json',
           ),
       )
-      .action(async (type, opts) => run(async () => (await import('./commands/schema.js')).runSchema({ ...opts, type })));
+      .action(async (type, opts) =>
+        run(async () => (await import('./commands/schema.js')).runSchema({ ...opts, type })),
+      );
   }
   // @command demo
   if (wants('demo')) {
     program
       .command('demo')
-      .description('the whole story in a few seconds: a local receiver, all six events, a flow, a bad signature, a duplicate')
+      .description(
+        'the whole story in a few seconds: a local receiver, all six events, a flow, a bad signature, a duplicate',
+      )
       .addHelpText('after', examples('facesign-webhooks demo', 'npm run demo'))
       .action(async () => run(async () => (await import('./commands/demo.js')).runDemo({})));
   }
@@ -419,7 +577,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
 
 function flushOutput(): Promise<void> {
   const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
-  return Promise.all(pending.map((s) => new Promise<void>((resolve) => s.write('', () => resolve())))).then(() => undefined);
+  return Promise.all(pending.map((s) => new Promise<void>((resolve) => s.write('', () => resolve())))).then(
+    () => undefined,
+  );
 }
 
 await main();

@@ -2,7 +2,14 @@
  * The library API: everything the CLI does, as typed functions.
  * `import { buildEvent, prepareRequest, deliver, signPayload, verifySignature } from 'facesign-webhooks'`
  */
-export { EVENT_TYPES, EVENT_DESCRIPTIONS, STATUS_BY_TYPE, isEventType, normalizeEventType, type EventType } from './events/types.js';
+export {
+  EVENT_TYPES,
+  EVENT_DESCRIPTIONS,
+  STATUS_BY_TYPE,
+  isEventType,
+  normalizeEventType,
+  type EventType,
+} from './events/types.js';
 export {
   SESSION_STATUSES,
   type SessionStatus,
@@ -24,7 +31,15 @@ export {
   type SessionMetadata,
 } from './events/types.js';
 export { constructEvent, WebhookVerificationError, type WebhookVerificationReason } from './events/construct-event.js';
-export { envelopeSchema, eventSchema, eventsSchema, openApiDocument, schemaTypeName, JSON_SCHEMA_DIALECT, type JsonSchema } from './events/schema.js';
+export {
+  envelopeSchema,
+  eventSchema,
+  eventsSchema,
+  openApiDocument,
+  schemaTypeName,
+  JSON_SCHEMA_DIALECT,
+  type JsonSchema,
+} from './events/schema.js';
 export {
   buildEvent,
   buildFlow,
@@ -37,12 +52,41 @@ export {
 } from './events/build.js';
 export { loadFixture, FIXTURES_DIR } from './events/fixtures.js';
 export { deepMerge, setPath, unsetPath, parsePath, type JsonValue, type JsonObject } from './events/json.js';
-export { signPayload, verifySignature, SIGNATURE_HEADER, EVENT_ID_HEADER, type SignatureVerdict, type SignatureFailure } from './signature/index.js';
+export {
+  signPayload,
+  verifySignature,
+  SIGNATURE_HEADER,
+  EVENT_ID_HEADER,
+  type SignatureVerdict,
+  type SignatureFailure,
+} from './signature/index.js';
 export { resolveTarget, displayUrl, isLoopbackHost, DEFAULT_PATH, DEFAULT_PORT } from './delivery/target.js';
-export { prepareRequest, validateHeader, headerValueProblem, FACESIGN_IPS, SIGNATURE_MODES, USER_AGENT, type SignatureMode, type WebhookRequest, type PrepareOptions } from './delivery/request.js';
-export { deliver, DEFAULT_TIMEOUT_MS, MAX_RESPONSE_BYTES, type DeliveryResult, type DeliverOptions, type Dispatcher } from './delivery/deliver.js';
+export {
+  prepareRequest,
+  validateHeader,
+  headerValueProblem,
+  FACESIGN_IPS,
+  SIGNATURE_MODES,
+  USER_AGENT,
+  type SignatureMode,
+  type WebhookRequest,
+  type PrepareOptions,
+} from './delivery/request.js';
+export {
+  deliver,
+  DEFAULT_TIMEOUT_MS,
+  MAX_RESPONSE_BYTES,
+  type DeliveryResult,
+  type DeliverOptions,
+  type Dispatcher,
+} from './delivery/deliver.js';
 export { parseExpectation, type Expectation } from './delivery/expect.js';
-export { describeNetworkError, ProtocolError, type NetworkError, type NetworkErrorKind } from './delivery/network-error.js';
+export {
+  describeNetworkError,
+  ProtocolError,
+  type NetworkError,
+  type NetworkErrorKind,
+} from './delivery/network-error.js';
 export { CliError, EXIT } from './errors.js';
 export { VERSION } from './version.js';
 export {
@@ -65,9 +109,35 @@ export {
   type ParsedHttpRequest,
   type HeaderList,
 } from './verify/index.js';
-export { CHECK_CASE_IDS, DEFAULT_BURST, SLOW_MS, UNKNOWN_EVENT_TYPE, planCheck, selectCases, type CheckCase, type CheckCaseId, type CheckStep, type CheckWant, type PlanOptions } from './check/cases.js';
-export { judgeCase, describeResult, type CaseResult, type CheckDelivery, type CheckDiagnosis, type CheckOutcome, type JudgeOptions } from './check/judge.js';
-export { runCheck, checkEndpoint, type CheckReport, type CheckEndpointOptions, type RunCheckOptions } from './check/run.js';
+export {
+  CHECK_CASE_IDS,
+  DEFAULT_BURST,
+  SLOW_MS,
+  UNKNOWN_EVENT_TYPE,
+  planCheck,
+  selectCases,
+  type CheckCase,
+  type CheckCaseId,
+  type CheckStep,
+  type CheckWant,
+  type PlanOptions,
+} from './check/cases.js';
+export {
+  judgeCase,
+  describeResult,
+  type CaseResult,
+  type CheckDelivery,
+  type CheckDiagnosis,
+  type CheckOutcome,
+  type JudgeOptions,
+} from './check/judge.js';
+export {
+  runCheck,
+  checkEndpoint,
+  type CheckReport,
+  type CheckEndpointOptions,
+  type RunCheckOptions,
+} from './check/run.js';
 export { formatJUnit } from './report/junit.js';
 export {
   startReceiver,
@@ -78,7 +148,13 @@ export {
   type ReceiverStats,
 } from './receiver/server.js';
 export { judgeRequest, type ReceivedRequest, type Judgement } from './receiver/judge.js';
-export { captureBody, captureFileName, readCaptureFile, type Capture, type CaptureVerdict } from './receiver/capture.js';
+export {
+  captureBody,
+  captureFileName,
+  readCaptureFile,
+  type Capture,
+  type CaptureVerdict,
+} from './receiver/capture.js';
 export {
   DEFAULT_SCHEDULE,
   ScheduleError,

@@ -58,12 +58,21 @@ export interface Choice<T extends string> {
   description?: string;
 }
 
-export async function promptSelect<T extends string>(message: string, choices: Choice<T>[], defaultValue?: T): Promise<T> {
-  return ask((p, ctx) => p.select<T>({ message, choices, default: defaultValue, pageSize: Math.min(12, choices.length) }, ctx));
+export async function promptSelect<T extends string>(
+  message: string,
+  choices: Choice<T>[],
+  defaultValue?: T,
+): Promise<T> {
+  return ask((p, ctx) =>
+    p.select<T>({ message, choices, default: defaultValue, pageSize: Math.min(12, choices.length) }, ctx),
+  );
 }
 
 /** Free text with a default; `validate` returns an error message or true. */
-export async function promptInput(message: string, options: { default?: string; validate?: (value: string) => true | string } = {}): Promise<string> {
+export async function promptInput(
+  message: string,
+  options: { default?: string; validate?: (value: string) => true | string } = {},
+): Promise<string> {
   return ask((p, ctx) => p.input({ message, default: options.default, validate: options.validate }, ctx));
 }
 

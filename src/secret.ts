@@ -34,7 +34,8 @@ export function describeSecretAccident(secret: string): string | undefined {
   if (/[\r\n]/.test(inner)) found.push('a line break inside it');
   const first = inner[0];
   const last = inner[inner.length - 1];
-  if (inner.length >= 2 && (first === '"' || first === "'") && last === first) found.push(`surrounding ${first === '"' ? 'double' : 'single'} quotes`);
+  if (inner.length >= 2 && (first === '"' || first === "'") && last === first)
+    found.push(`surrounding ${first === '"' ? 'double' : 'single'} quotes`);
   else if (first === '"' || first === "'") found.push('a leading quote');
   else if (last === '"' || last === "'") found.push('a trailing quote');
   return found.length > 0 ? found.join(' and ') : undefined;
@@ -47,12 +48,18 @@ const warned = new Set<string>();
  * Warns on stderr (one line, never the secret) when a secret shows a copy-paste accident. The
  * secret is still used as given: the endpoint may hold the very same bytes.
  */
-export function warnSecretAccident(secret: string, source: SecretSource, write: (line: string) => void = (l) => process.stderr.write(l)): void {
+export function warnSecretAccident(
+  secret: string,
+  source: SecretSource,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): void {
   const accident = describeSecretAccident(secret);
   if (accident === undefined || warned.has(secret)) return;
   warned.add(secret);
   const them = accident.includes(' and ') || accident.endsWith('s') ? 'them' : 'it';
-  write(`warning: the secret from ${SOURCE_NAMES[source]} has ${accident}; it is used as given — if your endpoint's secret does not, remove ${them} where the secret is set\n`);
+  write(
+    `warning: the secret from ${SOURCE_NAMES[source]} has ${accident}; it is used as given — if your endpoint's secret does not, remove ${them} where the secret is set\n`,
+  );
 }
 
 /**

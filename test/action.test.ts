@@ -19,7 +19,10 @@ const SECRET = 'whsec_action_test_5f2a';
 const action = parse(readFileSync(join(REPO, 'action.yml'), 'utf8')) as {
   inputs: Record<string, { required?: boolean; default?: string }>;
   outputs: Record<string, { value: string }>;
-  runs: { using: string; steps: { id?: string; name: string; shell?: string; run?: string; env?: Record<string, string>; if?: string }[] };
+  runs: {
+    using: string;
+    steps: { id?: string; name: string; shell?: string; run?: string; env?: Record<string, string>; if?: string }[];
+  };
 };
 
 const work = mkdtempSync(join(tmpdir(), 'fw-action-'));
@@ -48,10 +51,19 @@ interface ActionRun {
   workspace: string;
 }
 
-function runStep(script: string, env: NodeJS.ProcessEnv, cwd: string, file: string): Promise<{ code: number; log: string }> {
+function runStep(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  file: string,
+): Promise<{ code: number; log: string }> {
   writeFileSync(file, script);
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', file], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (log += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (log += d));
@@ -73,7 +85,17 @@ async function runAction(inputs: Record<string, string>, extraEnv: Record<string
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: 'true' };
   delete base.FACESIGN_WEBHOOK_SECRET;
   delete base.FACESIGN_WEBHOOKS_URL;
-  Object.assign(base, { GITHUB_ACTION_PATH: REPO, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, GITHUB_WORKSPACE: workspace, RUNNER_TEMP: workspace }, extraEnv);
+  Object.assign(
+    base,
+    {
+      GITHUB_ACTION_PATH: REPO,
+      GITHUB_OUTPUT: outputFile,
+      GITHUB_STEP_SUMMARY: summaryFile,
+      GITHUB_WORKSPACE: workspace,
+      RUNNER_TEMP: workspace,
+    },
+    extraEnv,
+  );
   let log = '';
   let code = 0;
   const stepOutputs: Record<string, Record<string, string>> = {};
@@ -85,7 +107,13 @@ async function runAction(inputs: Record<string, string>, extraEnv: Record<string
     writeFileSync(outputFile, '');
     const result = await runStep(step.run, env, workspace, join(workspace, `.step${index}.sh`));
     log += result.log;
-    if (step.id) stepOutputs[step.id] = Object.fromEntries(readFileSync(outputFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split('=', 2) as [string, string]));
+    if (step.id)
+      stepOutputs[step.id] = Object.fromEntries(
+        readFileSync(outputFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split('=', 2) as [string, string]),
+      );
     code = result.code;
     if (code !== 0) break;
   }
@@ -103,7 +131,9 @@ async function runAction(inputs: Record<string, string>, extraEnv: Record<string
 describe('action.yml', () => {
   it('is a composite action with the documented inputs and outputs', () => {
     expect(action.runs.using).toBe('composite');
-    expect(Object.keys(action.inputs)).toEqual(expect.arrayContaining(['target', 'secret', 'cases', 'burst', 'report']));
+    expect(Object.keys(action.inputs)).toEqual(
+      expect.arrayContaining(['target', 'secret', 'cases', 'burst', 'report']),
+    );
     expect(action.inputs.target!.required).toBe(true);
     expect(Object.keys(action.outputs)).toEqual(expect.arrayContaining(['passed', 'failed']));
     const ids = action.runs.steps.map((s) => s.id);
@@ -113,9 +143,12 @@ describe('action.yml', () => {
   it('never writes an expression into a run script: inputs reach the scripts only through env', () => {
     for (const step of action.runs.steps) {
       expect(step.run ?? '').not.toContain('${{');
-      for (const value of Object.values(step.env ?? {})) expect(String(value)).toMatch(/^\$\{\{ (inputs\.[a-z]+|github\.action_path) \}\}$/);
+      for (const value of Object.values(step.env ?? {}))
+        expect(String(value)).toMatch(/^\$\{\{ (inputs\.[a-z]+|github\.action_path) \}\}$/);
     }
-    const secretEnv = action.runs.steps.flatMap((s) => Object.entries(s.env ?? {})).filter(([, v]) => String(v).includes('inputs.secret'));
+    const secretEnv = action.runs.steps
+      .flatMap((s) => Object.entries(s.env ?? {}))
+      .filter(([, v]) => String(v).includes('inputs.secret'));
     expect(secretEnv).toHaveLength(1);
   });
 });
@@ -126,7 +159,12 @@ describe('running the action against a local endpoint', () => {
 
   it('a correct handler: exit 0, passed/failed in the outputs, a JUnit report, the secret never printed', async () => {
     server = await startServer(verifyingHandler(SECRET));
-    const run = await runAction({ target: server.hookUrl, secret: SECRET, burst: '4', report: 'reports/nested/facesign-check.xml' });
+    const run = await runAction({
+      target: server.hookUrl,
+      secret: SECRET,
+      burst: '4',
+      report: 'reports/nested/facesign-check.xml',
+    });
     expect(run.code, run.log).toBe(0);
     expect(run.outputs).toEqual({ passed: '17', warned: '0', failed: '0' });
     expect(run.log).toContain('facesign-webhooks: using the CLI built in');
@@ -140,7 +178,11 @@ describe('running the action against a local endpoint', () => {
 
   it('a handler that accepts everything: exit 1, the failed cases counted and annotated', async () => {
     server = await startServer((_req, _body, res) => res.end('OK'));
-    const run = await runAction({ target: server.hookUrl, secret: SECRET, cases: 'valid,wrong-secret,no-signature,tampered-body' });
+    const run = await runAction({
+      target: server.hookUrl,
+      secret: SECRET,
+      cases: 'valid,wrong-secret,no-signature,tampered-body',
+    });
     expect(run.code, run.log).toBe(1);
     expect(run.outputs).toEqual({ passed: '6', warned: '0', failed: '3' });
     expect(run.log).toMatch(/^FAIL {2}wrong-secret {2}/m);
@@ -150,7 +192,10 @@ describe('running the action against a local endpoint', () => {
 
   it('cases and burst reach check; the secret can come from the job environment instead of the input', async () => {
     server = await startServer(verifyingHandler(SECRET));
-    const run = await runAction({ target: server.hookUrl, cases: 'burst', burst: '3' }, { FACESIGN_WEBHOOK_SECRET: SECRET });
+    const run = await runAction(
+      { target: server.hookUrl, cases: 'burst', burst: '3' },
+      { FACESIGN_WEBHOOK_SECRET: SECRET },
+    );
     expect(run.code, run.log).toBe(0);
     expect(run.outputs).toEqual({ passed: '1', warned: '0', failed: '0' });
     expect(server.requests).toHaveLength(3);
@@ -158,7 +203,11 @@ describe('running the action against a local endpoint', () => {
   });
 
   it('an endpoint that is not there: exit 1, with the reason', async () => {
-    const run = await runAction({ target: `http://127.0.0.1:${await closedPort()}/webhooks/facesign`, secret: SECRET, cases: 'valid' });
+    const run = await runAction({
+      target: `http://127.0.0.1:${await closedPort()}/webhooks/facesign`,
+      secret: SECRET,
+      cases: 'valid',
+    });
     expect(run.code).toBe(1);
     expect(run.log).toContain('connection refused');
   });
@@ -171,7 +220,12 @@ describe('running the action against a local endpoint', () => {
     expect(badCase.code).toBe(2);
     expect(badCase.outputs).toEqual({});
     const marker = join(work, 'injected');
-    const injected = await runAction({ target: `$(touch ${marker})"; touch ${marker}; "`, secret: `x\`touch ${marker}\``, cases: `valid; touch ${marker}`, report: `$(touch ${marker})/r.xml` });
+    const injected = await runAction({
+      target: `$(touch ${marker})"; touch ${marker}; "`,
+      secret: `x\`touch ${marker}\``,
+      cases: `valid; touch ${marker}`,
+      report: `$(touch ${marker})/r.xml`,
+    });
     expect(injected.code).toBe(2);
     expect(existsSync(marker)).toBe(false);
   });

@@ -61,7 +61,11 @@ function parseReply(data: string): RawReply {
  * Opens a raw TCP connection, runs `script` with it (writing exact bytes), and resolves with what
  * came back once the server closes. Bounded: destroys the socket and rejects after `timeoutMs`.
  */
-function rawExchange(port: number, script: (socket: Socket) => void | Promise<void>, timeoutMs = 5_000): Promise<RawReply> {
+function rawExchange(
+  port: number,
+  script: (socket: Socket) => void | Promise<void>,
+  timeoutMs = 5_000,
+): Promise<RawReply> {
   return new Promise((resolve, reject) => {
     let data = '';
     const socket = connect(port, '127.0.0.1', () => {
@@ -89,7 +93,13 @@ function head(method: string, target: string, pairs: readonly Pair[]): string {
 }
 
 /** Sends one whole request (head and body) and waits for the server to close the connection. */
-function sendRaw(port: number, method: string, target: string, pairs: readonly Pair[], body: Buffer = Buffer.alloc(0)): Promise<RawReply> {
+function sendRaw(
+  port: number,
+  method: string,
+  target: string,
+  pairs: readonly Pair[],
+  body: Buffer = Buffer.alloc(0),
+): Promise<RawReply> {
   return rawExchange(port, (socket) => {
     socket.write(Buffer.concat([Buffer.from(head(method, target, pairs), 'latin1'), body]));
   });
@@ -152,36 +162,156 @@ describe('headersFromRaw equals Node’s own flattening of IncomingMessage.heade
   }
 
   const cases: [string, Pair[]][] = [
-    ['mixed-case names', [['X-MiXeD-CaSe', 'a'], ['ACCEPT', 'text/html'], ['content-TYPE', 'application/json'], ['FaceSign-Event-Id', 'evt_1']]],
-    ['a duplicated custom header', [['X-A', 'one'], ['X-A', 'two']]],
-    ['a custom header repeated in different cases', [['X-A', 'one'], ['x-a', 'two'], ['X-a', 'three']]],
-    ['duplicated Content-Type (first kept)', [['Content-Type', 'application/json'], ['Content-Type', 'text/plain']]],
-    ['duplicated User-Agent (first kept)', [['User-Agent', 'first/1'], ['user-agent', 'second/2']]],
+    [
+      'mixed-case names',
+      [
+        ['X-MiXeD-CaSe', 'a'],
+        ['ACCEPT', 'text/html'],
+        ['content-TYPE', 'application/json'],
+        ['FaceSign-Event-Id', 'evt_1'],
+      ],
+    ],
+    [
+      'a duplicated custom header',
+      [
+        ['X-A', 'one'],
+        ['X-A', 'two'],
+      ],
+    ],
+    [
+      'a custom header repeated in different cases',
+      [
+        ['X-A', 'one'],
+        ['x-a', 'two'],
+        ['X-a', 'three'],
+      ],
+    ],
+    [
+      'duplicated Content-Type (first kept)',
+      [
+        ['Content-Type', 'application/json'],
+        ['Content-Type', 'text/plain'],
+      ],
+    ],
+    [
+      'duplicated User-Agent (first kept)',
+      [
+        ['User-Agent', 'first/1'],
+        ['user-agent', 'second/2'],
+      ],
+    ],
     ['duplicated Host (first kept)', [['Host', 'second.example']]],
-    ['duplicated Authorization (first kept)', [['Authorization', 'Bearer a'], ['Authorization', 'Bearer b']]],
-    ['duplicated Referer (first kept)', [['Referer', 'http://a/'], ['Referer', 'http://b/']]],
-    ['two Cookie lines (joined with "; ")', [['Cookie', 'a=1'], ['cookie', 'b=2; c=3']]],
-    ['two Set-Cookie lines', [['Set-Cookie', 'a=1; Path=/'], ['set-cookie', 'b=2']]],
-    ['a duplicated FaceSign-Signature', [['FaceSign-Signature', 'ab'.repeat(32)], ['FaceSign-Signature', 'cd'.repeat(32)]]],
-    ['a header with an empty value', [['X-Empty', ''], ['X-After', 'v']]],
-    ['an empty value then a repeat', [['X-Empty', ''], ['X-Empty', 'later'], ['Content-Type', ''], ['Content-Type', 'text/plain']]],
-    ['values with inner spaces', [['X-Spaces', 'a  b   c'], ['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64)'], ['X-Spaces', ' d e ']]],
-    ['Date repeated (Node joins it)', [['Date', 'Mon, 01 Jan 2024 00:00:00 GMT'], ['Date', 'Tue, 02 Jan 2024 00:00:00 GMT']]],
-    ['every documented single-value field twice', ['Age', 'Authorization', 'Content-Type', 'ETag', 'Expires', 'From', 'If-Modified-Since', 'If-Unmodified-Since', 'Last-Modified', 'Location', 'Max-Forwards', 'Proxy-Authorization', 'Referer', 'Retry-After', 'Server', 'User-Agent'].flatMap((n): Pair[] => [[n, `${n}-1`], [n.toLowerCase(), `${n}-2`]])],
+    [
+      'duplicated Authorization (first kept)',
+      [
+        ['Authorization', 'Bearer a'],
+        ['Authorization', 'Bearer b'],
+      ],
+    ],
+    [
+      'duplicated Referer (first kept)',
+      [
+        ['Referer', 'http://a/'],
+        ['Referer', 'http://b/'],
+      ],
+    ],
+    [
+      'two Cookie lines (joined with "; ")',
+      [
+        ['Cookie', 'a=1'],
+        ['cookie', 'b=2; c=3'],
+      ],
+    ],
+    [
+      'two Set-Cookie lines',
+      [
+        ['Set-Cookie', 'a=1; Path=/'],
+        ['set-cookie', 'b=2'],
+      ],
+    ],
+    [
+      'a duplicated FaceSign-Signature',
+      [
+        ['FaceSign-Signature', 'ab'.repeat(32)],
+        ['FaceSign-Signature', 'cd'.repeat(32)],
+      ],
+    ],
+    [
+      'a header with an empty value',
+      [
+        ['X-Empty', ''],
+        ['X-After', 'v'],
+      ],
+    ],
+    [
+      'an empty value then a repeat',
+      [
+        ['X-Empty', ''],
+        ['X-Empty', 'later'],
+        ['Content-Type', ''],
+        ['Content-Type', 'text/plain'],
+      ],
+    ],
+    [
+      'values with inner spaces',
+      [
+        ['X-Spaces', 'a  b   c'],
+        ['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64)'],
+        ['X-Spaces', ' d e '],
+      ],
+    ],
+    [
+      'Date repeated (Node joins it)',
+      [
+        ['Date', 'Mon, 01 Jan 2024 00:00:00 GMT'],
+        ['Date', 'Tue, 02 Jan 2024 00:00:00 GMT'],
+      ],
+    ],
+    [
+      'every documented single-value field twice',
+      [
+        'Age',
+        'Authorization',
+        'Content-Type',
+        'ETag',
+        'Expires',
+        'From',
+        'If-Modified-Since',
+        'If-Unmodified-Since',
+        'Last-Modified',
+        'Location',
+        'Max-Forwards',
+        'Proxy-Authorization',
+        'Referer',
+        'Retry-After',
+        'Server',
+        'User-Agent',
+      ].flatMap((n): Pair[] => [
+        [n, `${n}-1`],
+        [n.toLowerCase(), `${n}-2`],
+      ]),
+    ],
     ['50 headers', Array.from({ length: 50 }, (_, i): Pair => [`X-Header-${i % 20}`, `value ${i}`])],
   ];
 
-  it.each(cases)('%s', async (_name, pairs) => {
-    const s = await observe(pairs);
-    expect(s.ours).toStrictEqual(s.node);
-    // Same keys in the same order, too (a capture file shows them in this order).
-    expect(Object.keys(s.ours)).toEqual(Object.keys(s.node));
-  }, 10_000);
+  it.each(cases)(
+    '%s',
+    async (_name, pairs) => {
+      const s = await observe(pairs);
+      expect(s.ours).toStrictEqual(s.node);
+      // Same keys in the same order, too (a capture file shows them in this order).
+      expect(Object.keys(s.ours)).toEqual(Object.keys(s.node));
+    },
+    10_000,
+  );
 
   // BUG (see report): headersFromRaw starts from `{}`, so for the header name "constructor" it
   // reads the inherited Object.prototype.constructor as a value already seen.
   it('a header named "constructor" (Node: "one, two")', async () => {
-    const s = await observe([['Constructor', 'one'], ['constructor', 'two']]);
+    const s = await observe([
+      ['Constructor', 'one'],
+      ['constructor', 'two'],
+    ]);
     expect(s.node.constructor).toBe('one, two');
     expect(s.ours.constructor).toBe('one, two'); // actual: "function Object() { [native code] }, one, two"
     expect(s.ours).toStrictEqual(s.node);
@@ -201,10 +331,34 @@ describe('headersFromRaw equals Node’s own flattening of IncomingMessage.heade
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
     const names = [
       // Node's single-value fields (content-length left out: a second copy breaks the request framing).
-      'age', 'authorization', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since', 'if-unmodified-since',
-      'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
-      'cookie', 'set-cookie', 'date', 'vary', 'accept', 'cache-control',
-      'x-a', 'x-b', 'x-custom-long-name', 'facesign-signature', 'facesign-event-id',
+      'age',
+      'authorization',
+      'content-type',
+      'etag',
+      'expires',
+      'from',
+      'host',
+      'if-modified-since',
+      'if-unmodified-since',
+      'last-modified',
+      'location',
+      'max-forwards',
+      'proxy-authorization',
+      'referer',
+      'retry-after',
+      'server',
+      'user-agent',
+      'cookie',
+      'set-cookie',
+      'date',
+      'vary',
+      'accept',
+      'cache-control',
+      'x-a',
+      'x-b',
+      'x-custom-long-name',
+      'facesign-signature',
+      'facesign-event-id',
     ];
     const casing = (name: string): string => {
       switch (Math.floor(random() * 4)) {
@@ -246,13 +400,27 @@ describe('headersFromRaw equals Node’s own flattening of IncomingMessage.heade
 // ---------------------------------------------------------------------------------------------
 
 const CAPTURE_KEYS = [
-  'version', 'sequence', 'received_at', 'remote_address', 'remote_port', 'method', 'path', 'headers', 'raw_headers',
-  'body_base64', 'body_text', 'body_bytes', 'verdict',
+  'version',
+  'sequence',
+  'received_at',
+  'remote_address',
+  'remote_port',
+  'method',
+  'path',
+  'headers',
+  'raw_headers',
+  'body_base64',
+  'body_text',
+  'body_bytes',
+  'verdict',
 ] as const;
 
 /** A signed-able event body with non-ASCII text and a trailing newline. */
 function eventBody(id: string, extra = ''): Buffer {
-  return Buffer.from(`{"id":"${id}","object":"event","type":"session.verified","created":1,"data":{"id":"vs_1","metadata":{"user_id":"usr_1"}},"note":"héllo — ✓ 日本"${extra}}\n`, 'utf8');
+  return Buffer.from(
+    `{"id":"${id}","object":"event","type":"session.verified","created":1,"data":{"id":"vs_1","metadata":{"user_id":"usr_1"}},"note":"héllo — ✓ 日本"${extra}}\n`,
+    'utf8',
+  );
 }
 
 describe('captures recorded by startReceiver', () => {
@@ -271,7 +439,14 @@ describe('captures recorded by startReceiver', () => {
   });
 
   async function start(options: Partial<ReceiverOptions> = {}): Promise<Receiver> {
-    receiver = await startReceiver({ secret: SECRET, port: 0, closeGraceMs: 2_000, requestTimeoutMs: 5_000, headersTimeoutMs: 3_000, ...options });
+    receiver = await startReceiver({
+      secret: SECRET,
+      port: 0,
+      closeGraceMs: 2_000,
+      requestTimeoutMs: 5_000,
+      headersTimeoutMs: 3_000,
+      ...options,
+    });
     return receiver;
   }
 
@@ -296,7 +471,11 @@ describe('captures recorded by startReceiver', () => {
   }
 
   /** Sends a valid signed delivery over a raw socket; returns the reply and the client's local port. */
-  async function sendSigned(r: Receiver, eventId: string, body = eventBody(eventId)): Promise<{ reply: RawReply; pairs: Pair[]; body: Buffer; localPort: number }> {
+  async function sendSigned(
+    r: Receiver,
+    eventId: string,
+    body = eventBody(eventId),
+  ): Promise<{ reply: RawReply; pairs: Pair[]; body: Buffer; localPort: number }> {
     const pairs = signedPairs(r.port, body, eventId);
     let localPort = 0;
     const reply = await rawExchange(r.port, (socket) => {
@@ -356,7 +535,16 @@ describe('captures recorded by startReceiver', () => {
       connection: 'close',
     });
 
-    expect(c.verdict).toMatchObject({ status: 200, outcome: 'accepted', signature: 'valid', event_id: 'evt_lazy_1', event_type: 'session.verified', session_id: 'vs_1', user_id: 'usr_1', response_body: 'OK' });
+    expect(c.verdict).toMatchObject({
+      status: 200,
+      outcome: 'accepted',
+      signature: 'valid',
+      event_id: 'evt_lazy_1',
+      event_type: 'session.verified',
+      session_id: 'vs_1',
+      user_id: 'usr_1',
+      response_body: 'OK',
+    });
     expect(r.stats()).toMatchObject({ received: 1, accepted: 1, incomplete: 0 });
   }, 10_000);
 
@@ -381,7 +569,11 @@ describe('captures recorded by startReceiver', () => {
     const r = await start();
     const { reply } = await sendSigned(r, 'evt_lazy_hist');
     expect(reply.status, reply.data).toBe(200);
-    const res = await request(`${new URL(r.url).origin}/__facesign/deliveries`, { dispatcher: agent, headersTimeout: 5_000, bodyTimeout: 5_000 });
+    const res = await request(`${new URL(r.url).origin}/__facesign/deliveries`, {
+      dispatcher: agent,
+      headersTimeout: 5_000,
+      bodyTimeout: 5_000,
+    });
     expect(res.statusCode).toBe(200);
     const body = (await res.body.json()) as { count: number; deliveries: Capture[] };
     expect(body.count).toBe(1);
@@ -428,7 +620,13 @@ describe('captures recorded by startReceiver', () => {
     const expected = verifySignature(body, `${sig}, ${sig}`, SECRET);
     expect(expected).toMatchObject({ ok: false, reason: 'malformed', length: 130 });
     const c = r.deliveries()[0]!;
-    expect(c.verdict).toMatchObject({ status: 400, outcome: 'rejected', signature: 'malformed', reason: expected.message, event_id: 'evt_two_sigs' });
+    expect(c.verdict).toMatchObject({
+      status: 400,
+      outcome: 'rejected',
+      signature: 'malformed',
+      reason: expected.message,
+      event_id: 'evt_two_sigs',
+    });
     expect(c.verdict.reason).toMatch(/length 130, not all hex/);
     expect(reply.body).toBe(`Invalid signature: ${expected.message}`);
     expect(c.headers['facesign-signature']).toBe(`${sig}, ${sig}`);
@@ -458,7 +656,18 @@ describe('captures recorded by startReceiver', () => {
       session_id: 'vs_9',
     });
     // Another casing again, now on a signature failure: the header id is still what the log shows.
-    const reply2 = await sendRaw(r.port, 'POST', r.path, [['Host', 'x'], ['FACESIGN-EVENT-ID', 'evt_upper'], ['Content-Length', String(body.length)], ['Connection', 'close']], body);
+    const reply2 = await sendRaw(
+      r.port,
+      'POST',
+      r.path,
+      [
+        ['Host', 'x'],
+        ['FACESIGN-EVENT-ID', 'evt_upper'],
+        ['Content-Length', String(body.length)],
+        ['Connection', 'close'],
+      ],
+      body,
+    );
     expect(reply2.status).toBe(400);
     expect(r.deliveries()[1]!.verdict).toMatchObject({ signature: 'missing', event_id: 'evt_upper' });
   }, 10_000);
@@ -466,14 +675,42 @@ describe('captures recorded by startReceiver', () => {
   it('an over-cap body is recorded with body_discarded true and no body; a normal one has no such key', async () => {
     const r = await start({ maxBodyBytes: 100 });
     const big = Buffer.alloc(1000, 'x');
-    const reply = await sendRaw(r.port, 'POST', r.path, [['Host', 'x'], ['FaceSign-Signature', hmac(big)], ['Content-Length', '1000'], ['Connection', 'close']], big);
+    const reply = await sendRaw(
+      r.port,
+      'POST',
+      r.path,
+      [
+        ['Host', 'x'],
+        ['FaceSign-Signature', hmac(big)],
+        ['Content-Length', '1000'],
+        ['Connection', 'close'],
+      ],
+      big,
+    );
     expect(reply.status, reply.data).toBe(413);
     const small = Buffer.from('{"id":"evt_small"}');
-    const ok = await sendRaw(r.port, 'POST', r.path, [['Host', 'x'], ['FaceSign-Signature', hmac(small)], ['Content-Length', String(small.length)], ['Connection', 'close']], small);
+    const ok = await sendRaw(
+      r.port,
+      'POST',
+      r.path,
+      [
+        ['Host', 'x'],
+        ['FaceSign-Signature', hmac(small)],
+        ['Content-Length', String(small.length)],
+        ['Connection', 'close'],
+      ],
+      small,
+    );
     expect(ok.status, ok.data).toBe(200);
 
     const [over, normal] = r.deliveries();
-    expect(over).toMatchObject({ body_discarded: true, body_bytes: 0, body_base64: '', body_text: '', verdict: { status: 413, outcome: 'rejected', signature: 'unchecked' } });
+    expect(over).toMatchObject({
+      body_discarded: true,
+      body_bytes: 0,
+      body_base64: '',
+      body_text: '',
+      verdict: { status: 413, outcome: 'rejected', signature: 'unchecked' },
+    });
     expect(Object.keys(over!)).toEqual([...CAPTURE_KEYS.slice(0, -1), 'body_discarded', 'verdict']);
     expect(Object.getPrototypeOf(over)).toBe(Object.prototype);
     expect('body_discarded' in normal!).toBe(false);
@@ -485,7 +722,13 @@ describe('captures recorded by startReceiver', () => {
   it('a delivery with a "Constructor" header records its value in headers', async () => {
     const r = await start();
     const body = eventBody('evt_ctor');
-    const pairs: Pair[] = [['Host', 'x'], ['FaceSign-Signature', hmac(body)], ['Constructor', 'x'], ['Content-Length', String(body.length)], ['Connection', 'close']];
+    const pairs: Pair[] = [
+      ['Host', 'x'],
+      ['FaceSign-Signature', hmac(body)],
+      ['Constructor', 'x'],
+      ['Content-Length', String(body.length)],
+      ['Connection', 'close'],
+    ];
     const reply = await sendRaw(r.port, 'POST', r.path, pairs, body);
     expect(reply.status, reply.data).toBe(200);
     expect(r.deliveries()[0]!.raw_headers).toContainEqual(['Constructor', 'x']);
@@ -506,7 +749,12 @@ describe('captures recorded by startReceiver', () => {
     const body = eventBody('evt_half');
     const pairs = signedPairs(r.port, body, 'evt_half');
     await rawExchange(r.port, async (socket) => {
-      socket.write(Buffer.concat([Buffer.from(head('POST', r.path, pairs), 'latin1'), body.subarray(0, Math.floor(body.length / 2))]));
+      socket.write(
+        Buffer.concat([
+          Buffer.from(head('POST', r.path, pairs), 'latin1'),
+          body.subarray(0, Math.floor(body.length / 2)),
+        ]),
+      );
       await sleep(100);
       socket.destroy();
     });
@@ -527,7 +775,12 @@ describe('captures recorded by startReceiver', () => {
     const prefix = '{"id":"evt_closing","type":"session.verified","pad":"';
     const body = Buffer.from(`${prefix}${'p'.repeat(100 - prefix.length - 2)}"}`);
     expect(body.length).toBe(100);
-    const pairs: Pair[] = [['Host', 'x'], ['Content-Type', 'application/json'], ['FaceSign-Signature', hmac(body)], ['Content-Length', '100']];
+    const pairs: Pair[] = [
+      ['Host', 'x'],
+      ['Content-Type', 'application/json'],
+      ['FaceSign-Signature', hmac(body)],
+      ['Content-Length', '100'],
+    ];
     let closing: Promise<void> | undefined;
     let closeResolvedAt = 0;
     let restSentAt = 0;

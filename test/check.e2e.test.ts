@@ -11,9 +11,26 @@ import type { RunningServer } from './servers/common.js';
 import { findAll, parseXmlStrict } from './servers/strict-xml.js';
 
 const SECRET = 'whsec_e2e_check_secret_9f2c';
-const VALID = ['valid.session.created', 'valid.session.started', 'valid.session.verified', 'valid.session.failed', 'valid.session.cancelled', 'valid.session.expired'];
+const VALID = [
+  'valid.session.created',
+  'valid.session.started',
+  'valid.session.verified',
+  'valid.session.failed',
+  'valid.session.cancelled',
+  'valid.session.expired',
+];
 const RAW_BODY = ['raw-body.utf8', 'raw-body.escapes', 'raw-body.whitespace', 'raw-body.numbers'];
-const ALL = [...VALID, ...RAW_BODY, 'duplicate', 'wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body', 'unknown-type', 'burst'];
+const ALL = [
+  ...VALID,
+  ...RAW_BODY,
+  'duplicate',
+  'wrong-secret',
+  'no-signature',
+  'malformed-signature',
+  'tampered-body',
+  'unknown-type',
+  'burst',
+];
 
 /** The table's rows: `[outcome, case id, rest of the line]`, hint lines excluded. */
 function tableRows(stdout: string): [string, string, string][] {
@@ -32,7 +49,8 @@ function hintFor(stdout: string, id: string): string | undefined {
   return at >= 0 && /^\s+hint:/.test(next) ? next.trim() : undefined;
 }
 
-const check = (url: string, ...args: string[]) => runCli(['check', '--to', url, '--secret', SECRET, ...args], { timeoutMs: 30_000 });
+const check = (url: string, ...args: string[]) =>
+  runCli(['check', '--to', url, '--secret', SECRET, ...args], { timeoutMs: 30_000 });
 
 describe('check (end to end, built CLI)', () => {
   const servers: { close(): Promise<void> }[] = [];
@@ -63,7 +81,10 @@ describe('check (end to end, built CLI)', () => {
     const rows = tableRows(r.stdout);
     expect(rows.map(([, id]) => id)).toEqual(ALL);
     // Every case passes; only on a badly overloaded machine may a reply cross 1 s, which warns (never fails).
-    for (const [outcome, id] of rows) expect(outcome === 'PASS' || (outcome === 'WARN' && /respond quickly/.test(hintFor(r.stdout, id) ?? ''))).toBe(true);
+    for (const [outcome, id] of rows)
+      expect(outcome === 'PASS' || (outcome === 'WARN' && /respond quickly/.test(hintFor(r.stdout, id) ?? ''))).toBe(
+        true,
+      );
     expect(rows.filter(([o]) => o === 'PASS').length).toBeGreaterThanOrEqual(7);
     expect(r.stdout).toMatch(/OK: 17 cases, \d+ passed, \d+ warned, 0 failed in /);
     expect(r.stdout).not.toContain(SECRET);
@@ -86,7 +107,9 @@ describe('check (end to end, built CLI)', () => {
     expect(failed.map(([, id]) => id)).toEqual(['no-signature', 'malformed-signature']);
     for (const [, , rest] of failed) expect(rest).toMatch(/\b500\b/);
     expect(rows.filter(([o]) => o === 'PASS')).toHaveLength(15);
-    expect(hintFor(r.stdout, 'malformed-signature')).toMatch(/timingSafeEqual throws when lengths differ.*compare lengths/);
+    expect(hintFor(r.stdout, 'malformed-signature')).toMatch(
+      /timingSafeEqual throws when lengths differ.*compare lengths/,
+    );
     expect(hintFor(r.stdout, 'no-signature')).toMatch(/missing FaceSign-Signature/);
     expect(r.stdout).toMatch(/FAIL: 17 cases, 15 passed, 0 warned, 2 failed \(no-signature, malformed-signature\)/);
   });
@@ -98,7 +121,8 @@ describe('check (end to end, built CLI)', () => {
     const outcome = Object.fromEntries(rows.map(([o, id]) => [id, o]));
     for (const id of [...VALID, ...RAW_BODY]) expect(outcome[id]).toBe('FAIL');
     for (const id of ['duplicate', 'unknown-type', 'burst']) expect(outcome[id]).toBe('FAIL');
-    for (const id of ['wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body']) expect(outcome[id]).toBe('PASS');
+    for (const id of ['wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body'])
+      expect(outcome[id]).toBe('PASS');
     expect(rows.find(([, id]) => id === 'valid.session.verified')![2]).toContain('400 "Invalid signature"');
     expect(hintFor(r.stdout, 'valid.session.created')).toMatch(/raw body bytes as received \(not a re-serialized/);
   });
@@ -129,7 +153,9 @@ describe('check (end to end, built CLI)', () => {
       unreachable: null,
     });
     expect(cases.find((c) => c.id === 'duplicate')!.note).toMatch(/not whether the work ran twice/);
-    expect(cases.find((c) => c.id === 'malformed-signature')!.deliveries.map((d: { status: number }) => d.status)).toEqual([500, 400, 500, 500]);
+    expect(
+      cases.find((c) => c.id === 'malformed-signature')!.deliveries.map((d: { status: number }) => d.status),
+    ).toEqual([500, 400, 500, 500]);
   });
 
   it('--reporter junit --output: well-formed XML whose counts match the NDJSON of the same run', async () => {
@@ -144,7 +170,9 @@ describe('check (end to end, built CLI)', () => {
     expect(Number(suite.attrs.failures)).toBe(summary.failed);
     const testcases = findAll(root, 'testcase');
     expect(testcases).toHaveLength(17);
-    const failedNames = testcases.filter((t) => findAll(t, 'failure').length > 0).map((t) => t.attrs.name!.split(':')[0]);
+    const failedNames = testcases
+      .filter((t) => findAll(t, 'failure').length > 0)
+      .map((t) => t.attrs.name!.split(':')[0]);
     expect(failedNames).toEqual(summary.failed_ids);
     expect(findAll(root, 'failure')[0]!.attrs.message).toMatch(/^expected 4xx \(not 5xx\), got 500/);
   });
@@ -157,7 +185,9 @@ describe('check (end to end, built CLI)', () => {
     const rows = tableRows(r.stdout);
     const root = parseXmlStrict(readFileSync(file, 'utf8'));
     const testcases = findAll(root, 'testcase');
-    const junitFailed = testcases.filter((t) => findAll(t, 'failure').length > 0).map((t) => t.attrs.name!.split(':')[0]);
+    const junitFailed = testcases
+      .filter((t) => findAll(t, 'failure').length > 0)
+      .map((t) => t.attrs.name!.split(':')[0]);
     const junitPassed = testcases.filter((t) => t.children.length === 0).map((t) => t.attrs.name!.split(':')[0]);
     expect(junitFailed).toEqual(rows.filter(([o]) => o === 'FAIL').map(([, id]) => id));
     expect(junitPassed).toEqual(rows.filter(([o]) => o === 'PASS').map(([, id]) => id));
@@ -168,7 +198,9 @@ describe('check (end to end, built CLI)', () => {
     const file = join(tmp, 'reports', 'ci', 'facesign-check.xml');
     const r = await check(correct.url, '--output', file, '--only', 'wrong-secret');
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(findAll(parseXmlStrict(readFileSync(file, 'utf8')), 'testcase').map((t) => t.attrs.name!.split(':')[0])).toEqual(['wrong-secret']);
+    expect(
+      findAll(parseXmlStrict(readFileSync(file, 'utf8')), 'testcase').map((t) => t.attrs.name!.split(':')[0]),
+    ).toEqual(['wrong-secret']);
   });
 
   it('--reporter junit without --output prints only the XML on stdout', async () => {
@@ -247,15 +279,27 @@ describe('check (end to end, built CLI)', () => {
   // Concurrent: none of these sends anything, so the server's count stays a fair witness.
   describe.concurrent('usage errors (exit 2, nothing sent)', () => {
     it.for([
-      [['--only', 'valid,bogus'], /--only: unknown case "bogus"[\s\S]*hint: case ids: valid\.session\.created, .*burst/],
+      [
+        ['--only', 'valid,bogus'],
+        /--only: unknown case "bogus"[\s\S]*hint: case ids: valid\.session\.created, .*burst/,
+      ],
       [['--skip', 'nope'], /--skip: unknown case "nope"/],
       [['--burst', '0'], /--burst/],
       [['--burst', '501'], /--burst must be a whole number from 1 to 500/],
       [['--reporter', 'junit', '--json'], /both want stdout/],
       [['--reporter', 'tap'], /unknown --reporter "tap"/],
-      [['--output', '/proc/facesign-check/report.xml'], /^error: cannot write --output "\/proc\/facesign-check\/report\.xml": /],
-      [['--output', '/dev/null/report.xml'], /^error: cannot write --output "\/dev\/null\/report\.xml": \/dev\/null is not a folder/],
-      [['--only', 'valid', '--burst', '5'], /^error: --burst has no effect: --only leaves out the burst case\n  hint: add burst to --only, or drop --burst/],
+      [
+        ['--output', '/proc/facesign-check/report.xml'],
+        /^error: cannot write --output "\/proc\/facesign-check\/report\.xml": /,
+      ],
+      [
+        ['--output', '/dev/null/report.xml'],
+        /^error: cannot write --output "\/dev\/null\/report\.xml": \/dev\/null is not a folder/,
+      ],
+      [
+        ['--only', 'valid', '--burst', '5'],
+        /^error: --burst has no effect: --only leaves out the burst case\n {2}hint: add burst to --only, or drop --burst/,
+      ],
       [['--skip', 'burst', '--burst', '5'], /^error: --burst has no effect: --skip leaves out the burst case/],
     ] as [string[], RegExp][])('%j', async ([args, message], { expect }) => {
       const before = correct.received.length;

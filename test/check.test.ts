@@ -29,11 +29,24 @@ function caseOf(id: string, burst = 4): CheckCase {
 }
 
 function answer(status: number | undefined, latencyMs = 3, extra: Partial<DeliveryResult> = {}): DeliveryResult {
-  return { ok: status !== undefined && status >= 200 && status < 300, status, responseBody: 'x', responseBytes: 1, truncated: false, latencyMs, startedAt: 0, ...extra };
+  return {
+    ok: status !== undefined && status >= 200 && status < 300,
+    status,
+    responseBody: 'x',
+    responseBytes: 1,
+    truncated: false,
+    latencyMs,
+    startedAt: 0,
+    ...extra,
+  };
 }
 
 function deliveries(c: CheckCase, results: DeliveryResult[]): CheckDelivery[] {
-  return c.steps.map((s, i) => ({ label: s.label, request: s.request, result: results[i] ?? results[results.length - 1]! }));
+  return c.steps.map((s, i) => ({
+    label: s.label,
+    request: s.request,
+    result: results[i] ?? results[results.length - 1]!,
+  }));
 }
 
 describe('selectCases', () => {
@@ -48,16 +61,38 @@ describe('selectCases', () => {
       'valid.session.cancelled',
       'valid.session.expired',
     ]);
-    expect(CHECK_CASE_IDS.slice(6, 10)).toEqual(['raw-body.utf8', 'raw-body.escapes', 'raw-body.whitespace', 'raw-body.numbers']);
+    expect(CHECK_CASE_IDS.slice(6, 10)).toEqual([
+      'raw-body.utf8',
+      'raw-body.escapes',
+      'raw-body.whitespace',
+      'raw-body.numbers',
+    ]);
   });
 
   it('narrows with --only (comma-separated, repeatable, `valid` group) and removes with --skip', () => {
     expect(selectCases(['valid,duplicate'])).toEqual([...CHECK_CASE_IDS.slice(0, 6), 'duplicate']);
     expect(selectCases(['burst', 'no-signature'])).toEqual(['no-signature', 'burst']);
-    expect(selectCases(undefined, ['valid', 'raw-body', 'burst'])).toEqual(['duplicate', 'wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body', 'unknown-type']);
+    expect(selectCases(undefined, ['valid', 'raw-body', 'burst'])).toEqual([
+      'duplicate',
+      'wrong-secret',
+      'no-signature',
+      'malformed-signature',
+      'tampered-body',
+      'unknown-type',
+    ]);
     expect(selectCases('valid', 'valid.session.failed')).toHaveLength(5);
-    expect(selectCases('raw-body,duplicate')).toEqual(['raw-body.utf8', 'raw-body.escapes', 'raw-body.whitespace', 'raw-body.numbers', 'duplicate']);
-    expect(selectCases('RAW-BODY', 'raw-body.numbers')).toEqual(['raw-body.utf8', 'raw-body.escapes', 'raw-body.whitespace']);
+    expect(selectCases('raw-body,duplicate')).toEqual([
+      'raw-body.utf8',
+      'raw-body.escapes',
+      'raw-body.whitespace',
+      'raw-body.numbers',
+      'duplicate',
+    ]);
+    expect(selectCases('RAW-BODY', 'raw-body.numbers')).toEqual([
+      'raw-body.utf8',
+      'raw-body.escapes',
+      'raw-body.whitespace',
+    ]);
   });
 
   it('rejects an unknown id with a usage error that lists the ids', () => {
@@ -82,7 +117,14 @@ describe('planCheck', () => {
   const sig = (c: CheckCase, i = 0) => c.steps[i]!.request.headers['FaceSign-Signature'];
 
   it('signs each of the six valid cases correctly, over the bytes that are sent', () => {
-    for (const type of ['session.created', 'session.started', 'session.verified', 'session.failed', 'session.cancelled', 'session.expired']) {
+    for (const type of [
+      'session.created',
+      'session.started',
+      'session.verified',
+      'session.failed',
+      'session.cancelled',
+      'session.expired',
+    ]) {
       const c = byId.get(`valid.${type}` as CheckCase['id'])!;
       expect(c.want).toBe('accept');
       const req = c.steps[0]!.request;
@@ -105,10 +147,17 @@ describe('planCheck', () => {
     expect(sig(wrong)).toMatch(/^[0-9a-f]{64}$/);
     expect(independentSignatureOk(wrong.steps[0]!.request.body, sig(wrong), SECRET)).toBe(false);
 
-    expect(Object.keys(byId.get('no-signature')!.steps[0]!.request.headers).map((h) => h.toLowerCase())).not.toContain('facesign-signature');
+    expect(Object.keys(byId.get('no-signature')!.steps[0]!.request.headers).map((h) => h.toLowerCase())).not.toContain(
+      'facesign-signature',
+    );
 
     const malformed = byId.get('malformed-signature')!;
-    expect(malformed.steps.map((s) => s.label)).toEqual(['wrong length', '64 chars, not hex', '64 bytes, UTF-8 é', '64 chars, Latin-1 é']);
+    expect(malformed.steps.map((s) => s.label)).toEqual([
+      'wrong length',
+      '64 chars, not hex',
+      '64 bytes, UTF-8 é',
+      '64 chars, Latin-1 é',
+    ]);
     expect(sig(malformed, 0)!.length).not.toBe(64);
     expect(sig(malformed, 1)).toHaveLength(64);
     expect(sig(malformed, 1)).not.toMatch(/^[0-9a-f]{64}$/);
@@ -119,7 +168,8 @@ describe('planCheck', () => {
     expect(independentSignatureOk(tampered.steps[0]!.request.body, sig(tampered), SECRET)).toBe(false);
     expect(() => JSON.parse(tampered.steps[0]!.request.body.toString())).not.toThrow();
 
-    for (const id of ['wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body'] as const) expect(byId.get(id)!.want).toBe('reject');
+    for (const id of ['wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body'] as const)
+      expect(byId.get(id)!.want).toBe('reject');
   });
 
   it('sends a validly signed event of an unknown future type', () => {
@@ -136,7 +186,8 @@ describe('planCheck', () => {
     expect(burst.steps).toHaveLength(7);
     expect(new Set(burst.steps.map((s) => s.request.eventId)).size).toBe(7);
     expect(new Set(burst.steps.map((s) => s.request.eventType)).size).toBe(6);
-    for (const s of burst.steps) expect(independentSignatureOk(s.request.body, s.request.headers['FaceSign-Signature'], SECRET)).toBe(true);
+    for (const s of burst.steps)
+      expect(independentSignatureOk(s.request.body, s.request.headers['FaceSign-Signature'], SECRET)).toBe(true);
   });
 
   it('plans only the selected cases and bounds --burst', () => {
@@ -160,13 +211,21 @@ function reserializations(bodies: Buffer[]): Record<string, Buffer[]> {
     'out = {name: [base64.b64encode(f(json.loads(b)).encode("utf-8")).decode() for b in bodies] for name, f in forms.items()}',
     'json.dump(out, sys.stdout)',
   ].join('\n');
-  const run = spawnSync('python3', ['-c', script], { input: JSON.stringify(bodies.map((b) => b.toString('base64'))), encoding: 'utf8', timeout: 20_000 });
+  const run = spawnSync('python3', ['-c', script], {
+    input: JSON.stringify(bodies.map((b) => b.toString('base64'))),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   if (run.status !== 0) throw new Error(`python3 failed: ${run.stderr}`);
   const python = JSON.parse(run.stdout) as Record<string, string[]>;
   return {
     'node JSON.stringify': bodies.map((b) => Buffer.from(JSON.stringify(JSON.parse(b.toString('utf8'))), 'utf8')),
-    'node JSON.stringify(v, null, 2)': bodies.map((b) => Buffer.from(JSON.stringify(JSON.parse(b.toString('utf8')), null, 2), 'utf8')),
-    ...Object.fromEntries(Object.entries(python).map(([name, list]) => [name, list.map((b) => Buffer.from(b, 'base64'))])),
+    'node JSON.stringify(v, null, 2)': bodies.map((b) =>
+      Buffer.from(JSON.stringify(JSON.parse(b.toString('utf8')), null, 2), 'utf8'),
+    ),
+    ...Object.fromEntries(
+      Object.entries(python).map(([name, list]) => [name, list.map((b) => Buffer.from(b, 'base64'))]),
+    ),
   };
 }
 
@@ -176,13 +235,20 @@ describe('planCheck: the raw-body cases', () => {
   const steps = raw.flatMap((c) => c.steps.map((s) => ({ id: c.id, label: s.label, request: s.request })));
 
   it('sends valid JSON of valid events of real types, validly signed over the exact bytes sent', () => {
-    expect(raw.map((c) => c.id)).toEqual(['raw-body.utf8', 'raw-body.escapes', 'raw-body.whitespace', 'raw-body.numbers']);
+    expect(raw.map((c) => c.id)).toEqual([
+      'raw-body.utf8',
+      'raw-body.escapes',
+      'raw-body.whitespace',
+      'raw-body.numbers',
+    ]);
     expect(steps).toHaveLength(5);
     for (const { request } of steps) {
       const event = JSON.parse(request.body.toString('utf8'));
       expect(['session.verified', 'session.failed']).toContain(event.type);
       expect(event.type).toBe(request.eventType);
-      expect(checkEventShape(request.body, { list: Object.entries(request.headers), complete: true }).warnings).toEqual([]);
+      expect(checkEventShape(request.body, { list: Object.entries(request.headers), complete: true }).warnings).toEqual(
+        [],
+      );
       expect(independentSignatureOk(request.body, request.headers['FaceSign-Signature'], SECRET)).toBe(true);
     }
     expect(raw.every((c) => c.want === 'accept')).toBe(true);
@@ -198,14 +264,19 @@ describe('planCheck: the raw-body cases', () => {
     expect(escapes.every((b) => b < 0x80)).toBe(true);
     expect(escapes.toString()).toContain('"first_name":"Jos\\u00e9"');
     expect(escapes.toString()).toContain('"return_url":"https:\\/\\/example.com\\/kyc\\/done"');
-    expect(JSON.parse(escapes.toString()).data.verified_outputs).toMatchObject({ first_name: 'José', last_name: 'Müller' });
+    expect(JSON.parse(escapes.toString()).data.verified_outputs).toMatchObject({
+      first_name: 'José',
+      last_name: 'Müller',
+    });
     expect(body('raw-body.whitespace', 0).toString()).toMatch(/^\{\n {2}"id": "evt_/);
     expect(body('raw-body.whitespace', 1).toString()).toMatch(/^\{"id": "evt_\w+", "object": "event", /);
     expect(body('raw-body.numbers').toString()).toContain('"plan_price":1.50,"discount_rate":0.10');
   });
 
   it('every common re-serializer changes at least one raw-body step, and reproduces some validly signed body of the plan', () => {
-    const accepting = plan.filter((c) => c.want === 'accept').flatMap((c) => c.steps.map((s) => ({ id: c.id, label: s.label, body: s.request.body })));
+    const accepting = plan
+      .filter((c) => c.want === 'accept')
+      .flatMap((c) => c.steps.map((s) => ({ id: c.id, label: s.label, body: s.request.body })));
     const all = reserializations(accepting.map((a) => a.body));
     expect(Object.keys(all)).toHaveLength(6);
     for (const [family, outputs] of Object.entries(all)) {
@@ -216,16 +287,26 @@ describe('planCheck: the raw-body cases', () => {
       // ...and accepts something, so its refusals are not mistaken for a wrong secret.
       expect(same.length, family).toBeGreaterThan(0);
     }
-    const at = (id: string, label?: string) => accepting.findIndex((a) => a.id === id && (label === undefined || a.label === label));
+    const at = (id: string, label?: string) =>
+      accepting.findIndex((a) => a.id === id && (label === undefined || a.label === label));
     const node = all['node JSON.stringify']!;
     expect(node[at('raw-body.utf8')]!.equals(accepting[at('raw-body.utf8')]!.body)).toBe(true);
-    for (const id of ['raw-body.escapes', 'raw-body.numbers']) expect(node[at(id)]!.equals(accepting[at(id)]!.body), id).toBe(false);
+    for (const id of ['raw-body.escapes', 'raw-body.numbers'])
+      expect(node[at(id)]!.equals(accepting[at(id)]!.body), id).toBe(false);
     const py = all['python default']!;
-    expect(py[at('raw-body.whitespace', '", " and ": "')]!.equals(accepting[at('raw-body.whitespace', '", " and ": "')]!.body)).toBe(true);
+    expect(
+      py[at('raw-body.whitespace', '", " and ": "')]!.equals(
+        accepting[at('raw-body.whitespace', '", " and ": "')]!.body,
+      ),
+    ).toBe(true);
     expect(py[at('valid.session.created')]!.equals(accepting[at('valid.session.created')]!.body)).toBe(false);
     expect(py[at('raw-body.utf8')]!.toString()).toContain('"first_name": "Jos\\u00e9"');
     expect(all['python compact']![at('raw-body.utf8')]!.equals(accepting[at('raw-body.utf8')]!.body)).toBe(false);
-    expect(all['python indent=2']![at('raw-body.whitespace', 'indented')]!.equals(accepting[at('raw-body.whitespace', 'indented')]!.body)).toBe(true);
+    expect(
+      all['python indent=2']![at('raw-body.whitespace', 'indented')]!.equals(
+        accepting[at('raw-body.whitespace', 'indented')]!.body,
+      ),
+    ).toBe(true);
   });
 });
 
@@ -238,20 +319,31 @@ describe('planCheck: signatures that are not ASCII', () => {
       const sig = step(label).headers['FaceSign-Signature']!;
       expect(sig, label).toHaveLength(64);
       expect(Buffer.byteLength(sig, 'latin1'), label).toBe(64);
-      expect([...Buffer.from(sig, 'latin1')].some((b) => b >= 0x80), label).toBe(true);
+      expect(
+        [...Buffer.from(sig, 'latin1')].some((b) => b >= 0x80),
+        label,
+      ).toBe(true);
       // What Buffer.from(signature) makes of it: not 64 bytes, so timingSafeEqual against a 64-byte digest throws.
       expect(Buffer.from(sig).length, label).not.toBe(64);
       expect(() => timingSafeEqual(Buffer.from(sig), Buffer.alloc(64)), label).toThrow();
       expect(/^[0-9a-f]{64}$/.test(sig), label).toBe(false);
     }
-    expect(Buffer.from(step('64 bytes, UTF-8 é').headers['FaceSign-Signature']!, 'latin1').subarray(62).equals(Buffer.from('é', 'utf8'))).toBe(true);
+    expect(
+      Buffer.from(step('64 bytes, UTF-8 é').headers['FaceSign-Signature']!, 'latin1')
+        .subarray(62)
+        .equals(Buffer.from('é', 'utf8')),
+    ).toBe(true);
     expect(Buffer.from(step('64 chars, Latin-1 é').headers['FaceSign-Signature']!, 'latin1')[63]).toBe(0xe9);
   });
 
   it('go on the wire byte for byte', () => {
     const req = step('64 bytes, UTF-8 é');
     const wire = serializeRequest(req, wireTarget(req.url));
-    const line = Buffer.concat([Buffer.from('FaceSign-Signature: ', 'latin1'), Buffer.from(req.headers['FaceSign-Signature']!, 'latin1'), Buffer.from('\r\n', 'latin1')]);
+    const line = Buffer.concat([
+      Buffer.from('FaceSign-Signature: ', 'latin1'),
+      Buffer.from(req.headers['FaceSign-Signature']!, 'latin1'),
+      Buffer.from('\r\n', 'latin1'),
+    ]);
     expect(wire.includes(line)).toBe(true);
     expect(line.subarray(-4, -2).equals(Buffer.from([0xc3, 0xa9]))).toBe(true);
   });
@@ -301,7 +393,15 @@ describe('judgeCase', () => {
 
   it('turns a network error into a failure with its one-line message', () => {
     const c = caseOf('valid.session.created');
-    const r = judgeCase(c, deliveries(c, [answer(undefined, 300, { error: { kind: 'timeout', message: 'timeout after 300 ms — no full response from 127.0.0.1:9' } })]), { timeoutMs: 300 });
+    const r = judgeCase(
+      c,
+      deliveries(c, [
+        answer(undefined, 300, {
+          error: { kind: 'timeout', message: 'timeout after 300 ms — no full response from 127.0.0.1:9' },
+        }),
+      ]),
+      { timeoutMs: 300 },
+    );
     expect(r.outcome).toBe('fail');
     expect(r.happened).toContain('timeout after 300 ms');
     expect(r.hint).toMatch(/within 300 ms/);
@@ -311,13 +411,20 @@ describe('judgeCase', () => {
     const c = caseOf('raw-body.escapes');
     const r = judgeCase(c, deliveries(c, [answer(400)]), { ...opts, accepted: 'valid.session.created' });
     expect(r.outcome).toBe('fail');
-    expect(r.hint).toMatch(/\(\\u00e9 and \\\/\) was rejected with 400 while valid\.session\.created was accepted: the handler verifies a re-serialized body/);
+    expect(r.hint).toMatch(
+      /\(\\u00e9 and \\\/\) was rejected with 400 while valid\.session\.created was accepted: the handler verifies a re-serialized body/,
+    );
     expect(r.hint).toContain('JSON.stringify and json.dumps write \\/ as /');
     expect(r.hint).toContain("express.raw({ type: 'application/json' })");
     expect(r.hint).toContain('request.get_data()');
     const ws = caseOf('raw-body.whitespace');
-    const partly = judgeCase(ws, deliveries(ws, [answer(200), answer(400)]), { ...opts, accepted: 'raw-body.whitespace (indented)' });
-    expect(partly.hint).toMatch(/^a validly signed body \(", " and ": "\) was rejected with 400 while raw-body\.whitespace \(indented\) was accepted/);
+    const partly = judgeCase(ws, deliveries(ws, [answer(200), answer(400)]), {
+      ...opts,
+      accepted: 'raw-body.whitespace (indented)',
+    });
+    expect(partly.hint).toMatch(
+      /^a validly signed body \(", " and ": "\) was rejected with 400 while raw-body\.whitespace \(indented\) was accepted/,
+    );
     expect(partly.happened).toMatch(/^indented: 200 .*; ", " and ": ": 400/);
     const crashed = judgeCase(caseOf('raw-body.utf8'), deliveries(caseOf('raw-body.utf8'), [answer(500)]), opts);
     expect(crashed.hint).toMatch(/failed \(500\) on a valid event written as raw UTF-8/);
@@ -325,14 +432,22 @@ describe('judgeCase', () => {
 
   it('says a valid.* refusal is re-serialization when another signed body got through, and names the secret otherwise', () => {
     const c = caseOf('valid.session.verified');
-    expect(judgeCase(c, deliveries(c, [answer(400)]), { ...opts, accepted: 'raw-body.whitespace (indented)' }).hint).toMatch(
+    expect(
+      judgeCase(c, deliveries(c, [answer(400)]), { ...opts, accepted: 'raw-body.whitespace (indented)' }).hint,
+    ).toMatch(
       /rejected with 400 while raw-body\.whitespace \(indented\) was accepted: the handler verifies a re-serialized body; verify the HMAC-SHA256 of the raw body bytes as received/,
     );
-    expect(judgeCase(c, deliveries(c, [answer(401)]), opts).hint).toMatch(/rejected with 401: verify .* with the endpoint secret$/);
+    expect(judgeCase(c, deliveries(c, [answer(401)]), opts).hint).toMatch(
+      /rejected with 401: verify .* with the endpoint secret$/,
+    );
     const mismatch = judgeCase(c, deliveries(c, [answer(401)]), { ...opts, diagnosis: 'secret-mismatch' });
-    expect(mismatch.hint).toBe('rejected with 401, like every validly signed event of this run: the secrets most likely differ (see the summary)');
+    expect(mismatch.hint).toBe(
+      'rejected with 401, like every validly signed event of this run: the secrets most likely differ (see the summary)',
+    );
     // A 404 is a path problem whatever the run says.
-    expect(judgeCase(c, deliveries(c, [answer(404)]), { ...opts, diagnosis: 'secret-mismatch' }).hint).toMatch(/nothing handles POST/);
+    expect(judgeCase(c, deliveries(c, [answer(404)]), { ...opts, diagnosis: 'secret-mismatch' }).hint).toMatch(
+      /nothing handles POST/,
+    );
   });
 
   it('names the non-ASCII signatures that crashed the handler and asks for the hex check first', () => {
@@ -343,7 +458,9 @@ describe('judgeCase', () => {
       'the handler crashed (500) on a 64-byte signature that is not ASCII ("64 bytes, UTF-8 é" and "64 chars, Latin-1 é"): a length check on the string passes it, then timingSafeEqual(Buffer.from(signature), …) or Python\'s hmac.compare_digest throws — check the signature is 64 lowercase hex characters (/^[0-9a-f]{64}$/) before comparing bytes, and answer 400',
     );
     const docs = judgeCase(c, deliveries(c, [answer(500), answer(400), answer(500), answer(400)]), opts);
-    expect(docs.hint).toMatch(/^the handler crashed \(500\) on a signature of the wrong length \(and on 64-byte signatures that are not ASCII: "64 bytes, UTF-8 é"\): crypto\.timingSafeEqual throws/);
+    expect(docs.hint).toMatch(
+      /^the handler crashed \(500\) on a signature of the wrong length \(and on 64-byte signatures that are not ASCII: "64 bytes, UTF-8 é"\): crypto\.timingSafeEqual throws/,
+    );
     expect(docs.hint).toContain('/^[0-9a-f]{64}$/');
   });
 
@@ -352,9 +469,13 @@ describe('judgeCase', () => {
     const pass = judgeCase(c, deliveries(c, [answer(200), answer(200)]), opts);
     expect(pass.outcome).toBe('pass');
     expect(pass.hint).toBeUndefined();
-    expect(pass.note).toMatch(/status codes only, not whether the work ran twice: assert on side effects .*README, "Use it as a library"/);
+    expect(pass.note).toMatch(
+      /status codes only, not whether the work ran twice: assert on side effects .*README, "Use it as a library"/,
+    );
     expect(judgeCase(c, deliveries(c, [answer(200), answer(500)]), opts).note).toBe(pass.note);
-    expect(judgeCase(caseOf('valid.session.created'), deliveries(caseOf('valid.session.created'), [answer(200)]), opts).note).toBeUndefined();
+    expect(
+      judgeCase(caseOf('valid.session.created'), deliveries(caseOf('valid.session.created'), [answer(200)]), opts).note,
+    ).toBeUndefined();
   });
 });
 
@@ -364,33 +485,87 @@ describe('readFindings (the secret diagnosis)', () => {
   const run = (status: (c: CheckCase) => number | number[], cases = plan): DeliveredCase[] =>
     cases.map((c) => {
       const s = status(c);
-      return { c, deliveries: deliveries(c, (Array.isArray(s) ? s : [s]).map((n) => answer(n))) };
+      return {
+        c,
+        deliveries: deliveries(
+          c,
+          (Array.isArray(s) ? s : [s]).map((n) => answer(n)),
+        ),
+      };
     });
   const wrongSecret = (c: CheckCase) => (c.want === 'accept' ? 400 : 401);
 
   it('says the secrets differ when every signed event and every bad one got a 4xx, over the whole plan', () => {
-    expect(readFindings(run(wrongSecret), true)).toEqual({ settled: true, diagnosis: 'secret-mismatch', accepted: undefined });
+    expect(readFindings(run(wrongSecret), true)).toEqual({
+      settled: true,
+      diagnosis: 'secret-mismatch',
+      accepted: undefined,
+    });
     // A crash on a bad signature is another bug, not evidence against a wrong secret.
-    expect(readFindings(run((c) => (c.id === 'no-signature' ? 500 : wrongSecret(c))), true).diagnosis).toBe('secret-mismatch');
+    expect(
+      readFindings(
+        run((c) => (c.id === 'no-signature' ? 500 : wrongSecret(c))),
+        true,
+      ).diagnosis,
+    ).toBe('secret-mismatch');
   });
 
   it('holds back while only refusals have been seen, and settles at the first accepted signed event', () => {
     const done = run(wrongSecret);
-    expect(readFindings(done.slice(0, 10), false)).toEqual({ settled: false, accepted: undefined, diagnosis: undefined });
+    expect(readFindings(done.slice(0, 10), false)).toEqual({
+      settled: false,
+      accepted: undefined,
+      diagnosis: undefined,
+    });
     const py = run((c) => (c.id === 'raw-body.whitespace' ? [400, 200] : wrongSecret(c)));
-    expect(readFindings(py.slice(0, 9), false)).toEqual({ settled: true, accepted: 'raw-body.whitespace (", " and ": ")', diagnosis: undefined });
+    expect(readFindings(py.slice(0, 9), false)).toEqual({
+      settled: true,
+      accepted: 'raw-body.whitespace (", " and ": ")',
+      diagnosis: undefined,
+    });
     expect(readFindings(py, true).diagnosis).toBeUndefined();
   });
 
   it('does not say it when something else explains the picture', () => {
     // A bad signature accepted, a missing route, a crash on a valid event.
-    expect(readFindings(run((c) => (c.id === 'wrong-secret' ? 200 : wrongSecret(c))), true)).toMatchObject({ settled: true, diagnosis: undefined });
-    expect(readFindings(run(() => 404), true).diagnosis).toBeUndefined();
-    expect(readFindings(run((c) => (c.id === 'valid.session.created' ? 500 : wrongSecret(c))), true).diagnosis).toBeUndefined();
+    expect(
+      readFindings(
+        run((c) => (c.id === 'wrong-secret' ? 200 : wrongSecret(c))),
+        true,
+      ),
+    ).toMatchObject({ settled: true, diagnosis: undefined });
+    expect(
+      readFindings(
+        run(() => 404),
+        true,
+      ).diagnosis,
+    ).toBeUndefined();
+    expect(
+      readFindings(
+        run((c) => (c.id === 'valid.session.created' ? 500 : wrongSecret(c))),
+        true,
+      ).diagnosis,
+    ).toBeUndefined();
     // Not the whole plan (interrupted), or no body in the indented and spaced forms: a re-serializer cannot be ruled out.
     expect(readFindings(run(wrongSecret), false).diagnosis).toBeUndefined();
-    expect(readFindings(run(wrongSecret, plan.filter((c) => c.id !== 'raw-body.whitespace')), true).diagnosis).toBeUndefined();
-    expect(readFindings(run(wrongSecret, plan.filter((c) => c.id.startsWith('raw-body.whitespace') || c.want === 'reject')), true).diagnosis).toBeUndefined();
+    expect(
+      readFindings(
+        run(
+          wrongSecret,
+          plan.filter((c) => c.id !== 'raw-body.whitespace'),
+        ),
+        true,
+      ).diagnosis,
+    ).toBeUndefined();
+    expect(
+      readFindings(
+        run(
+          wrongSecret,
+          plan.filter((c) => c.id.startsWith('raw-body.whitespace') || c.want === 'reject'),
+        ),
+        true,
+      ).diagnosis,
+    ).toBeUndefined();
   });
 });
 
@@ -405,7 +580,18 @@ describe('formatJUnit', () => {
       judgeCase(dup, deliveries(dup, [answer(200)]), { timeoutMs: 10_000 }),
       judgeCase(nosig, deliveries(nosig, [answer(500, 2, { responseBody: hostile })]), { timeoutMs: 10_000 }),
     ];
-    return { url: 'http://127.0.0.1:9/hook?a=1&b="2"\u0007', cases, passed: 1, warned: 1, failed: 1, failedIds: ['no-signature'], summary: '1 of 3 cases failed: no-signature', durationMs: 1234, startedAt: Date.UTC(2025, 0, 2), interrupted: false };
+    return {
+      url: 'http://127.0.0.1:9/hook?a=1&b="2"\u0007',
+      cases,
+      passed: 1,
+      warned: 1,
+      failed: 1,
+      failedIds: ['no-signature'],
+      summary: '1 of 3 cases failed: no-signature',
+      durationMs: 1234,
+      startedAt: Date.UTC(2025, 0, 2),
+      interrupted: false,
+    };
   }
 
   it('writes well-formed XML, escaping a hostile response body, with matching counts', () => {
@@ -415,9 +601,16 @@ describe('formatJUnit', () => {
     expect(root.name).toBe('testsuites');
     const [suite] = findAll(root, 'testsuite');
     expect(suite!.attrs).toMatchObject({ tests: '3', failures: '1', errors: '0' });
-    expect(findAll(suite!, 'property')[0]!.attrs).toEqual({ name: 'url', value: 'http://127.0.0.1:9/hook?a=1&b="2"\uFFFD' });
+    expect(findAll(suite!, 'property')[0]!.attrs).toEqual({
+      name: 'url',
+      value: 'http://127.0.0.1:9/hook?a=1&b="2"\uFFFD',
+    });
     const cases = findAll(root, 'testcase');
-    expect(cases.map((t) => t.attrs.name!.split(':')[0])).toEqual(['valid.session.created', 'duplicate', 'no-signature']);
+    expect(cases.map((t) => t.attrs.name!.split(':')[0])).toEqual([
+      'valid.session.created',
+      'duplicate',
+      'no-signature',
+    ]);
     const failures = findAll(root, 'failure');
     expect(failures).toHaveLength(1);
     // The parsed attribute gives back exactly the text the table shows, markup characters and all.
@@ -431,7 +624,14 @@ describe('formatJUnit', () => {
   });
 
   it('reports an unreachable endpoint as one failing test, never an empty green suite', () => {
-    const report: CheckReport = { ...reportOf(), cases: [], passed: 0, warned: 0, failed: 0, unreachable: { kind: 'refused', code: 'ECONNREFUSED', message: 'connection refused at 127.0.0.1:9' } };
+    const report: CheckReport = {
+      ...reportOf(),
+      cases: [],
+      passed: 0,
+      warned: 0,
+      failed: 0,
+      unreachable: { kind: 'refused', code: 'ECONNREFUSED', message: 'connection refused at 127.0.0.1:9' },
+    };
     const root = parseXmlStrict(formatJUnit(report));
     expect(findAll(root, 'testsuite')[0]!.attrs).toMatchObject({ tests: '1', failures: '1' });
     expect(findAll(root, 'failure')[0]!.attrs.message).toContain('connection refused');
@@ -466,7 +666,9 @@ describe('planReport', () => {
       writeFileSync(join(tmp, 'file'), 'x');
       const underFile = expectCliError(() => planReport({ output: join(tmp, 'file', 'sub', 'x.xml') }));
       expect(underFile.exitCode).toBe(2);
-      expect(underFile.message).toBe(`cannot write --output "${join(tmp, 'file', 'sub', 'x.xml')}": ${join(tmp, 'file')} is not a folder`);
+      expect(underFile.message).toBe(
+        `cannot write --output "${join(tmp, 'file', 'sub', 'x.xml')}": ${join(tmp, 'file')} is not a folder`,
+      );
       expect(expectCliError(() => planReport({ output: tmp })).message).toMatch(/: it is a folder$/);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
@@ -496,7 +698,8 @@ describe('checkEndpoint against the test servers (library API)', () => {
     const report = await checkEndpoint({ url: correct.url, secret: SECRET, burst: 8, timeoutMs: 5_000 });
     expect(report.cases.map((c) => c.id)).toEqual([...CHECK_CASE_IDS]);
     // A fast handler passes; on a badly overloaded machine a reply may cross 1 s, which only warns.
-    for (const c of report.cases) expect(c.outcome === 'pass' || (c.outcome === 'warn' && /respond quickly/.test(c.hint ?? ''))).toBe(true);
+    for (const c of report.cases)
+      expect(c.outcome === 'pass' || (c.outcome === 'warn' && /respond quickly/.test(c.hint ?? ''))).toBe(true);
     expect(report).toMatchObject({ failed: 0, interrupted: false });
     expect(report.passed).toBeGreaterThanOrEqual(7);
     expect(report).toMatchObject({ failedIds: [], diagnosis: undefined });
@@ -522,24 +725,42 @@ describe('checkEndpoint against the test servers (library API)', () => {
     expect(byOutcome('pass')).toEqual(['wrong-secret', 'no-signature', 'malformed-signature', 'tampered-body']);
     // Its own pretty-printed form got through, so this is no wrong secret.
     expect(report.diagnosis).toBeUndefined();
-    expect(report.cases.find((c) => c.id === 'valid.session.created')!.hint).toMatch(/while raw-body\.whitespace \(indented\) was accepted: the handler verifies a re-serialized body/);
+    expect(report.cases.find((c) => c.id === 'valid.session.created')!.hint).toMatch(
+      /while raw-body\.whitespace \(indented\) was accepted: the handler verifies a re-serialized body/,
+    );
   });
 
   it('another secret: every signed event refused, so the report says the secrets differ; rows arrive in order all the same', async () => {
     const streamed: string[] = [];
-    const report = await checkEndpoint({ url: other.url, secret: SECRET, burst: 3, timeoutMs: 5_000, onCase: (r) => streamed.push(r.id) });
+    const report = await checkEndpoint({
+      url: other.url,
+      secret: SECRET,
+      burst: 3,
+      timeoutMs: 5_000,
+      onCase: (r) => streamed.push(r.id),
+    });
     expect(streamed).toEqual([...CHECK_CASE_IDS]);
     expect(report.diagnosis).toBe('secret-mismatch');
     const accepting = report.cases.filter((c) => c.want === 'accept');
     expect(report.failedIds).toEqual(accepting.map((c) => c.id));
     expect(report.failedIds).toHaveLength(13);
-    for (const c of accepting) expect(c.hint).toMatch(/^rejected with 400, like every validly signed event of this run: the secrets most likely differ/);
-    expect(report.summary).toBe(`the secrets most likely differ (every validly signed event was rejected with 4xx); 13 of 17 cases failed: ${accepting.map((c) => c.id).join(', ')}`);
+    for (const c of accepting)
+      expect(c.hint).toMatch(
+        /^rejected with 400, like every validly signed event of this run: the secrets most likely differ/,
+      );
+    expect(report.summary).toBe(
+      `the secrets most likely differ (every validly signed event was rejected with 4xx); 13 of 17 cases failed: ${accepting.map((c) => c.id).join(', ')}`,
+    );
     expect(formatJUnit(report)).toContain('<property name="diagnosis" value="secret-mismatch"/>');
   });
 
   it('with only some cases the secret is not diagnosed (a re-serializer cannot be ruled out)', async () => {
-    const report = await checkEndpoint({ url: other.url, secret: SECRET, cases: ['valid.session.verified', 'wrong-secret'], timeoutMs: 5_000 });
+    const report = await checkEndpoint({
+      url: other.url,
+      secret: SECRET,
+      cases: ['valid.session.verified', 'wrong-secret'],
+      timeoutMs: 5_000,
+    });
     expect(report.diagnosis).toBeUndefined();
     expect(report.summary).toBe('1 of 2 cases failed: valid.session.verified');
   });

@@ -12,7 +12,8 @@ import { runCli, type CliResult } from './helpers/cli.js';
  * stdout and stderr are never TTYs here.
  */
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 const ESC = '\x1b';
 
 /** Command names from the "Commands:" section of the top-level help (aliases dropped). */
@@ -63,7 +64,21 @@ describe('command-line conventions (built CLI)', () => {
 
   it('the top-level help lists every command and has examples', () => {
     expect(topHelp.code).toBe(0);
-    expect(commands).toEqual(expect.arrayContaining(['events', 'fixtures', 'send', 'flow', 'sign', 'retry-sim', 'verify', 'listen', 'replay', 'check', 'demo']));
+    expect(commands).toEqual(
+      expect.arrayContaining([
+        'events',
+        'fixtures',
+        'send',
+        'flow',
+        'sign',
+        'retry-sim',
+        'verify',
+        'listen',
+        'replay',
+        'check',
+        'demo',
+      ]),
+    );
     expect(examplesOf(topHelp.stdout).length).toBeGreaterThan(0);
   });
 
@@ -74,7 +89,8 @@ describe('command-line conventions (built CLI)', () => {
       expect(r.code, command).toBe(0);
       expect(r.stdout, command).toMatch(new RegExp(`^Usage: facesign-webhooks ${command}\\b`));
       const examples = examplesOf(r.stdout);
-      if (!examples.some((e) => e.includes(`facesign-webhooks ${command}`) || e.startsWith('npm run'))) missing.push(command);
+      if (!examples.some((e) => e.includes(`facesign-webhooks ${command}`) || e.startsWith('npm run')))
+        missing.push(command);
     }
     expect(missing).toEqual([]);
   });
@@ -91,13 +107,24 @@ describe('command-line conventions (built CLI)', () => {
     const scenarios: { name: string; args: () => Promise<string[]>; code: number }[] = [
       { name: 'events', args: async () => ['events'], code: 0 },
       { name: 'fixtures', args: async () => ['fixtures', 'session.failed'], code: 0 },
-      { name: 'send --dry-run', args: async () => ['send', 'verified', '--dry-run', '--secret', 'whsec_conv'], code: 0 },
-      { name: 'send to a refused port', args: async () => ['send', 'verified', '--to', `127.0.0.1:${await refusedPort()}`, '--secret', 'whsec_conv'], code: 1 },
+      {
+        name: 'send --dry-run',
+        args: async () => ['send', 'verified', '--dry-run', '--secret', 'whsec_conv'],
+        code: 0,
+      },
+      {
+        name: 'send to a refused port',
+        args: async () => ['send', 'verified', '--to', `127.0.0.1:${await refusedPort()}`, '--secret', 'whsec_conv'],
+        code: 1,
+      },
       { name: 'a usage error', args: async () => ['send', 'session.nope', '--secret', 'whsec_conv'], code: 2 },
       { name: '--help', args: async () => ['send', '--help'], code: 0 },
     ];
 
-    for (const env of [{ label: 'NO_COLOR=1', env: {} }, { label: 'NO_COLOR unset', env: { NO_COLOR: undefined } }]) {
+    for (const env of [
+      { label: 'NO_COLOR=1', env: {} },
+      { label: 'NO_COLOR unset', env: { NO_COLOR: undefined } },
+    ]) {
       for (const s of scenarios) {
         it(`${s.name} (${env.label})`, async () => {
           const r = await runCli(await s.args(), { env: env.env });
@@ -117,10 +144,14 @@ describe('command-line conventions (built CLI)', () => {
       writeFileSync(file, body);
       const signature = createHmac('sha256', 'whsec_conv').update(body).digest('hex');
 
-      const valid = await runCli(['verify', '--payload', file, '--signature', signature, '--secret', 'whsec_conv'], { env: { NO_COLOR: undefined } });
+      const valid = await runCli(['verify', '--payload', file, '--signature', signature, '--secret', 'whsec_conv'], {
+        env: { NO_COLOR: undefined },
+      });
       expect(valid.code).toBe(0);
       expect(valid.stdout).toMatch(/valid/);
-      const invalid = await runCli(['verify', '--payload', file, '--signature', signature, '--secret', 'whsec_other'], { env: { NO_COLOR: undefined } });
+      const invalid = await runCli(['verify', '--payload', file, '--signature', signature, '--secret', 'whsec_other'], {
+        env: { NO_COLOR: undefined },
+      });
       expect(invalid.code).toBe(1);
       for (const r of [valid, invalid]) {
         expect(r.stdout).not.toContain(ESC);

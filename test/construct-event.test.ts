@@ -1,12 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  buildEvent,
-  constructEvent,
-  WebhookVerificationError,
-  type WebhookVerificationReason,
-} from '../src/index.js';
+import { buildEvent, constructEvent, WebhookVerificationError, type WebhookVerificationReason } from '../src/index.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 const SECRET = 'whsec_construct_test';
@@ -46,7 +41,9 @@ describe('constructEvent', () => {
     const tampered = Buffer.from(body.toString().replace('"livemode":false', '"livemode":true'));
     expect(tampered.equals(body)).toBe(false);
     expect(refusal(() => constructEvent(tampered, signature, SECRET)).reason).toBe('mismatch');
-    expect(refusal(() => constructEvent(Buffer.concat([body, Buffer.from('\n')]), signature, SECRET)).reason).toBe('mismatch');
+    expect(refusal(() => constructEvent(Buffer.concat([body, Buffer.from('\n')]), signature, SECRET)).reason).toBe(
+      'mismatch',
+    );
   });
 
   it('refuses a wrong secret', () => {
@@ -80,7 +77,8 @@ describe('constructEvent', () => {
       [signature.toUpperCase(), 'uppercase'],
       ['\u0000'.repeat(64), 'malformed'],
     ];
-    for (const [value, reason] of cases) expect(refusal(() => constructEvent(body, value, SECRET)).reason, JSON.stringify(value)).toBe(reason);
+    for (const [value, reason] of cases)
+      expect(refusal(() => constructEvent(body, value, SECRET)).reason, JSON.stringify(value)).toBe(reason);
   });
 
   it('refuses a parsed body with a TypeError that says to pass the raw body', () => {
@@ -89,7 +87,9 @@ describe('constructEvent', () => {
     for (const parsed of [event, {}, null, undefined, 42]) {
       expect(() => constructEvent(parsed as unknown as string, signature, SECRET)).toThrow(TypeError);
     }
-    expect(() => constructEvent(event as unknown as string, signature, SECRET)).toThrow(/raw request body.*express\.raw/s);
+    expect(() => constructEvent(event as unknown as string, signature, SECRET)).toThrow(
+      /raw request body.*express\.raw/s,
+    );
   });
 
   it('refuses to run without a secret (a TypeError: the server is misconfigured, not the request)', () => {
@@ -101,7 +101,10 @@ describe('constructEvent', () => {
   it('refuses a correctly signed body that is not JSON, or not an event envelope', () => {
     const notJson = Buffer.from('{"id": "evt_1",');
     expect(refusal(() => constructEvent(notJson, hmac(notJson), SECRET)).reason).toBe('invalid-json');
-    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(buildEvent('session.created')))]);
+    const bom = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(JSON.stringify(buildEvent('session.created'))),
+    ]);
     expect(refusal(() => constructEvent(bom, hmac(bom), SECRET)).reason).toBe('invalid-json');
     const latin1 = Buffer.from([0x7b, 0xff, 0x7d]);
     expect(refusal(() => constructEvent(latin1, hmac(latin1), SECRET)).reason).toBe('invalid-json');
@@ -115,7 +118,9 @@ describe('constructEvent', () => {
     ];
     for (const shape of shapes) {
       const { body, signature } = signed(shape);
-      expect(refusal(() => constructEvent(body, signature, SECRET)).reason, JSON.stringify(shape).slice(0, 80)).toBe('invalid-event');
+      expect(refusal(() => constructEvent(body, signature, SECRET)).reason, JSON.stringify(shape).slice(0, 80)).toBe(
+        'invalid-event',
+      );
     }
   });
 
@@ -140,15 +145,21 @@ describe('constructEvent in a real handler (node:http on 127.0.0.1)', () => {
         else seen.push(event.type);
         res.writeHead(200).end('OK');
       } catch (err) {
-        res.writeHead(err instanceof WebhookVerificationError ? 400 : 500).end(err instanceof Error ? err.message : 'error');
+        res
+          .writeHead(err instanceof WebhookVerificationError ? 400 : 500)
+          .end(err instanceof Error ? err.message : 'error');
       }
     });
     const post = (body: Buffer, signature: string) =>
       new Promise<number>((resolve, reject) => {
-        const req = request(server!.hookUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'facesign-signature': signature } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
+        const req = request(
+          server!.hookUrl,
+          { method: 'POST', headers: { 'content-type': 'application/json', 'facesign-signature': signature } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });

@@ -65,7 +65,9 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms))),
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+    ),
   ]);
 }
 
@@ -187,17 +189,32 @@ describe('deliver: response shapes (raw servers)', () => {
     );
     // The server keeps the connection open: the response must end on the chunk terminator, not the close.
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
-    expect(res).toMatchObject({ ok: true, status: 200, responseBody: 'hello, world', responseBytes: 12, truncated: false });
+    expect(res).toMatchObject({
+      ok: true,
+      status: 200,
+      responseBody: 'hello, world',
+      responseBytes: 12,
+      truncated: false,
+    });
     expect(res.error).toBeUndefined();
   });
 
   it.each([
     ['Content-Length', 'HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nhello world'],
-    ['chunked', 'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n6;x=y\r\nhello \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n'],
+    [
+      'chunked',
+      'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n6;x=y\r\nhello \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n',
+    ],
   ])('a %s response written one byte at a time is read right', async (_kind, bytes) => {
     const server = await rawServer(trickle(bytes, 2));
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 8_000 });
-    expect(res).toMatchObject({ ok: true, status: 201, responseBody: 'hello world', responseBytes: 11, truncated: false });
+    expect(res).toMatchObject({
+      ok: true,
+      status: 201,
+      responseBody: 'hello world',
+      responseBytes: 11,
+      truncated: false,
+    });
     expect(res.error).toBeUndefined();
   });
 
@@ -211,19 +228,31 @@ describe('deliver: response shapes (raw servers)', () => {
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
     expect(res).toMatchObject({ ok: false, error: { kind: 'protocol' } });
     expect(res.status).toBeUndefined();
-    expect(res.error?.message).toBe(`protocol error from 127.0.0.1:${server.port}: an unexpected interim response (100 Continue) to a request that did not ask for one`);
+    expect(res.error?.message).toBe(
+      `protocol error from 127.0.0.1:${server.port}: an unexpected interim response (100 Continue) to a request that did not ask for one`,
+    );
   });
 
   it('an unasked-for 100 Continue and the response in one write: a protocol error, not the 200', async () => {
-    const server = await rawServer(answer('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    const server = await rawServer(
+      answer('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
+    );
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
     expect(res).toMatchObject({ ok: false, error: { kind: 'protocol' } });
   });
 
   it('a close-delimited body (no length, no chunking) is ok with the body', async () => {
-    const server = await rawServer(answer('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nread until close', { end: true }));
+    const server = await rawServer(
+      answer('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nread until close', { end: true }),
+    );
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
-    expect(res).toMatchObject({ ok: true, status: 200, responseBody: 'read until close', responseBytes: 16, truncated: false });
+    expect(res).toMatchObject({
+      ok: true,
+      status: 200,
+      responseBody: 'read until close',
+      responseBytes: 16,
+      truncated: false,
+    });
     expect(res.error).toBeUndefined();
   });
 
@@ -261,7 +290,9 @@ describe('deliver: response shapes (raw servers)', () => {
   it.each([301, 302, 307, 308])('a %i with Location: reported, not followed', async (status) => {
     const elsewhere = await rawServer(answer('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
     const location = `${elsewhere.hookUrl}?moved=1`;
-    const server = await rawServer(answer(`HTTP/1.1 ${status} Moved\r\nLocation:   ${location}  \r\nContent-Length: 5\r\n\r\nmoved`));
+    const server = await rawServer(
+      answer(`HTTP/1.1 ${status} Moved\r\nLocation:   ${location}  \r\nContent-Length: 5\r\n\r\nmoved`),
+    );
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
     expect(res).toMatchObject({ ok: false, status, location, responseBody: 'moved' });
     expect(res.error).toBeUndefined();
@@ -271,7 +302,9 @@ describe('deliver: response shapes (raw servers)', () => {
   });
 
   it('a Location on a 200 is not reported', async () => {
-    const server = await rawServer(answer('HTTP/1.1 200 OK\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 2\r\n\r\nok'));
+    const server = await rawServer(
+      answer('HTTP/1.1 200 OK\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 2\r\n\r\nok'),
+    );
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
     expect(res).toMatchObject({ ok: true, status: 200, responseBody: 'ok' });
     expect(res.location).toBeUndefined();
@@ -279,7 +312,9 @@ describe('deliver: response shapes (raw servers)', () => {
 
   it('non-UTF-8 bytes in the body do not throw', async () => {
     const body = Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x80, 0xe9, 0x41]);
-    const server = await rawServer(answer(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body])));
+    const server = await rawServer(
+      answer(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body])),
+    );
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
     expect(res).toMatchObject({ ok: true, status: 200, responseBytes: body.length, truncated: false });
     expect(typeof res.responseBody).toBe('string');
@@ -293,7 +328,9 @@ describe('deliver: response shapes (raw servers)', () => {
     expect(res.ok).toBe(false);
     expect(res.status).toBeUndefined();
     expect(res.error?.kind).toBe('protocol');
-    expect(res.error?.message).toBe(`protocol error from 127.0.0.1:${server.port}: Response does not match the HTTP/1.1 protocol (Expected HTTP/, RTSP/ or ICE/)`);
+    expect(res.error?.message).toBe(
+      `protocol error from 127.0.0.1:${server.port}: Response does not match the HTTP/1.1 protocol (Expected HTTP/, RTSP/ or ICE/)`,
+    );
     expect(res.error?.message).not.toContain('\n');
   });
 
@@ -324,10 +361,15 @@ describe('deliver: response shapes (raw servers)', () => {
   });
 
   it('a Content-Length body cut short by a close is a reset', async () => {
-    const server = await rawServer(answer('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part of it', { end: true }));
+    const server = await rawServer(
+      answer('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part of it', { end: true }),
+    );
     const res = await deliver(requestTo(server.hookUrl), { timeoutMs: 5_000 });
     expect(res.ok).toBe(false);
-    expect(res.error).toMatchObject({ kind: 'reset', message: `connection reset by 127.0.0.1:${server.port} before a full response` });
+    expect(res.error).toMatchObject({
+      kind: 'reset',
+      message: `connection reset by 127.0.0.1:${server.port} before a full response`,
+    });
   });
 });
 
@@ -338,7 +380,7 @@ function parseRaw(raw: Buffer) {
   const end = raw.indexOf('\r\n\r\n');
   const head = raw.subarray(0, end);
   const lines: Buffer[] = [];
-  for (let at = 0; at <= head.length; ) {
+  for (let at = 0; at <= head.length;) {
     const eol = head.indexOf('\r\n', at);
     const stop = eol < 0 ? head.length : eol;
     lines.push(head.subarray(at, stop));
@@ -402,7 +444,9 @@ describe('deliver: what goes on the wire', () => {
 
   it('--header Content-Length / Transfer-Encoding / Connection cannot change the framing: one right Content-Length, no Transfer-Encoding', async () => {
     const server = await rawServer(ok204);
-    const req = requestTo(server.hookUrl, { headers: ['Content-Length: 1', 'Transfer-Encoding: chunked', 'Connection: keep-alive', 'X-Kept: yes'] });
+    const req = requestTo(server.hookUrl, {
+      headers: ['Content-Length: 1', 'Transfer-Encoding: chunked', 'Connection: keep-alive', 'X-Kept: yes'],
+    });
     const res = await deliver(req, { timeoutMs: 5_000 });
     expect(res.status).toBe(204);
     const conn = server.conns[0]!;
@@ -455,11 +499,20 @@ describe('deliver: connections', () => {
     const agent = new Agent({ connections: 1 });
     cleanups.push(() => agent.destroy());
     const req = requestTo(server.hookUrl);
-    for (let i = 0; i < 3; i++) expect(await deliver(req, { timeoutMs: 5_000, dispatcher: agent })).toMatchObject({ ok: true, status: 200, responseBody: 'ok' });
+    for (let i = 0; i < 3; i++)
+      expect(await deliver(req, { timeoutMs: 5_000, dispatcher: agent })).toMatchObject({
+        ok: true,
+        status: 200,
+        responseBody: 'ok',
+      });
     expect(server.conns).toHaveLength(1);
     expect(server.conns[0]!.isClosed).toBe(false);
     await agent.close();
-    await within(server.conns[0]!.closed, 5_000, 'the server seeing the connection closed once the caller closes its Agent');
+    await within(
+      server.conns[0]!.closed,
+      5_000,
+      'the server seeing the connection closed once the caller closes its Agent',
+    );
   });
 
   it('localhost reaches a server listening only on 127.0.0.1', async () => {
@@ -470,12 +523,15 @@ describe('deliver: connections', () => {
     expect(headers.filter((h) => h.name === 'host').map((h) => h.value)).toEqual([`localhost:${server.port}`]);
   });
 
-  it.skipIf(!IPV6)('localhost reaches a server listening only on ::1 (skipped when ::1 cannot be bound on this machine)', async () => {
-    const server = await rawServer(answer('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nv6ok'), '::1');
-    const res = await deliver(requestTo(`http://localhost:${server.port}/webhooks/facesign`), { timeoutMs: 5_000 });
-    expect(res).toMatchObject({ ok: true, status: 200, responseBody: 'v6ok' });
-    expect(server.conns).toHaveLength(1);
-  });
+  it.skipIf(!IPV6)(
+    'localhost reaches a server listening only on ::1 (skipped when ::1 cannot be bound on this machine)',
+    async () => {
+      const server = await rawServer(answer('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nv6ok'), '::1');
+      const res = await deliver(requestTo(`http://localhost:${server.port}/webhooks/facesign`), { timeoutMs: 5_000 });
+      expect(res).toMatchObject({ ok: true, status: 200, responseBody: 'v6ok' });
+      expect(server.conns).toHaveLength(1);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -485,7 +541,7 @@ describe('deliver: cutting', () => {
     const server = await rawServer(); // reads the request, never answers
     const agent = new Agent();
     const pending = deliver(requestTo(server.hookUrl), { timeoutMs: 10_000, dispatcher: agent });
-    for (const deadline = Date.now() + 2_000; server.conns.length < 1 && Date.now() < deadline; ) await sleep(10);
+    for (const deadline = Date.now() + 2_000; server.conns.length < 1 && Date.now() < deadline;) await sleep(10);
     await agent.destroy();
     const res = await within(pending, 5_000, 'the cut delivery resolving');
     expect(res.ok).toBe(false);
@@ -497,7 +553,10 @@ describe('deliver: cutting', () => {
   it('an AbortSignal aborted right after an https delivery starts (undici still loading) ends it promptly', async () => {
     const server = await rawServer(); // accepts, never answers (not even the TLS handshake)
     const controller = new AbortController();
-    const pending = deliver(requestTo(`https://127.0.0.1:${server.port}/webhooks/facesign`), { timeoutMs: 3_000, signal: controller.signal });
+    const pending = deliver(requestTo(`https://127.0.0.1:${server.port}/webhooks/facesign`), {
+      timeoutMs: 3_000,
+      signal: controller.signal,
+    });
     controller.abort();
     const res = await within(pending, 5_000, 'the cut https delivery resolving');
     expect(res.ok).toBe(false);
@@ -523,7 +582,11 @@ describe('deliver: cutting', () => {
 
   it('an already-aborted signal resolves at once and opens no connection', async () => {
     const server = await rawServer();
-    const res = await within(deliver(requestTo(server.hookUrl), { timeoutMs: 10_000, signal: AbortSignal.abort() }), 5_000, 'the delivery resolving');
+    const res = await within(
+      deliver(requestTo(server.hookUrl), { timeoutMs: 10_000, signal: AbortSignal.abort() }),
+      5_000,
+      'the delivery resolving',
+    );
     expect(res.ok).toBe(false);
     expect(res.error).toBeDefined();
     await sleep(200);
@@ -545,7 +608,10 @@ describe('deliver: the whole-response timeout', () => {
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(280);
     expect(res.ok).toBe(false);
-    expect(res.error).toMatchObject({ kind: 'timeout', message: `timeout after 300 ms — no full response from 127.0.0.1:${server.port}` });
+    expect(res.error).toMatchObject({
+      kind: 'timeout',
+      message: `timeout after 300 ms — no full response from 127.0.0.1:${server.port}`,
+    });
     await within(server.conns[0]!.closed, 5_000, 'the server seeing the connection closed');
   });
 });
@@ -554,106 +620,160 @@ describe('deliver: the whole-response timeout', () => {
 
 const HAS_OPENSSL = spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
 
-describe.skipIf(!HAS_OPENSSL)('https end to end through the built CLI (skipped: the openssl CLI is not available to make certificates)', () => {
-  let dir = '';
-  let caPath = '';
-  let server: HttpsServer | undefined;
-  let port = 0;
-  const received: { body: Buffer; signature: unknown; servername: string | false | null | undefined; url: string }[] = [];
+describe.skipIf(!HAS_OPENSSL)(
+  'https end to end through the built CLI (skipped: the openssl CLI is not available to make certificates)',
+  () => {
+    let dir = '';
+    let caPath = '';
+    let server: HttpsServer | undefined;
+    let port = 0;
+    const received: { body: Buffer; signature: unknown; servername: string | false | null | undefined; url: string }[] =
+      [];
 
-  function openssl(args: string[]): void {
-    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
-  }
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fsw-tls-'));
-    writeFileSync(
-      join(dir, 'ca.cnf'),
-      '[req]\ndistinguished_name = dn\nx509_extensions = v3_ca\nprompt = no\n[dn]\nCN = facesign-webhooks throwaway test CA\n' +
-        '[v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n',
-    );
-    writeFileSync(join(dir, 'csr.cnf'), '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = localhost\n');
-    writeFileSync(
-      join(dir, 'server.ext'),
-      'subjectAltName = IP:127.0.0.1,DNS:localhost\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\nauthorityKeyIdentifier = keyid\n',
-    );
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-    openssl(['req', '-x509', ...ec, '-config', 'ca.cnf', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2']);
-    openssl(['req', '-new', ...ec, '-config', 'csr.cnf', '-keyout', 'server.key', '-out', 'server.csr']);
-    openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', '0x1001', '-days', '2', '-extfile', 'server.ext', '-out', 'server.crt']);
-    caPath = join(dir, 'ca.crt');
-
-    server = createHttpsServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')) }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        received.push({ body: Buffer.concat(chunks), signature: req.headers['facesign-signature'], servername: (req.socket as TLSSocket).servername, url: req.url ?? '' });
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('secure');
-      });
-    });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
-  });
-
-  afterAll(async () => {
-    if (server) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server!.close(() => resolve()));
+    function openssl(args: string[]): void {
+      const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
     }
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
 
-  afterEach(() => {
-    received.splice(0);
-  });
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'fsw-tls-'));
+      writeFileSync(
+        join(dir, 'ca.cnf'),
+        '[req]\ndistinguished_name = dn\nx509_extensions = v3_ca\nprompt = no\n[dn]\nCN = facesign-webhooks throwaway test CA\n' +
+          '[v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n',
+      );
+      writeFileSync(join(dir, 'csr.cnf'), '[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = localhost\n');
+      writeFileSync(
+        join(dir, 'server.ext'),
+        'subjectAltName = IP:127.0.0.1,DNS:localhost\nbasicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\nauthorityKeyIdentifier = keyid\n',
+      );
+      const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+      openssl(['req', '-x509', ...ec, '-config', 'ca.cnf', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2']);
+      openssl(['req', '-new', ...ec, '-config', 'csr.cnf', '-keyout', 'server.key', '-out', 'server.csr']);
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        '0x1001',
+        '-days',
+        '2',
+        '-extfile',
+        'server.ext',
+        '-out',
+        'server.crt',
+      ]);
+      caPath = join(dir, 'ca.crt');
 
-  it('send to https://localhost:PORT with the CA trusted: exit 0, 200, a validly signed body, SNI "localhost"', async () => {
-    const url = `https://localhost:${port}/webhooks/facesign`;
-    const r = await runCli(['send', 'verified', '--to', url, '--secret', SECRET, '--json'], { env: { NODE_EXTRA_CA_CERTS: caPath }, timeoutMs: 15_000 });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const [delivery] = ndjson(r.stdout);
-    expect(delivery).toMatchObject({ type: 'delivery', url, status: 200, ok: true, response_body: 'secure', error: null });
-    expect(received).toHaveLength(1);
-    expect(received[0]!.url).toBe('/webhooks/facesign');
-    expect(independentSignatureOk(received[0]!.body, received[0]!.signature, SECRET)).toBe(true);
-    expect(received[0]!.servername).toBe('localhost');
-  });
-
-  it('without the CA: exit 1, a one-line TLS error naming the host (kind "tls" in --json), no stack trace', async () => {
-    const url = `https://localhost:${port}/webhooks/facesign`;
-    const env = { NODE_EXTRA_CA_CERTS: undefined };
-    const json = await runCli(['send', 'verified', '--to', url, '--secret', SECRET, '--json'], { env, timeoutMs: 15_000 });
-    expect(json.code).toBe(1);
-    const [delivery] = ndjson(json.stdout);
-    expect(delivery).toMatchObject({ status: null, ok: false, error: { kind: 'tls' } });
-    expect(delivery!.error.message).toMatch(new RegExp(`^TLS error talking to localhost:${port}: `));
-    expect(delivery!.error.message).not.toContain('\n');
-
-    const human = await runCli(['send', 'verified', '--to', url, '--secret', SECRET], { env, timeoutMs: 15_000 });
-    expect(human.code).toBe(1);
-    const lines = human.stdout.split('\n').filter((l) => l.includes('TLS error'));
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain(`TLS error talking to localhost:${port}: `);
-    for (const text of [json.stdout, json.stderr, human.stdout, human.stderr]) expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
-    expect(received).toHaveLength(0);
-  });
-
-  it('load mode over TLS: --count 20 --concurrency 4 to https://127.0.0.1:PORT, all 200, no SNI for an address', async () => {
-    const url = `https://127.0.0.1:${port}/webhooks/facesign`;
-    const r = await runCli(['send', 'verified', '--count', '20', '--concurrency', '4', '--to', url, '--secret', SECRET, '--json'], {
-      env: { NODE_EXTRA_CA_CERTS: caPath },
-      timeoutMs: 20_000,
+      server = createHttpsServer(
+        { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')) },
+        (req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (c: Buffer) => chunks.push(c));
+          req.on('end', () => {
+            received.push({
+              body: Buffer.concat(chunks),
+              signature: req.headers['facesign-signature'],
+              servername: (req.socket as TLSSocket).servername,
+              url: req.url ?? '',
+            });
+            res.writeHead(200, { 'content-type': 'text/plain' });
+            res.end('secure');
+          });
+        },
+      );
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      port = (server.address() as AddressInfo).port;
     });
-    expect(r.code).toBe(0);
-    const records = ndjson(r.stdout);
-    expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ type: 'load', url, sent: 20, ok: 20, met: 20, statuses: { '200': 20 }, interrupted: false });
-    expect(received).toHaveLength(20);
-    expect(received.every((q) => independentSignatureOk(q.body, q.signature, SECRET))).toBe(true);
-    expect(new Set(received.map((q) => q.body.toString())).size).toBe(20);
-    expect(received.every((q) => !q.servername)).toBe(true);
-  });
-});
+
+    afterAll(async () => {
+      if (server) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server!.close(() => resolve()));
+      }
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    afterEach(() => {
+      received.splice(0);
+    });
+
+    it('send to https://localhost:PORT with the CA trusted: exit 0, 200, a validly signed body, SNI "localhost"', async () => {
+      const url = `https://localhost:${port}/webhooks/facesign`;
+      const r = await runCli(['send', 'verified', '--to', url, '--secret', SECRET, '--json'], {
+        env: { NODE_EXTRA_CA_CERTS: caPath },
+        timeoutMs: 15_000,
+      });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [delivery] = ndjson(r.stdout);
+      expect(delivery).toMatchObject({
+        type: 'delivery',
+        url,
+        status: 200,
+        ok: true,
+        response_body: 'secure',
+        error: null,
+      });
+      expect(received).toHaveLength(1);
+      expect(received[0]!.url).toBe('/webhooks/facesign');
+      expect(independentSignatureOk(received[0]!.body, received[0]!.signature, SECRET)).toBe(true);
+      expect(received[0]!.servername).toBe('localhost');
+    });
+
+    it('without the CA: exit 1, a one-line TLS error naming the host (kind "tls" in --json), no stack trace', async () => {
+      const url = `https://localhost:${port}/webhooks/facesign`;
+      const env = { NODE_EXTRA_CA_CERTS: undefined };
+      const json = await runCli(['send', 'verified', '--to', url, '--secret', SECRET, '--json'], {
+        env,
+        timeoutMs: 15_000,
+      });
+      expect(json.code).toBe(1);
+      const [delivery] = ndjson(json.stdout);
+      expect(delivery).toMatchObject({ status: null, ok: false, error: { kind: 'tls' } });
+      expect(delivery!.error.message).toMatch(new RegExp(`^TLS error talking to localhost:${port}: `));
+      expect(delivery!.error.message).not.toContain('\n');
+
+      const human = await runCli(['send', 'verified', '--to', url, '--secret', SECRET], { env, timeoutMs: 15_000 });
+      expect(human.code).toBe(1);
+      const lines = human.stdout.split('\n').filter((l) => l.includes('TLS error'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`TLS error talking to localhost:${port}: `);
+      for (const text of [json.stdout, json.stderr, human.stdout, human.stderr])
+        expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
+      expect(received).toHaveLength(0);
+    });
+
+    it('load mode over TLS: --count 20 --concurrency 4 to https://127.0.0.1:PORT, all 200, no SNI for an address', async () => {
+      const url = `https://127.0.0.1:${port}/webhooks/facesign`;
+      const r = await runCli(
+        ['send', 'verified', '--count', '20', '--concurrency', '4', '--to', url, '--secret', SECRET, '--json'],
+        {
+          env: { NODE_EXTRA_CA_CERTS: caPath },
+          timeoutMs: 20_000,
+        },
+      );
+      expect(r.code).toBe(0);
+      const records = ndjson(r.stdout);
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatchObject({
+        type: 'load',
+        url,
+        sent: 20,
+        ok: 20,
+        met: 20,
+        statuses: { '200': 20 },
+        interrupted: false,
+      });
+      expect(received).toHaveLength(20);
+      expect(received.every((q) => independentSignatureOk(q.body, q.signature, SECRET))).toBe(true);
+      expect(new Set(received.map((q) => q.body.toString())).size).toBe(20);
+      expect(received.every((q) => !q.servername)).toBe(true);
+    });
+  },
+);

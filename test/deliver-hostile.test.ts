@@ -30,7 +30,12 @@ const request = (url: string) => prepareRequest(buildEvent('session.verified'), 
 
 /** Rejects when `promise` takes longer than `ms`: a broken client fails the test instead of hanging it. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<never>((_, reject) => timers.push(setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))]);
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) =>
+      timers.push(setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+    ),
+  ]);
 }
 
 /** Delivers with a 5 s deadline and checks the verdict came long before it (a parse error is immediate). */
@@ -46,41 +51,85 @@ const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
 // [name, bytes the server writes (the connection stays open unless `end`), the reason undici or the tool gives]
 const PROTOCOL_CASES: [string, string, RegExp, { end?: boolean }?][] = [
   ['101 then HTTP/1.1 200', `HTTP/1.1 101 Switching Protocols\r\n\r\n${OK}`, /101 Switching Protocols/],
-  ['101 with Upgrade headers then HTTP/1.1 200', `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n${OK}`, /101 Switching Protocols/],
+  [
+    '101 with Upgrade headers then HTTP/1.1 200',
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n${OK}`,
+    /101 Switching Protocols/,
+  ],
   ['a bare 101, connection left open', 'HTTP/1.1 101 Switching Protocols\r\n\r\n', /101 Switching Protocols/],
-  ['bare-LF line endings', 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok', /Response does not match the HTTP\/1\.1 protocol \(Missing expected CR after response line\)/],
-  ['a header line starting with whitespace (obs-fold)', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok', /Response does not match the HTTP\/1\.1 protocol/],
-  ['duplicate conflicting Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok', /Content-Length|content-length/],
-  ['Content-Length and Transfer-Encoding', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n', /Content-Length can't be present with Transfer-Encoding/],
-  ['Content-Length and Transfer-Encoding, Content-Length first', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', /Content-Length|content-length/],
-  ['NUL in the status line', 'HTTP/1.1 200 O\0K\r\nContent-Length: 2\r\n\r\nok', /control character 0x00 in the status line/],
-  ['a control byte (0x01) in the status line', 'HTTP/1.1 200 O\x01K\r\nContent-Length: 2\r\n\r\nok', /control character 0x01 in the status line/],
+  [
+    'bare-LF line endings',
+    'HTTP/1.1 200 OK\nContent-Length: 2\n\nok',
+    /Response does not match the HTTP\/1\.1 protocol \(Missing expected CR after response line\)/,
+  ],
+  [
+    'a header line starting with whitespace (obs-fold)',
+    'HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nContent-Length: 2\r\n\r\nok',
+    /Response does not match the HTTP\/1\.1 protocol/,
+  ],
+  [
+    'duplicate conflicting Content-Length',
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok',
+    /Content-Length|content-length/,
+  ],
+  [
+    'Content-Length and Transfer-Encoding',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    /Content-Length can't be present with Transfer-Encoding/,
+  ],
+  [
+    'Content-Length and Transfer-Encoding, Content-Length first',
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+    /Content-Length|content-length/,
+  ],
+  [
+    'NUL in the status line',
+    'HTTP/1.1 200 O\0K\r\nContent-Length: 2\r\n\r\nok',
+    /control character 0x00 in the status line/,
+  ],
+  [
+    'a control byte (0x01) in the status line',
+    'HTTP/1.1 200 O\x01K\r\nContent-Length: 2\r\n\r\nok',
+    /control character 0x01 in the status line/,
+  ],
   ['NUL in a header value', 'HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 2\r\n\r\nok', /Invalid header value char/],
-  ['a header line without a colon', 'HTTP/1.1 200 OK\r\nXnocolon\r\nContent-Length: 2\r\n\r\nok', /Invalid header token/],
+  [
+    'a header line without a colon',
+    'HTTP/1.1 200 OK\r\nXnocolon\r\nContent-Length: 2\r\n\r\nok',
+    /Invalid header token/,
+  ],
   ['a garbage banner (an SSH server)', 'SSH-2.0-OpenSSH_9.6\r\n', /Expected HTTP\//],
   ['a garbage banner, then a close', 'SSH-2.0-OpenSSH_9.6\r\n', /Expected HTTP\//, { end: true }],
 ];
 
 describe('deliver: hostile servers', () => {
-  it.each(PROTOCOL_CASES)('%s: a protocol error at once, never a success or a timeout', async (_name, bytes, reason, options) => {
-    const server = await serve(writes(bytes, options));
-    const res = await deliverFast(server);
-    expect(res.ok).toBe(false);
-    expect(res.status).toBeUndefined();
-    expect(res.error?.kind).toBe('protocol');
-    expect(res.error?.message).toMatch(new RegExp(`^protocol error from 127\\.0\\.0\\.1:${server.port}: `));
-    expect(res.error?.message).toMatch(reason);
-    expect(res.error?.message).not.toContain('\n');
-  });
+  it.each(PROTOCOL_CASES)(
+    '%s: a protocol error at once, never a success or a timeout',
+    async (_name, bytes, reason, options) => {
+      const server = await serve(writes(bytes, options));
+      const res = await deliverFast(server);
+      expect(res.ok).toBe(false);
+      expect(res.status).toBeUndefined();
+      expect(res.error?.kind).toBe('protocol');
+      expect(res.error?.message).toMatch(new RegExp(`^protocol error from 127\\.0\\.0\\.1:${server.port}: `));
+      expect(res.error?.message).toMatch(reason);
+      expect(res.error?.message).not.toContain('\n');
+    },
+  );
 
   it('a close mid-body (Content-Length 10, 2 bytes sent): a reset, not a success', async () => {
     const server = await serve(writes('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok', { end: true }));
     const res = await deliverFast(server);
-    expect(res).toMatchObject({ ok: false, error: { kind: 'reset', message: `connection reset by 127.0.0.1:${server.port} before a full response` } });
+    expect(res).toMatchObject({
+      ok: false,
+      error: { kind: 'reset', message: `connection reset by 127.0.0.1:${server.port} before a full response` },
+    });
   });
 
   it('a chunked body cut off before its last chunk: a reset, not a success', async () => {
-    const server = await serve(writes('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n', { end: true }));
+    const server = await serve(
+      writes('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n', { end: true }),
+    );
     const res = await deliverFast(server);
     expect(res).toMatchObject({ ok: false, error: { kind: 'reset' } });
   });
@@ -107,7 +156,9 @@ describe('deliver: hostile servers', () => {
     [MAX_RESPONSE_BYTES + 1, true, MAX_RESPONSE_BYTES],
   ])('a body of %i bytes: truncated %s, %i bytes read', async (size, truncated, read) => {
     const body = Buffer.alloc(size, 'q');
-    const server = await serve(writes(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`), body])));
+    const server = await serve(
+      writes(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`), body])),
+    );
     const res = await deliverFast(server);
     expect(res).toMatchObject({ ok: true, status: 200, truncated, responseBytes: read });
   });
@@ -117,7 +168,10 @@ describe('deliver: hostile servers', () => {
     const started = Date.now();
     const res = await within(deliver(request(server.hookUrl), { timeoutMs: 400 }), 5_000, 'the timed-out delivery');
     expect(Date.now() - started).toBeGreaterThanOrEqual(380);
-    expect(res).toMatchObject({ ok: false, error: { kind: 'timeout', message: `timeout after 400 ms — no full response from 127.0.0.1:${server.port}` } });
+    expect(res).toMatchObject({
+      ok: false,
+      error: { kind: 'timeout', message: `timeout after 400 ms — no full response from 127.0.0.1:${server.port}` },
+    });
   });
 
   it('a head that never ends (headers trickled forever): a timeout, not a hang', async () => {
@@ -136,7 +190,9 @@ describe('deliver: hostile servers', () => {
 
   it('a 302 with Location: reported, not followed', async () => {
     const elsewhere = await serve(writes(OK));
-    const server = await serve(writes(`HTTP/1.1 302 Found\r\nLocation: ${elsewhere.hookUrl}\r\nContent-Length: 5\r\n\r\nmoved`));
+    const server = await serve(
+      writes(`HTTP/1.1 302 Found\r\nLocation: ${elsewhere.hookUrl}\r\nContent-Length: 5\r\n\r\nmoved`),
+    );
     const res = await deliverFast(server);
     expect(res).toMatchObject({ ok: false, status: 302, location: elsewhere.hookUrl, responseBody: 'moved' });
     expect(res.error).toBeUndefined();
@@ -146,17 +202,33 @@ describe('deliver: hostile servers', () => {
   it('TLS alert bytes on a plain-HTTP connection: one line that says the port speaks TLS', async () => {
     const server = await serve(writes(Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]), { end: true }));
     const res = await deliverFast(server);
-    expect(res).toMatchObject({ ok: false, error: { kind: 'tls', message: `127.0.0.1:${server.port} speaks TLS — use https://` } });
+    expect(res).toMatchObject({
+      ok: false,
+      error: { kind: 'tls', message: `127.0.0.1:${server.port} speaks TLS — use https://` },
+    });
   });
 });
 
 describe('send against hostile servers (built CLI)', () => {
-  const send = (server: RawServer, extra: string[] = []) => runCli(['send', 'verified', '--to', server.hookUrl, '--secret', SECRET, ...extra], { timeoutMs: 15_000 });
+  const send = (server: RawServer, extra: string[] = []) =>
+    runCli(['send', 'verified', '--to', server.hookUrl, '--secret', SECRET, ...extra], { timeoutMs: 15_000 });
 
   it.each([
-    ['101 then HTTP/1.1 200', `HTTP/1.1 101 Switching Protocols\r\n\r\n${OK}`, 'a 101 Switching Protocols answer to a request that asked for no upgrade'],
-    ['bare-LF line endings', 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok', 'Response does not match the HTTP/1.1 protocol (Missing expected CR after response line)'],
-    ['Content-Length and Transfer-Encoding', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n', "Response does not match the HTTP/1.1 protocol (Content-Length can't be present with Transfer-Encoding)"],
+    [
+      '101 then HTTP/1.1 200',
+      `HTTP/1.1 101 Switching Protocols\r\n\r\n${OK}`,
+      'a 101 Switching Protocols answer to a request that asked for no upgrade',
+    ],
+    [
+      'bare-LF line endings',
+      'HTTP/1.1 200 OK\nContent-Length: 2\n\nok',
+      'Response does not match the HTTP/1.1 protocol (Missing expected CR after response line)',
+    ],
+    [
+      'Content-Length and Transfer-Encoding',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+      "Response does not match the HTTP/1.1 protocol (Content-Length can't be present with Transfer-Encoding)",
+    ],
   ])('%s: exit 1 and one ✘ line naming the protocol error', async (_name, bytes, reason) => {
     const server = await serve(writes(bytes));
     const r = await send(server);

@@ -6,7 +6,15 @@ import { parseExpectation } from '../src/delivery/expect.js';
 import { prepareRequest } from '../src/delivery/request.js';
 import { buildEvent } from '../src/events/build.js';
 import { CliError } from '../src/errors.js';
-import { closedPort, hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
+import {
+  closedPort,
+  hugeBodyHandler,
+  independentSignatureOk,
+  startServer,
+  verifyingHandler,
+  type Handler,
+  type TestServer,
+} from './helpers/server.js';
 
 const SECRET = 'whsec_deliver_test';
 const servers: TestServer[] = [];
@@ -20,7 +28,6 @@ async function serve(handler: Handler): Promise<TestServer> {
 function requestTo(url: string, signature: 'valid' | 'invalid' = 'valid') {
   return prepareRequest(buildEvent('session.verified'), { url, secret: SECRET, signature });
 }
-
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -88,7 +95,11 @@ describe('deliver', () => {
     const res = await deliver(requestTo(`http://127.0.0.1:${port}/webhooks/facesign`), { timeoutMs: 5_000 });
     expect(res.ok).toBe(false);
     expect(res.status).toBeUndefined();
-    expect(res.error).toEqual({ kind: 'refused', code: 'ECONNREFUSED', message: `connection refused at 127.0.0.1:${port} — is the server running?` });
+    expect(res.error).toEqual({
+      kind: 'refused',
+      code: 'ECONNREFUSED',
+      message: `connection refused at 127.0.0.1:${port} — is the server running?`,
+    });
   });
 
   it('times out on a server that never answers, within the deadline', async () => {
@@ -144,7 +155,10 @@ describe('deliver', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(res).toMatchObject({ ok: true, status: 200, truncated: true, responseBytes: MAX_RESPONSE_BYTES });
     expect(res.responseBody).toBe('a'.repeat(200));
-    await Promise.race([huge.state.clientGone, new Promise((_, reject) => setTimeout(() => reject(new Error('the server never saw the client go away')), 5_000))]);
+    await Promise.race([
+      huge.state.clientGone,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the server never saw the client go away')), 5_000)),
+    ]);
     expect(huge.state.finished).toBe(false);
     expect(huge.state.written).toBeLessThan(TOTAL / 8);
   });
@@ -171,7 +185,7 @@ describe('deliver', () => {
     }
   });
 
-  it('an invalid signature gets the verifying server\'s 400', async () => {
+  it("an invalid signature gets the verifying server's 400", async () => {
     const server = await serve(verifyingHandler(SECRET));
     const res = await deliver(requestTo(server.hookUrl, 'invalid'), { timeoutMs: 5_000 });
     expect(res).toMatchObject({ ok: false, status: 400, responseBody: 'Invalid signature' });
@@ -184,22 +198,71 @@ describe('describeNetworkError', () => {
     [{ code: 'ENOTFOUND' }, 'dns', 'DNS lookup failed for hooks.example.test (ENOTFOUND) — check the host name'],
     [{ code: 'UND_ERR_CONNECT_TIMEOUT' }, 'timeout', 'timeout after 900 ms connecting to hooks.example.test:4000'],
     [{ code: 'ECONNRESET' }, 'reset', 'connection reset by hooks.example.test:4000 before a full response'],
-    [{ code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'bad cert' }, 'tls', 'TLS error talking to hooks.example.test:4000: bad cert (ERR_TLS_CERT_ALTNAME_INVALID) — trust its CA with --ca FILE, or skip the check with --insecure'],
-    [{ code: 'ERR_SSL_WRONG_VERSION_NUMBER', message: '80:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../ssl/record/ssl3_record.c:354:' }, 'tls', 'TLS error: hooks.example.test:4000 answered in plain HTTP — use http://'],
-    [{ code: 'UND_ERR_SOCKET', message: 'other side closed' }, 'reset', 'connection reset by hooks.example.test:4000 before a full response'],
-    [{ code: 'UND_ERR_SOCKET', message: 'bad upgrade' }, 'protocol', 'protocol error from hooks.example.test:4000: a 101 Switching Protocols (upgrade) answer to a request that asked for none'],
-    [{ code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', message: 'Response body length does not match content-length header' }, 'protocol', 'protocol error from hooks.example.test:4000: Response body length does not match content-length header'],
-    [{ name: 'HTTPParserError', message: 'Response does not match the HTTP/1.1 protocol (Invalid header value char)' }, 'protocol', 'protocol error from hooks.example.test:4000: Response does not match the HTTP/1.1 protocol (Invalid header value char)'],
-    [{ name: 'HTTPParserError', message: 'Response does not match the HTTP/1.1 protocol (Expected HTTP/)', data: '\x15\x03\x01\x00\x02\x02\x46' }, 'tls', 'hooks.example.test:4000 speaks TLS — use https://'],
-    [{ code: 'UND_ERR_HEADERS_TIMEOUT' }, 'timeout', 'timeout after 900 ms — no full response from hooks.example.test:4000'],
-    [{ cause: { errors: [{ code: 'ECONNREFUSED' }] } }, 'refused', 'connection refused at hooks.example.test:4000 — is the server running?'],
+    [
+      { code: 'ERR_TLS_CERT_ALTNAME_INVALID', message: 'bad cert' },
+      'tls',
+      'TLS error talking to hooks.example.test:4000: bad cert (ERR_TLS_CERT_ALTNAME_INVALID) — trust its CA with --ca FILE, or skip the check with --insecure',
+    ],
+    [
+      {
+        code: 'ERR_SSL_WRONG_VERSION_NUMBER',
+        message: '80:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../ssl/record/ssl3_record.c:354:',
+      },
+      'tls',
+      'TLS error: hooks.example.test:4000 answered in plain HTTP — use http://',
+    ],
+    [
+      { code: 'UND_ERR_SOCKET', message: 'other side closed' },
+      'reset',
+      'connection reset by hooks.example.test:4000 before a full response',
+    ],
+    [
+      { code: 'UND_ERR_SOCKET', message: 'bad upgrade' },
+      'protocol',
+      'protocol error from hooks.example.test:4000: a 101 Switching Protocols (upgrade) answer to a request that asked for none',
+    ],
+    [
+      {
+        code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+        message: 'Response body length does not match content-length header',
+      },
+      'protocol',
+      'protocol error from hooks.example.test:4000: Response body length does not match content-length header',
+    ],
+    [
+      { name: 'HTTPParserError', message: 'Response does not match the HTTP/1.1 protocol (Invalid header value char)' },
+      'protocol',
+      'protocol error from hooks.example.test:4000: Response does not match the HTTP/1.1 protocol (Invalid header value char)',
+    ],
+    [
+      {
+        name: 'HTTPParserError',
+        message: 'Response does not match the HTTP/1.1 protocol (Expected HTTP/)',
+        data: '\x15\x03\x01\x00\x02\x02\x46',
+      },
+      'tls',
+      'hooks.example.test:4000 speaks TLS — use https://',
+    ],
+    [
+      { code: 'UND_ERR_HEADERS_TIMEOUT' },
+      'timeout',
+      'timeout after 900 ms — no full response from hooks.example.test:4000',
+    ],
+    [
+      { cause: { errors: [{ code: 'ECONNREFUSED' }] } },
+      'refused',
+      'connection refused at hooks.example.test:4000 — is the server running?',
+    ],
   ])('%j → %s', (raw, kind, message) => {
     const err = Object.assign(new Error((raw as { message?: string }).message ?? 'x'), raw);
     expect(describeNetworkError(err, url, 900)).toMatchObject({ kind, message });
   });
 
   it('calls anything after our own deadline a timeout', () => {
-    expect(describeNetworkError(new Error('aborted'), url, 750, true)).toMatchObject({ kind: 'timeout', message: 'timeout after 750 ms — no full response from hooks.example.test:4000' });
+    expect(describeNetworkError(new Error('aborted'), url, 750, true)).toMatchObject({
+      kind: 'timeout',
+      message: 'timeout after 750 ms — no full response from hooks.example.test:4000',
+    });
   });
 });
 

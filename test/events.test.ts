@@ -123,7 +123,12 @@ describe('buildEvent', () => {
 
   it('--set creates nested objects and writes array items by index', () => {
     const event = buildEvent('session.verified', {
-      set: ['data.metadata.address.city=Oslo', 'data.metadata.tags=["a","b"]', 'data.metadata.tags[1]=c', 'data.metadata.tags.2="d"'],
+      set: [
+        'data.metadata.address.city=Oslo',
+        'data.metadata.tags=["a","b"]',
+        'data.metadata.tags[1]=c',
+        'data.metadata.tags.2="d"',
+      ],
     });
     expect(event.data.metadata.address).toEqual({ city: 'Oslo' });
     expect(event.data.metadata.tags).toEqual(['a', 'c', 'd']);
@@ -150,15 +155,27 @@ describe('buildEvent', () => {
     });
     expect(event.data.metadata.plan).toBe('pro');
     expect(event.data.metadata.user_id).toMatch(/^usr_/);
-    expect(event.data.verified_outputs).toMatchObject({ first_name: 'Ada', last_name: 'Doe', document_type: 'passport' });
+    expect(event.data.verified_outputs).toMatchObject({
+      first_name: 'Ada',
+      last_name: 'Doe',
+      document_type: 'passport',
+    });
     expect(event.data.status).toBe('verified');
     expect(event.created).toBe(NOW);
   });
 
   it('lets a whole fixture pin ids and times, and flags still win over it', () => {
-    const fixture = { id: 'evt_from_file', created: 1700000000, data: { id: 'vs_from_file', metadata: { user_id: 'usr_file' } } };
+    const fixture = {
+      id: 'evt_from_file',
+      created: 1700000000,
+      data: { id: 'vs_from_file', metadata: { user_id: 'usr_file' } },
+    };
     const event = buildEvent('session.cancelled', { fixture });
-    expect(event).toMatchObject({ id: 'evt_from_file', created: 1700000000, data: { id: 'vs_from_file', metadata: { user_id: 'usr_file' } } });
+    expect(event).toMatchObject({
+      id: 'evt_from_file',
+      created: 1700000000,
+      data: { id: 'vs_from_file', metadata: { user_id: 'usr_file' } },
+    });
     expect(buildEvent('session.cancelled', { fixture, sessionId: 'vs_flag' }).data.id).toBe('vs_flag');
   });
 
@@ -171,7 +188,9 @@ describe('buildEvent', () => {
   });
 
   it('a bad path is exit 2 naming where it goes wrong', () => {
-    const scalar = expectCliError(() => buildEvent('session.verified', { set: ['data.verified_outputs.first_name.x=1'] }));
+    const scalar = expectCliError(() =>
+      buildEvent('session.verified', { set: ['data.verified_outputs.first_name.x=1'] }),
+    );
     expect(scalar.exitCode).toBe(2);
     expect(scalar.message).toContain('data.verified_outputs.first_name is "John", not an object');
     expect(scalar.hint).toBeTruthy();
@@ -179,7 +198,9 @@ describe('buildEvent', () => {
     expect(empty.message).toContain('empty segment at character 6');
     const noValue = expectCliError(() => buildEvent('session.verified', { set: ['data.metadata.plan'] }));
     expect(noValue.message).toContain('expected path=value');
-    const index = expectCliError(() => buildEvent('session.verified', { set: ['data.metadata.tags=[]', 'data.metadata.tags[3]=x'] }));
+    const index = expectCliError(() =>
+      buildEvent('session.verified', { set: ['data.metadata.tags=[]', 'data.metadata.tags[3]=x'] }),
+    );
     expect(index.message).toContain('is an array of 0');
   });
 
@@ -202,10 +223,16 @@ describe('statuses, last_error and verified_outputs per type', () => {
     expect(event.type).toBe(type);
     expect(event.data.status).toBe(STATUS_BY_TYPE[type]);
     if (type === 'session.failed') {
-      expect(event.data.last_error).toMatchObject({ code: expect.stringMatching(/^[a-z_]+$/), reason: expect.any(String) });
+      expect(event.data.last_error).toMatchObject({
+        code: expect.stringMatching(/^[a-z_]+$/),
+        reason: expect.any(String),
+      });
     } else expect(event.data.last_error ?? null).toBeNull();
     if (type === 'session.verified') {
-      expect(event.data.verified_outputs).toMatchObject({ first_name: expect.any(String), last_name: expect.any(String) });
+      expect(event.data.verified_outputs).toMatchObject({
+        first_name: expect.any(String),
+        last_name: expect.any(String),
+      });
     } else expect(event.data.verified_outputs).toBeNull();
   });
 });
@@ -223,7 +250,9 @@ describe('buildFlow', () => {
     expect(events[2]!.created).toBe(NOW);
     // The session's own creation time is the same in every event of the flow.
     expect(new Set(events.map((e) => e.data.created)).size).toBe(1);
-    expect(events.map((e) => e.data.status)).toEqual(events.map((e) => STATUS_BY_TYPE[e.type as keyof typeof STATUS_BY_TYPE]));
+    expect(events.map((e) => e.data.status)).toEqual(
+      events.map((e) => STATUS_BY_TYPE[e.type as keyof typeof STATUS_BY_TYPE]),
+    );
   });
 
   it('uses pinned session and user ids, and fresh ones per flow otherwise', () => {

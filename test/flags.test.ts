@@ -18,7 +18,11 @@ describe('checkSendFlags', () => {
     ['--event-id in load mode', { type: 'verified', count: 5, eventId: 'evt_1' }, ['--event-id', '--count']],
     ['--set id= in load mode', { type: 'verified', count: 5, set: ['id=evt_1'] }, ['--set id=evt_1', '--count']],
     ['--session-id in load mode', { type: 'verified', count: 5, sessionId: 'vs_1' }, ['--session-id', '--count']],
-    ['--set data.id= in load mode', { type: 'verified', count: 5, set: ['data.id=vs_1'] }, ['--set data.id=vs_1', '--count']],
+    [
+      '--set data.id= in load mode',
+      { type: 'verified', count: 5, set: ['data.id=vs_1'] },
+      ['--set data.id=vs_1', '--count'],
+    ],
     ['--concurrency without --count', { type: 'verified', concurrency: 4 }, ['--concurrency', '--count']],
     ['all with --event-id', { type: 'all', eventId: 'evt_1' }, ['send all', '--event-id']],
     ['all with --set id=', { type: 'all', set: [' id =evt_1'] }, ['send all', '--set  id =evt_1']],
@@ -33,9 +37,36 @@ describe('checkSendFlags', () => {
   });
 
   it.each<[string, SendOptions]>([
-    ['load mode with its own flags', { type: 'all', count: 5, concurrency: 2, expect: '4xx', timeout: 100, signature: 'invalid', userId: 'u', set: ['data.metadata.x=1'] }],
-    ['a plain send with every sending flag', { type: 'verified', repeat: 2, expect: '4xx', timeout: 100, eventId: 'evt_1', set: ['id=evt_2'], insecure: true, ca: 'ca.pem' }],
-    ['--dry-run with building flags', { type: 'all', dryRun: true, signature: 'tampered', set: ['data.items[0]=1'], header: ['X-A: 1'], json: true }],
+    [
+      'load mode with its own flags',
+      {
+        type: 'all',
+        count: 5,
+        concurrency: 2,
+        expect: '4xx',
+        timeout: 100,
+        signature: 'invalid',
+        userId: 'u',
+        set: ['data.metadata.x=1'],
+      },
+    ],
+    [
+      'a plain send with every sending flag',
+      {
+        type: 'verified',
+        repeat: 2,
+        expect: '4xx',
+        timeout: 100,
+        eventId: 'evt_1',
+        set: ['id=evt_2'],
+        insecure: true,
+        ca: 'ca.pem',
+      },
+    ],
+    [
+      '--dry-run with building flags',
+      { type: 'all', dryRun: true, signature: 'tampered', set: ['data.items[0]=1'], header: ['X-A: 1'], json: true },
+    ],
     ['--set of a field under id', { type: 'verified', count: 2, set: ['data.identity=1', 'idx=2'] }],
   ])('%s is fine', (_name, options) => {
     expect(() => checkSendFlags(options)).not.toThrow();
@@ -47,7 +78,9 @@ describe('checkFlowFlags', () => {
     expect(expectCliError(() => checkFlowFlags({ seed: 3 })).message).toMatch(/--seed.*--shuffle/);
     expect(expectCliError(() => checkFlowFlags({ dryRun: true, curl: true })).message).toMatch(/--dry-run and --curl/);
     expect(expectCliError(() => checkFlowFlags({ curl: true, timeout: 10 })).message).toMatch(/--curl.*--timeout/);
-    expect(expectCliError(() => checkFlowFlags({ dryRun: true, insecure: true })).message).toMatch(/--dry-run.*--insecure/);
+    expect(expectCliError(() => checkFlowFlags({ dryRun: true, insecure: true })).message).toMatch(
+      /--dry-run.*--insecure/,
+    );
     expect(expectCliError(() => checkFlowFlags({ curl: true, ca: 'ca.pem' })).message).toMatch(/--curl.*--ca/);
     expect(() => checkFlowFlags({ insecure: true, ca: 'ca.pem', timeout: 10 })).not.toThrow();
     expect(() => checkFlowFlags({ shuffle: true, seed: 3, dryRun: true })).not.toThrow();
@@ -65,7 +98,9 @@ describe('timer limits', () => {
 
   it('retry-sim refuses a --speed that stretches a wait past the timer limit, naming it', () => {
     const err = expectCliError(() => planRetrySim({ speed: 0.001 }));
-    expect(err.message).toBe('--speed makes the 1h wait 41.6 days long; the longest wait is 2147483647 ms (about 24.8 days)');
+    expect(err.message).toBe(
+      '--speed makes the 1h wait 41.6 days long; the longest wait is 2147483647 ms (about 24.8 days)',
+    );
     expect(err.hint).toBe('use --speed 0.002 or more');
     const both = expectCliError(() => planRetrySim({ speed: 0.01, schedule: '1s,24h' }));
     expect(both.message).toMatch(/^--schedule and --speed make the 24h wait 100 days long/);

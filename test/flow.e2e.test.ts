@@ -3,7 +3,13 @@ import { seededRandom, shuffleOrder } from '../src/commands/flow.js';
 import { FLOW_OUTCOMES } from '../src/events/build.js';
 import { STATUS_BY_TYPE, type EventType } from '../src/events/types.js';
 import { ndjson, runCli, type CliResult, type RunOptions } from './helpers/cli.js';
-import { independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
+import {
+  independentSignatureOk,
+  startServer,
+  verifyingHandler,
+  type Handler,
+  type TestServer,
+} from './helpers/server.js';
 
 const SECRET = 'whsec_flow_e2e_Hn4rW9xQ2c';
 const servers: TestServer[] = [];
@@ -22,7 +28,12 @@ async function serve(handler: Handler = verifyingHandler(SECRET)): Promise<TestS
 
 function received(server: TestServer) {
   return server.requests.map((r) => ({
-    body: JSON.parse(r.body.toString()) as { id: string; type: EventType; created: number; data: { id: string; status: string; metadata: { user_id: string } } },
+    body: JSON.parse(r.body.toString()) as {
+      id: string;
+      type: EventType;
+      created: number;
+      data: { id: string; status: string; metadata: { user_id: string } };
+    },
     eventIdHeader: r.headers['facesign-event-id'],
     signed: independentSignatureOk(r.body, r.headers['facesign-signature'], SECRET),
   }));
@@ -65,14 +76,42 @@ describe.concurrent('flow <outcome>', () => {
 
   it('--json: a delivery object per event and a summary; pinned session and user', async () => {
     const server = await serve();
-    const r = await cli(['flow', 'verified', '--json', '--session-id', 'vs_pinned', '--user-id', 'usr_pinned', '--to', server.hookUrl, '--secret', SECRET]);
+    const r = await cli([
+      'flow',
+      'verified',
+      '--json',
+      '--session-id',
+      'vs_pinned',
+      '--user-id',
+      'usr_pinned',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+    ]);
     expect(r.code).toBe(0);
     const records = ndjson(r.stdout);
     expect(records.map((o) => o.type)).toEqual(['delivery', 'delivery', 'delivery', 'summary']);
-    expect(records.slice(0, 3).map((o) => o.event_type)).toEqual(['session.created', 'session.started', 'session.verified']);
-    expect(records.slice(0, 3).every((o) => o.session_id === 'vs_pinned' && o.status === 200 && o.met === true)).toBe(true);
-    expect(records[3]).toEqual({ type: 'summary', session_id: 'vs_pinned', outcome: 'verified', delivered: 3, total: 3, stopped_at: null, interrupted: false });
-    expect(received(server).every((g) => g.body.data.id === 'vs_pinned' && g.body.data.metadata.user_id === 'usr_pinned')).toBe(true);
+    expect(records.slice(0, 3).map((o) => o.event_type)).toEqual([
+      'session.created',
+      'session.started',
+      'session.verified',
+    ]);
+    expect(records.slice(0, 3).every((o) => o.session_id === 'vs_pinned' && o.status === 200 && o.met === true)).toBe(
+      true,
+    );
+    expect(records[3]).toEqual({
+      type: 'summary',
+      session_id: 'vs_pinned',
+      outcome: 'verified',
+      delivered: 3,
+      total: 3,
+      stopped_at: null,
+      interrupted: false,
+    });
+    expect(
+      received(server).every((g) => g.body.data.id === 'vs_pinned' && g.body.data.metadata.user_id === 'usr_pinned'),
+    ).toBe(true);
   });
 
   it('--json when it stops: the summary names where', async () => {
@@ -84,7 +123,13 @@ describe.concurrent('flow <outcome>', () => {
     expect(r.code).toBe(1);
     const records = ndjson(r.stdout);
     expect(records).toHaveLength(2);
-    expect(records[1]).toMatchObject({ type: 'summary', outcome: 'cancelled', delivered: 0, total: 3, stopped_at: 'session.created' });
+    expect(records[1]).toMatchObject({
+      type: 'summary',
+      outcome: 'cancelled',
+      delivered: 0,
+      total: 3,
+      stopped_at: 'session.created',
+    });
     expect(server.requests).toHaveLength(1);
   });
 
@@ -120,7 +165,9 @@ describe.concurrent('flow <outcome>', () => {
     const bodies = records.map((o) => JSON.parse(o.body));
     expect(bodies.map((b) => b.type)).toEqual(['session.created', 'session.started', 'session.verified']);
     expect(new Set(bodies.map((b) => b.data.id)).size).toBe(1);
-    expect(records.every((o) => independentSignatureOk(Buffer.from(o.body), o.headers['FaceSign-Signature'], SECRET))).toBe(true);
+    expect(
+      records.every((o) => independentSignatureOk(Buffer.from(o.body), o.headers['FaceSign-Signature'], SECRET)),
+    ).toBe(true);
   });
 
   it.each([

@@ -49,7 +49,9 @@ describe('validateHeader / parseHeader / prepareRequest', () => {
   it('--header with a code point Latin-1 folds into CR is refused', () => {
     const err = expectCliError(() => parseHeader('X-A: evt\u010dX-Evil: 1'));
     expect(err.exitCode).toBe(2);
-    expect(err.message).toBe('bad --header "X-A": the value contains U+010D, above U+00FF (Latin-1 would fold it into a line break)');
+    expect(err.message).toBe(
+      'bad --header "X-A": the value contains U+010D, above U+00FF (Latin-1 would fold it into a line break)',
+    );
   });
 
   it.each([
@@ -58,7 +60,9 @@ describe('validateHeader / parseHeader / prepareRequest', () => {
     ['the fixture file "f.json"', 'evt_\0'],
   ])('an event id from %s that cannot be a header is exit 2 naming it', (source, id) => {
     const event = { ...buildEvent('session.verified'), id };
-    const err = expectCliError(() => prepareRequest(event, { url: 'http://127.0.0.1:9/x', secret: SECRET, eventIdSource: source }));
+    const err = expectCliError(() =>
+      prepareRequest(event, { url: 'http://127.0.0.1:9/x', secret: SECRET, eventIdSource: source }),
+    );
     expect(err.exitCode).toBe(2);
     expect(err.message.startsWith(`${source}: the FaceSign-Event-Id header value `)).toBe(true);
     expect(err.message).not.toMatch(/[\r\n\0]/);
@@ -77,15 +81,21 @@ describe('validateHeader / parseHeader / prepareRequest', () => {
       body_base64: Buffer.from('{}').toString('base64'),
       verdict: { status: 200, signature: 'unchecked', event_id: 'evt_x' },
     } as unknown as Capture;
-    const err = expectCliError(() => planReplay([{ file: 'caps/000001.json', capture }], { url: 'http://127.0.0.1:9/x' }));
+    const err = expectCliError(() =>
+      planReplay([{ file: 'caps/000001.json', capture }], { url: 'http://127.0.0.1:9/x' }),
+    );
     expect(err.exitCode).toBe(2);
-    expect(err.message).toBe('capture file "caps/000001.json": the X-Trace header value "a\\r\\nTransfer-Encoding: chunked" contains a line break (CR)');
+    expect(err.message).toBe(
+      'capture file "caps/000001.json": the X-Trace header value "a\\r\\nTransfer-Encoding: chunked" contains a line break (CR)',
+    );
   });
 
   it('deliver() refuses a hand-built request with a bad header before anything is sent', async () => {
     const req = prepareRequest(buildEvent('session.verified'), { url: 'http://127.0.0.1:9/x', secret: SECRET });
     req.headers['X-Evil'] = 'a\r\nb';
-    await expect(deliver(req, { timeoutMs: 1_000 })).rejects.toThrow('the request: the X-Evil header value "a\\r\\nb" contains a line break (CR)');
+    await expect(deliver(req, { timeoutMs: 1_000 })).rejects.toThrow(
+      'the request: the X-Evil header value "a\\r\\nb" contains a line break (CR)',
+    );
   });
 });
 
@@ -113,7 +123,10 @@ describe('a bad header from each source never reaches the wire (built CLI)', () 
   }
 
   it('--event-id with CR LF', async () => {
-    await expectRefused(['send', 'verified', '--event-id', 'evt_1\r\nX-Injected: yes'], '--event-id: the FaceSign-Event-Id header value "evt_1\\r\\nX-Injected: yes" contains a line break (CR)');
+    await expectRefused(
+      ['send', 'verified', '--event-id', 'evt_1\r\nX-Injected: yes'],
+      '--event-id: the FaceSign-Event-Id header value "evt_1\\r\\nX-Injected: yes" contains a line break (CR)',
+    );
   });
 
   it('--set id=… with U+010D (Latin-1 would fold it into CR): no Transfer-Encoding smuggling', async () => {
@@ -126,11 +139,17 @@ describe('a bad header from each source never reaches the wire (built CLI)', () 
   it('a fixture file whose id holds LF', async () => {
     const fixture = join(dir, 'bad-id.json');
     writeFileSync(fixture, JSON.stringify({ type: 'session.verified', id: 'evt_1\nX-Injected: yes' }));
-    await expectRefused(['send', '--fixture', fixture], `the fixture file "${fixture}": the FaceSign-Event-Id header value "evt_1\\nX-Injected: yes" contains a line break (LF)`);
+    await expectRefused(
+      ['send', '--fixture', fixture],
+      `the fixture file "${fixture}": the FaceSign-Event-Id header value "evt_1\\nX-Injected: yes" contains a line break (LF)`,
+    );
   });
 
   it('--header with a control character', async () => {
-    await expectRefused(['send', 'verified', '--header', 'X-A: a\x01b'], 'bad --header "X-A": the value contains the control character 0x01');
+    await expectRefused(
+      ['send', 'verified', '--header', 'X-A: a\x01b'],
+      'bad --header "X-A": the value contains the control character 0x01',
+    );
   });
 
   it('a capture file (replay) with a bad header value', async () => {

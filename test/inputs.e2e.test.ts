@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ndjson, runCli, type CliResult, type RunOptions } from './helpers/cli.js';
 import { killListeners, startListen } from './helpers/listen-process.js';
-import { closedPort, independentSignatureOk, startServer, verifyingHandler, type TestServer } from './helpers/server.js';
+import {
+  closedPort,
+  independentSignatureOk,
+  startServer,
+  verifyingHandler,
+  type TestServer,
+} from './helpers/server.js';
 import { createHmac } from 'node:crypto';
 
 /*
@@ -57,7 +63,9 @@ describe('a secret with a copy-paste accident', () => {
       "warning: the secret from --secret has a trailing newline; it is used as given — if your endpoint's secret does not, remove it where the secret is set",
     ]);
     expect(ndjson(r.stdout).map((x) => x.type)).toEqual(['delivery', 'summary']);
-    expect(independentSignatureOk(server.requests[0]!.body, server.requests[0]!.headers['facesign-signature'], secret)).toBe(true);
+    expect(
+      independentSignatureOk(server.requests[0]!.body, server.requests[0]!.headers['facesign-signature'], secret),
+    ).toBe(true);
   });
 
   it('names $FACESIGN_WEBHOOK_SECRET when the variable carries the quotes', async () => {
@@ -76,7 +84,14 @@ describe('a secret with a copy-paste accident', () => {
     const dead = `127.0.0.1:${await closedPort()}`;
     const capture = file(
       'capture.json',
-      JSON.stringify({ version: 1, method: 'POST', path: '/', headers: {}, raw_headers: [['Content-Type', 'application/json']], body_base64: Buffer.from('{}').toString('base64') }),
+      JSON.stringify({
+        version: 1,
+        method: 'POST',
+        path: '/',
+        headers: {},
+        raw_headers: [['Content-Type', 'application/json']],
+        body_base64: Buffer.from('{}').toString('base64'),
+      }),
     );
     const runs: [string, string[]][] = [
       ['flow', ['flow', 'verified', '--dry-run']],
@@ -89,12 +104,17 @@ describe('a secret with a copy-paste accident', () => {
     for (const [name, args] of runs) {
       const r = await cli(args, { env });
       expect(r.code, `${name}: ${r.stderr}`).not.toBe(2);
-      expect(warningLines(r.stderr), name).toEqual([expect.stringContaining('the secret from $FACESIGN_WEBHOOK_SECRET has a leading space;')]);
+      expect(warningLines(r.stderr), name).toEqual([
+        expect.stringContaining('the secret from $FACESIGN_WEBHOOK_SECRET has a leading space;'),
+      ]);
     }
     const listen = await startListen(['--secret', `'${SECRET_BODY}'`]);
     // stderr and stdout are separate pipes: wait (bounded) for the warning rather than assume an order.
-    for (const deadline = Date.now() + 5_000; warningLines(listen.stderr()).length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
-    expect(warningLines(listen.stderr())).toEqual([expect.stringContaining('the secret from --secret has surrounding single quotes;')]);
+    for (const deadline = Date.now() + 5_000; warningLines(listen.stderr()).length === 0 && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(warningLines(listen.stderr())).toEqual([
+      expect.stringContaining('the secret from --secret has surrounding single quotes;'),
+    ]);
     expect(listen.stdout() + listen.stderr()).not.toContain(SECRET_BODY);
   });
 
@@ -107,22 +127,63 @@ describe('a secret with a copy-paste accident', () => {
 
 describe('no flag silently ignored', () => {
   it.each([
-    [['send', 'verified', '--count', '3', '--repeat', '2'], ['--count', '--repeat']],
-    [['send', 'verified', '--count', '3', '--dry-run'], ['--dry-run', '--count']],
-    [['send', 'verified', '--count', '3', '--curl'], ['--curl', '--count']],
-    [['send', 'all', '--event-id', 'evt_1'], ['send all', '--event-id']],
-    [['send', 'verified', '--count', '3', '--event-id', 'evt_1'], ['--event-id', '--count']],
-    [['send', 'verified', '--count', '3', '--set', 'id=evt_1'], ['--set id=evt_1', '--count']],
-    [['send', 'verified', '--count', '3', '--session-id', 'vs_1'], ['--session-id', '--count']],
-    [['send', 'verified', '--concurrency', '4'], ['--concurrency', '--count']],
-    [['send', 'verified', '--dry-run', '--expect', '4xx'], ['--dry-run', '--expect']],
-    [['send', 'verified', '--dry-run', '--curl'], ['--dry-run', '--curl']],
-    [['flow', 'verified', '--seed', '7'], ['--seed', '--shuffle']],
-    [['sign', '--to', ':3000'], ['--to', '--curl']],
-    [['sign', '--headers', '--curl'], ['--headers', '--curl']],
+    [
+      ['send', 'verified', '--count', '3', '--repeat', '2'],
+      ['--count', '--repeat'],
+    ],
+    [
+      ['send', 'verified', '--count', '3', '--dry-run'],
+      ['--dry-run', '--count'],
+    ],
+    [
+      ['send', 'verified', '--count', '3', '--curl'],
+      ['--curl', '--count'],
+    ],
+    [
+      ['send', 'all', '--event-id', 'evt_1'],
+      ['send all', '--event-id'],
+    ],
+    [
+      ['send', 'verified', '--count', '3', '--event-id', 'evt_1'],
+      ['--event-id', '--count'],
+    ],
+    [
+      ['send', 'verified', '--count', '3', '--set', 'id=evt_1'],
+      ['--set id=evt_1', '--count'],
+    ],
+    [
+      ['send', 'verified', '--count', '3', '--session-id', 'vs_1'],
+      ['--session-id', '--count'],
+    ],
+    [
+      ['send', 'verified', '--concurrency', '4'],
+      ['--concurrency', '--count'],
+    ],
+    [
+      ['send', 'verified', '--dry-run', '--expect', '4xx'],
+      ['--dry-run', '--expect'],
+    ],
+    [
+      ['send', 'verified', '--dry-run', '--curl'],
+      ['--dry-run', '--curl'],
+    ],
+    [
+      ['flow', 'verified', '--seed', '7'],
+      ['--seed', '--shuffle'],
+    ],
+    [
+      ['sign', '--to', ':3000'],
+      ['--to', '--curl'],
+    ],
+    [
+      ['sign', '--headers', '--curl'],
+      ['--headers', '--curl'],
+    ],
   ])('%j is exit 2 naming both flags, and sends nothing', async (args, flags) => {
     const server = await serve(SECRET_BODY);
-    const r = await cli([...args, '--secret', SECRET_BODY, ...(args[0] === 'sign' ? [] : ['--to', server.hookUrl])], { input: '{}' });
+    const r = await cli([...args, '--secret', SECRET_BODY, ...(args[0] === 'sign' ? [] : ['--to', server.hookUrl])], {
+      input: '{}',
+    });
     expect(r.code).toBe(2);
     const first = r.stderr.split('\n')[0]!;
     for (const flag of flags) expect(first).toContain(flag);
@@ -132,9 +193,24 @@ describe('no flag silently ignored', () => {
   it('load mode with a fixture that pins ids says the ids are replaced, and sends fresh ones', async () => {
     const server = await serve(SECRET_BODY);
     const fixture = file('pinned.json', JSON.stringify({ id: 'evt_pinned', data: { id: 'vs_pinned' } }));
-    const r = await cli(['send', 'verified', '--fixture', fixture, '--count', '3', '--concurrency', '1', '--to', server.hookUrl, '--secret', SECRET_BODY]);
+    const r = await cli([
+      'send',
+      'verified',
+      '--fixture',
+      fixture,
+      '--count',
+      '3',
+      '--concurrency',
+      '1',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET_BODY,
+    ]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("note: load mode gives every event a fresh event id and session id; the fixture's are replaced");
+    expect(r.stderr).toContain(
+      "note: load mode gives every event a fresh event id and session id; the fixture's are replaced",
+    );
     const ids = server.requests.map((q) => JSON.parse(q.body.toString('utf8')).id as string);
     expect(new Set(ids).size).toBe(3);
     expect(ids).not.toContain('evt_pinned');
@@ -154,7 +230,9 @@ describe('sign and verify refuse an empty body', () => {
   });
 
   it('verify --payload of an empty body is exit 2', async () => {
-    const r = await cli(['verify', '--payload', '-', '--signature', 'a'.repeat(64), '--secret', SECRET_BODY], { input: '' });
+    const r = await cli(['verify', '--payload', '-', '--signature', 'a'.repeat(64), '--secret', SECRET_BODY], {
+      input: '',
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('error: the payload <stdin> is empty (0 bytes)');
   });
@@ -162,7 +240,17 @@ describe('sign and verify refuse an empty body', () => {
 
 describe('--set with brackets', () => {
   it("'data.items[0]=x' creates an array; 'data.extra.0=x' a field named 0", async () => {
-    const r = await cli(['fixtures', 'verified', '--json', '--set', 'data.items[0]=x', '--set', 'data.items[1]={"k":1}', '--set', 'data.extra.0=y']);
+    const r = await cli([
+      'fixtures',
+      'verified',
+      '--json',
+      '--set',
+      'data.items[0]=x',
+      '--set',
+      'data.items[1]={"k":1}',
+      '--set',
+      'data.extra.0=y',
+    ]);
     expect(r.code).toBe(0);
     const event = JSON.parse(r.stdout);
     expect(event.data.items).toEqual(['x', { k: 1 }]);
@@ -172,23 +260,45 @@ describe('--set with brackets', () => {
 
 describe('numbers past what a timer holds', () => {
   it.each([
-    [['send', 'verified', '--timeout', '3000000000'], "'--timeout <ms>' argument '3000000000' is invalid. --timeout can be at most 2147483647"],
+    [
+      ['send', 'verified', '--timeout', '3000000000'],
+      "'--timeout <ms>' argument '3000000000' is invalid. --timeout can be at most 2147483647",
+    ],
     [['flow', 'verified', '--timeout', '3000000000'], '--timeout can be at most 2147483647'],
     [['retry-sim', '--timeout', '3000000000'], '--timeout can be at most 2147483647'],
     [['replay', '.', '--timeout', '3000000000'], '--timeout can be at most 2147483647'],
     [['check', '--timeout', '3000000000'], '--timeout can be at most 2147483647'],
-    [['listen', '--max-wait', '3000000'], "'--max-wait <seconds>' argument '3000000' is invalid. --max-wait can be at most 2147483 (seconds"],
+    [
+      ['listen', '--max-wait', '3000000'],
+      "'--max-wait <seconds>' argument '3000000' is invalid. --max-wait can be at most 2147483 (seconds",
+    ],
     [['listen', '--delay', '3000000000'], '--delay can be at most 2147483647'],
-    [['retry-sim', '--speed', '0.0001'], '--speed makes the 1h wait 416.6 days long; the longest wait is 2147483647 ms'],
+    [
+      ['retry-sim', '--speed', '0.0001'],
+      '--speed makes the 1h wait 416.6 days long; the longest wait is 2147483647 ms',
+    ],
   ])('%j is exit 2 naming the flag and the maximum', async (args, message) => {
-    const r = await cli([...args, '--secret', SECRET_BODY].filter((a, i, all) => !(args[0] === 'listen' && (a === '--secret' || all[i - 1] === '--secret'))));
+    const r = await cli(
+      [...args, '--secret', SECRET_BODY].filter(
+        (a, i, all) => !(args[0] === 'listen' && (a === '--secret' || all[i - 1] === '--secret')),
+      ),
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
   });
 
   it('the maximum itself is a working --timeout (no timer that fires at once)', async () => {
     const server = await serve(SECRET_BODY);
-    const r = await cli(['send', 'verified', '--to', server.hookUrl, '--secret', SECRET_BODY, '--timeout', '2147483647']);
+    const r = await cli([
+      'send',
+      'verified',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET_BODY,
+      '--timeout',
+      '2147483647',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/→ 200/);
   });
@@ -199,7 +309,10 @@ describe('deeply nested or wrong-typed JSON', () => {
 
   it('a 100,000-level fixture is exit 2 with the file, for fixtures and send', async () => {
     const path = file('deep-fixture.json', deep);
-    for (const args of [['fixtures', 'verified', '--fixture', path], ['send', '--fixture', path, '--dry-run', '--secret', SECRET_BODY]]) {
+    for (const args of [
+      ['fixtures', 'verified', '--fixture', path],
+      ['send', '--fixture', path, '--dry-run', '--secret', SECRET_BODY],
+    ]) {
       const r = await cli(args);
       expect(r.code).toBe(2);
       expect(r.stderr.split('\n')[0]).toBe(`error: ${path}:1:264: JSON nested more than 256 levels deep`);
@@ -209,8 +322,21 @@ describe('deeply nested or wrong-typed JSON', () => {
   it('verify of a deep body (--payload, --request, a capture) is exit 2 naming the input, whether or not the signature matches', async () => {
     const signature = createHmac('sha256', SECRET_BODY).update(deep).digest('hex');
     const payload = file('deep-body.json', deep);
-    const request = file('deep.http', `POST /webhooks/facesign HTTP/1.1\r\nFaceSign-Signature: ${'b'.repeat(64)}\r\nContent-Type: application/json\r\n\r\n${deep}`);
-    const capture = file('deep-capture.json', JSON.stringify({ version: 1, method: 'POST', path: '/', headers: {}, raw_headers: [], body_base64: Buffer.from(deep).toString('base64') }));
+    const request = file(
+      'deep.http',
+      `POST /webhooks/facesign HTTP/1.1\r\nFaceSign-Signature: ${'b'.repeat(64)}\r\nContent-Type: application/json\r\n\r\n${deep}`,
+    );
+    const capture = file(
+      'deep-capture.json',
+      JSON.stringify({
+        version: 1,
+        method: 'POST',
+        path: '/',
+        headers: {},
+        raw_headers: [],
+        body_base64: Buffer.from(deep).toString('base64'),
+      }),
+    );
     const runs: [string[], string][] = [
       [['verify', '--payload', payload, '--signature', signature], `"${payload}"`],
       [['verify', '--payload', payload, '--signature', 'a'.repeat(64)], `"${payload}"`],
@@ -225,24 +351,56 @@ describe('deeply nested or wrong-typed JSON', () => {
   });
 
   it('a capture file nested 100,000 levels is exit 2 for verify and replay', async () => {
-    const path = file('deep-file.json', `{"method":"POST","path":"/","headers":{},"body_base64":"","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
-    for (const args of [['verify', path, '--secret', SECRET_BODY], ['replay', path, '--to', ':1']]) {
+    const path = file(
+      'deep-file.json',
+      `{"method":"POST","path":"/","headers":{},"body_base64":"","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+    );
+    for (const args of [
+      ['verify', path, '--secret', SECRET_BODY],
+      ['replay', path, '--to', ':1'],
+    ]) {
       const r = await cli(args);
       expect(r.code).toBe(2);
-      expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^error: ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1:\\d+: JSON nested more than 256 levels deep$`));
+      expect(r.stderr.split('\n')[0]).toMatch(
+        new RegExp(
+          `^error: ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1:\\d+: JSON nested more than 256 levels deep$`,
+        ),
+      );
     }
   });
 
   it.each([
     ['raw_headers a number', { raw_headers: 5 }, 'raw_headers is not a list of [name, value] string pairs'],
     ['raw_headers an object', { raw_headers: { a: 1 } }, 'raw_headers is not a list of [name, value] string pairs'],
-    ['raw_headers with a non-string value', { raw_headers: [['FaceSign-Signature', { x: 1 }]] }, 'raw_headers is not a list of [name, value] string pairs'],
-    ['headers with a non-string value', { headers: { 'facesign-signature': 7 } }, 'headers is not an object of string values'],
+    [
+      'raw_headers with a non-string value',
+      { raw_headers: [['FaceSign-Signature', { x: 1 }]] },
+      'raw_headers is not a list of [name, value] string pairs',
+    ],
+    [
+      'headers with a non-string value',
+      { headers: { 'facesign-signature': 7 } },
+      'headers is not an object of string values',
+    ],
     ['body_base64 a number', { body_base64: 5 }, 'body_base64 is not base64'],
     ['verdict.event_id an object', { verdict: { event_id: { a: 1 } } }, 'verdict.event_id is not a string'],
   ])('a capture with %s is exit 2 with one line naming the file', async (_name, patch, what) => {
-    const path = file('typed.json', JSON.stringify({ version: 1, method: 'POST', path: '/', headers: {}, raw_headers: [], body_base64: 'e30=', ...patch }));
-    for (const args of [['verify', path, '--secret', SECRET_BODY], ['replay', path, '--to', ':1']]) {
+    const path = file(
+      'typed.json',
+      JSON.stringify({
+        version: 1,
+        method: 'POST',
+        path: '/',
+        headers: {},
+        raw_headers: [],
+        body_base64: 'e30=',
+        ...patch,
+      }),
+    );
+    for (const args of [
+      ['verify', path, '--secret', SECRET_BODY],
+      ['replay', path, '--to', ':1'],
+    ]) {
       const r = await cli(args);
       expect(r.code).toBe(2);
       expect(r.stderr.split('\n')[0]).toBe(`error: "${path}" is not a capture: ${what}`);

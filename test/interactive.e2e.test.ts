@@ -37,10 +37,32 @@ async function waitFor(text: string | RegExp): Promise<string> {
 /** Runs the CLI in a fresh tmux session; `stdoutFile` sends its stdout there (the screen keeps stderr). */
 function start(args: string[], env: Record<string, string> = {}, stdoutFile?: string): void {
   const vars = Object.entries({ NO_COLOR: '1', ...env }).map(([k, v]) => `${k}=${v}`);
-  const cmd = ['env', '-u', 'CI', '-u', 'FACESIGN_WEBHOOK_SECRET', '-u', 'FACESIGN_WEBHOOKS_URL', ...vars, process.execPath, BIN, ...args];
+  const cmd = [
+    'env',
+    '-u',
+    'CI',
+    '-u',
+    'FACESIGN_WEBHOOK_SECRET',
+    '-u',
+    'FACESIGN_WEBHOOKS_URL',
+    ...vars,
+    process.execPath,
+    BIN,
+    ...args,
+  ];
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const redirect = stdoutFile ? ` > ${quote(stdoutFile)}` : '';
-  tmux('new-session', '-d', '-s', 'cli', '-x', '160', '-y', '40', `${cmd.map(quote).join(' ')}${redirect}; echo "EXIT=$?"; sleep 60`);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    'cli',
+    '-x',
+    '160',
+    '-y',
+    '40',
+    `${cmd.map(quote).join(' ')}${redirect}; echo "EXIT=$?"; sleep 60`,
+  );
 }
 
 /** Waits until the test server has received `n` requests (bounded: 10 s). */
@@ -151,7 +173,11 @@ describe('interactive mode in a terminal', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fw-tty-'));
     const outFile = join(dir, 'out.ndjson');
     try {
-      start(['send', '--count', '5', '--concurrency', '2', '--json', '--to', server.hookUrl], { FACESIGN_WEBHOOK_SECRET: ` ${SECRET}` }, outFile);
+      start(
+        ['send', '--count', '5', '--concurrency', '2', '--json', '--to', server.hookUrl],
+        { FACESIGN_WEBHOOK_SECRET: ` ${SECRET}` },
+        outFile,
+      );
       await waitFor('Event type');
       tmux('send-keys', '-t', 'cli', 'Enter');
       await waitFor('Override any fields?');
@@ -160,7 +186,10 @@ describe('interactive mode in a terminal', () => {
       expect(s).toContain('EXIT=1'); // the secret with a leading space does not match the server's
       expect(s).toContain('warning: the secret from $FACESIGN_WEBHOOK_SECRET has a leading space');
       expect(s).not.toContain('Send another');
-      const records = readFileSync(outFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const records = readFileSync(outFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(records).toHaveLength(1);
       expect(records[0]).toMatchObject({ type: 'load', sent: 5, ok: 0, statuses: { '400': 5 } });
       expect(server.requests).toHaveLength(5);

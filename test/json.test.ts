@@ -2,7 +2,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deepMerge, findDeepNesting, lineColumn, MAX_JSON_DEPTH, parseJsonOrThrow, parsePath, parseSetValue, setPath, unsetPath, type JsonObject } from '../src/events/json.js';
+import {
+  deepMerge,
+  findDeepNesting,
+  lineColumn,
+  MAX_JSON_DEPTH,
+  parseJsonOrThrow,
+  parsePath,
+  parseSetValue,
+  setPath,
+  unsetPath,
+  type JsonObject,
+} from '../src/events/json.js';
 import { readFixtureFile } from '../src/commands/shared.js';
 import { expectCliError } from './helpers/errors.js';
 
@@ -12,7 +23,11 @@ describe('parseJsonOrThrow', () => {
     ['{"a": x}', '1:7', "Unexpected token 'x'"],
     ['{\n  "a": 1,\n  "b": }\n', '3:8', "Unexpected token '}'"],
     ['[1,]', '1:4', "Unexpected token ']'"],
-    ['{\n  "type": "session.failed",\n  "data": { "status": verified, "livemode": false, "more": 1 }\n}\n', '3:23', "Unexpected token 'v'"],
+    [
+      '{\n  "type": "session.failed",\n  "data": { "status": verified, "livemode": false, "more": 1 }\n}\n',
+      '3:23',
+      "Unexpected token 'v'",
+    ],
     ["{'a': 1}", '1:2', "Expected property name or '}'"],
     ['{"a": 1,\n}', '2:1', 'Expected double-quoted property name'],
     ['{"a": 1}}', '1:9', 'Unexpected non-whitespace character after JSON'],
@@ -115,7 +130,9 @@ describe('setPath / unsetPath', () => {
     const gap = expectCliError(() => setPath({ data: {} }, 'data.items[1]', 'x'));
     expect(gap.message).toContain('data.items is an array of 0, "1" is not an index in it');
     const onObject = expectCliError(() => setPath({ data: { meta: {} } }, 'data.meta[0]', 'x'));
-    expect(onObject.message).toBe('bad field path "data.meta[0]": data.meta is an object, not an array, so [0] cannot index it');
+    expect(onObject.message).toBe(
+      'bad field path "data.meta[0]": data.meta is an object, not an array, so [0] cannot index it',
+    );
     expect(onObject.hint).toContain('data.meta.0');
   });
 
@@ -157,7 +174,9 @@ describe('deeply nested JSON', () => {
     const text = `{"data":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
     const err = expectCliError(() => parseJsonOrThrow(text, 'deep.json'));
     expect(err.exitCode).toBe(2);
-    expect(err.message).toBe(`deep.json:1:${9 + MAX_JSON_DEPTH - 1}: JSON nested more than ${MAX_JSON_DEPTH} levels deep`);
+    expect(err.message).toBe(
+      `deep.json:1:${9 + MAX_JSON_DEPTH - 1}: JSON nested more than ${MAX_JSON_DEPTH} levels deep`,
+    );
   });
 
   it('JSON exactly at the limit still parses', () => {

@@ -71,7 +71,10 @@ describe('your app, driven by facesign-webhooks', () => {
   });
 
   it('what went on the wire is exactly what was signed', async () => {
-    const request = prepareRequest(buildEvent('session.verified', { userId: 'usr_7' }), { url: app.url, secret: SECRET });
+    const request = prepareRequest(buildEvent('session.verified', { userId: 'usr_7' }), {
+      url: app.url,
+      secret: SECRET,
+    });
     await deliver(request);
 
     const received = app.log.at(-1)!;
@@ -89,12 +92,17 @@ describe('your app, driven by facesign-webhooks', () => {
       const result = await deliver(prepareRequest(event, { url: app.url, secret: SECRET }));
       expect(result.status).toBe(200);
     }
-    expect(app.users.get('usr_flow')).toMatchObject({ status: 'failed', sessionId: events[0]!.data.id, eventId: events[2]!.id });
+    expect(app.users.get('usr_flow')).toMatchObject({
+      status: 'failed',
+      sessionId: events[0]!.data.id,
+      eventId: events[2]!.id,
+    });
     expect([...app.processed]).toEqual(events.map((e) => e.id));
   });
 
   it('all six types and an unknown one are acknowledged; only verified and failed touch the user', async () => {
-    const send = (event: ReturnType<typeof buildEvent>) => deliver(prepareRequest(event, { url: app.url, secret: SECRET }));
+    const send = (event: ReturnType<typeof buildEvent>) =>
+      deliver(prepareRequest(event, { url: app.url, secret: SECRET }));
 
     for (const type of EVENT_TYPES.filter((t) => t !== 'session.verified' && t !== 'session.failed')) {
       expect((await send(buildEvent(type, { userId: 'usr_other' }))).status).toBe(200);
@@ -113,7 +121,9 @@ describe('your app, driven by facesign-webhooks', () => {
     const event = buildEvent('session.verified', { userId: 'usr_mallory' });
 
     const wrongSecret = prepareRequest(event, { url: app.url, secret: 'whsec_not_the_one' });
-    expect(verifyWebhook({ body: wrongSecret.body, signature: wrongSecret.headers[SIGNATURE_HEADER], secret: SECRET }).ok).toBe(false);
+    expect(
+      verifyWebhook({ body: wrongSecret.body, signature: wrongSecret.headers[SIGNATURE_HEADER], secret: SECRET }).ok,
+    ).toBe(false);
     expect((await deliver(wrongSecret)).status).toBe(400);
 
     for (const signature of ['invalid', 'missing', 'malformed', 'tampered'] as const) {
@@ -143,7 +153,10 @@ describe('your app, driven by facesign-webhooks', () => {
 
   it("simulateRetries on a fake clock: a 2-delivery outage is ridden out on FaceSign's schedule", async () => {
     app.failNext(2); // a short database outage: the next two deliveries get a 500
-    const request = prepareRequest(buildEvent('session.verified', { userId: 'usr_retry' }), { url: app.url, secret: SECRET });
+    const request = prepareRequest(buildEvent('session.verified', { userId: 'usr_retry' }), {
+      url: app.url,
+      secret: SECRET,
+    });
     const clock = createFakeClock();
 
     const run = await simulateRetries(request, { clock });
@@ -161,7 +174,10 @@ describe('your app, driven by facesign-webhooks', () => {
 
   it('runRetries: an app that keeps failing gets 6 attempts over 1 h 12 min 35 s, then the delivery is marked failed', async () => {
     app.failNext(100);
-    const request = prepareRequest(buildEvent('session.verified', { userId: 'usr_down' }), { url: app.url, secret: SECRET });
+    const request = prepareRequest(buildEvent('session.verified', { userId: 'usr_down' }), {
+      url: app.url,
+      secret: SECRET,
+    });
     const clock = createFakeClock();
 
     const run = await runRetries({ attempt: () => deliver(request), clock });
@@ -179,7 +195,11 @@ describe('with an app configured otherwise', () => {
   it('checkEndpoint fails when the app is configured with another secret', async () => {
     const app = await track(startExampleApp({ secret: 'whsec_rotated_secret' }));
 
-    const report = await checkEndpoint({ url: app.url, secret: SECRET, cases: ['valid.session.verified', 'wrong-secret'] });
+    const report = await checkEndpoint({
+      url: app.url,
+      secret: SECRET,
+      cases: ['valid.session.verified', 'wrong-secret'],
+    });
 
     expect(report.failed).toBe(1);
     expect(report.cases.find((c) => c.id === 'valid.session.verified')).toMatchObject({ outcome: 'fail' });
@@ -196,7 +216,12 @@ describe('with an app configured otherwise', () => {
     expect((await deliver(request)).status).toBe(200);
     const [forwarded] = await waitForDeliveries(audit, 1);
 
-    expect(forwarded?.verdict).toMatchObject({ outcome: 'accepted', signature: 'valid', event_id: event.id, user_id: 'usr_audit' });
+    expect(forwarded?.verdict).toMatchObject({
+      outcome: 'accepted',
+      signature: 'valid',
+      event_id: event.id,
+      user_id: 'usr_audit',
+    });
     expect(captureBody(forwarded!).equals(request.body)).toBe(true);
     expect(audit.stats()).toMatchObject({ received: 1, accepted: 1, rejected: 0 });
   });

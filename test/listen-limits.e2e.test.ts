@@ -28,7 +28,10 @@ function tempDir(): string {
 
 /** Signed here with node:crypto directly, not with the project's signer. */
 const hmac = (body: Buffer) => createHmac('sha256', SECRET).update(body).digest('hex');
-const eventBody = (id: string, pad = '') => Buffer.from(`{"id":"${id}","object":"event","type":"session.verified","created":1,"data":{"id":"vs_1","metadata":{"user_id":"usr_1"}},"pad":${JSON.stringify(pad)}}`);
+const eventBody = (id: string, pad = '') =>
+  Buffer.from(
+    `{"id":"${id}","object":"event","type":"session.verified","created":1,"data":{"id":"vs_1","metadata":{"user_id":"usr_1"}},"pad":${JSON.stringify(pad)}}`,
+  );
 
 interface Reply {
   status: number;
@@ -36,24 +39,42 @@ interface Reply {
 }
 
 /** One request over node:http (a test can set any Host), on a fresh connection, bounded by 60 s. */
-function send(url: string, options: { method?: string; host?: string; body?: Buffer; headers?: Record<string, string> } = {}): Promise<Reply> {
+function send(
+  url: string,
+  options: { method?: string; host?: string; body?: Buffer; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.host !== undefined) headers.host = options.host;
-    const req = httpRequest({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: options.method ?? 'GET', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${target.search}`,
+        method: options.method ?? 'GET',
+        headers,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(60_000, () => req.destroy(new Error('no answer within 60 s')));
     req.on('error', reject);
     req.end(options.body);
   });
 }
 
-const deliver = (url: string, body: Buffer) => send(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'facesign-signature': hmac(body) } });
+const deliver = (url: string, body: Buffer) =>
+  send(url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', 'facesign-signature': hmac(body) },
+  });
 
 describe('listen: bounded history', () => {
   it('stays up after 240 deliveries of 1 MiB and serves the history within --history-bytes (default 64 MiB)', async () => {
@@ -62,7 +83,12 @@ describe('listen: bounded history', () => {
     for (let i = 0; i < 240; i++) expect((await send(l.url, { method: 'POST', body })).status).toBe(400);
     const res = await send(`${l.base}/__facesign/deliveries`);
     expect(res.status).toBe(200);
-    const h = JSON.parse(res.body.toString('utf8')) as { received: number; count: number; history_max_bytes: number; deliveries: { sequence: number; body_bytes: number }[] };
+    const h = JSON.parse(res.body.toString('utf8')) as {
+      received: number;
+      count: number;
+      history_max_bytes: number;
+      deliveries: { sequence: number; body_bytes: number }[];
+    };
     expect(h).toMatchObject({ received: 240, history_max_bytes: 64 * 1024 * 1024 });
     expect(h.count).toBe(h.deliveries.length);
     expect(h.count).toBeGreaterThan(0);
@@ -75,7 +101,10 @@ describe('listen: bounded history', () => {
   it('--history-bytes takes a size; a bad one is a usage error', async () => {
     const l = await startListen(['--secret', SECRET, '--history-bytes', '3kb']);
     for (let i = 1; i <= 5; i++) await deliver(l.url, eventBody(`evt_hb${i}`, 'x'.repeat(1000)));
-    const h = JSON.parse((await send(`${l.base}/__facesign/deliveries`)).body.toString()) as { count: number; deliveries: { verdict: { event_id: string } }[] };
+    const h = JSON.parse((await send(`${l.base}/__facesign/deliveries`)).body.toString()) as {
+      count: number;
+      deliveries: { verdict: { event_id: string } }[];
+    };
     expect(h.count).toBeLessThan(5);
     expect(h.deliveries.at(-1)!.verdict.event_id).toBe('evt_hb5');
     const bad = await runCli(['listen', '--port', '0', '--secret', SECRET, '--history-bytes', 'lots']);
@@ -89,7 +118,16 @@ describe('listen: DNS-rebinding guard', () => {
     const l = await startListen(['--secret', SECRET]);
     const port = new URL(l.url).port;
     const body = eventBody('evt_rebind');
-    expect((await send(l.url, { method: 'POST', host: 'abc.tunnel.example', body, headers: { 'facesign-signature': hmac(body) } })).status).toBe(200);
+    expect(
+      (
+        await send(l.url, {
+          method: 'POST',
+          host: 'abc.tunnel.example',
+          body,
+          headers: { 'facesign-signature': hmac(body) },
+        })
+      ).status,
+    ).toBe(200);
     const refused = await send(`${l.base}/__facesign/deliveries`, { host: `rebind.attacker.example:${port}` });
     expect(refused.status).toBe(421);
     expect(refused.body.toString()).not.toContain('evt_rebind');
@@ -97,7 +135,10 @@ describe('listen: DNS-rebinding guard', () => {
     const ok = await send(`${l.base}/__facesign/deliveries`, { host: `localhost:${port}` });
     expect(ok.status).toBe(200);
     expect(ok.body.toString()).toContain('evt_rebind');
-    const warnings = l.stderr().split('\n').filter((line) => line.includes('421'));
+    const warnings = l
+      .stderr()
+      .split('\n')
+      .filter((line) => line.includes('421'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^warning: .*rebind\.attacker\.example.*DNS-rebinding/);
   });
@@ -108,7 +149,9 @@ describe('listen: a second signal', () => {
     const l = await startListen(['--secret', SECRET]);
     const port = Number(new URL(l.url).port);
     // A request that never finishes keeps the first signal's graceful close waiting, so the second one is what ends the run.
-    const stuck = connect(port, '127.0.0.1', () => stuck.write(`POST /webhooks/facesign HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 100\r\n\r\n{"id":`));
+    const stuck = connect(port, '127.0.0.1', () =>
+      stuck.write(`POST /webhooks/facesign HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 100\r\n\r\n{"id":`),
+    );
     sockets.push(stuck);
     stuck.on('error', () => undefined);
     const answered: string[] = [];
@@ -135,7 +178,12 @@ describe('listen: a second signal', () => {
     const { code } = await l.exited;
     expect(signalled).toBe(true);
     expect(code).toBe(130);
-    const logged = new Set(l.records().filter((r) => r.type === 'delivery').map((r) => `${r.event_id}:${r.status}`));
+    const logged = new Set(
+      l
+        .records()
+        .filter((r) => r.type === 'delivery')
+        .map((r) => `${r.event_id}:${r.status}`),
+    );
     const missing = answered.filter((a) => !logged.has(a));
     expect(missing).toEqual([]);
     expect(l.stdout().endsWith('\n')).toBe(true);
@@ -158,20 +206,29 @@ describe('listen --save', () => {
     expect(Buffer.from(saved.body_base64, 'base64').equals(body)).toBe(true);
     expect(saved.body_text).toBe(body.toString('utf8'));
     expect(text).toBe(`${JSON.stringify(saved, null, 2)}\n`);
-    const h = JSON.parse((await send(`${l.base}/__facesign/deliveries`)).body.toString()) as { deliveries: { body_base64: string }[] };
+    const h = JSON.parse((await send(`${l.base}/__facesign/deliveries`)).body.toString()) as {
+      deliveries: { body_base64: string }[];
+    };
     expect(Buffer.from(h.deliveries[0]!.body_base64, 'base64').equals(body)).toBe(true);
   }, 60_000);
 
   it.each([
-    ['under /proc', '/proc/facesign-listen/captures', /^error: cannot create the capture directory "\/proc\/facesign-listen\/captures": /],
+    [
+      'under /proc',
+      '/proc/facesign-listen/captures',
+      /^error: cannot create the capture directory "\/proc\/facesign-listen\/captures": /,
+    ],
     ['not writable', '/proc/self', /^error: cannot write captures to "\/proc\/self": /],
-  ])('on a path that cannot be created or written (%s) fails at start: exit 2, one line naming it', async (_what, dir, message) => {
-    const r = await runCli(['listen', '--port', '0', '--secret', SECRET, '--save', dir], { timeoutMs: 15_000 });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(message);
-    expect(r.stderr.split('\n').filter((line) => line.startsWith('error:'))).toHaveLength(1);
-    expect(r.stdout).toBe('');
-  });
+  ])(
+    'on a path that cannot be created or written (%s) fails at start: exit 2, one line naming it',
+    async (_what, dir, message) => {
+      const r = await runCli(['listen', '--port', '0', '--secret', SECRET, '--save', dir], { timeoutMs: 15_000 });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.split('\n').filter((line) => line.startsWith('error:'))).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    },
+  );
 
   it('a directory removed while listening: one warning, every delivery answered and counted', async () => {
     const dir = join(tempDir(), 'captures');
@@ -183,7 +240,10 @@ describe('listen --save', () => {
     l.child.kill('SIGTERM');
     expect((await l.exited).code).toBe(0);
     expect(l.records().at(-1)).toMatchObject({ type: 'summary', received: 5, accepted: 5, saved: 1, save_errors: 4 });
-    const warnings = l.stderr().split('\n').filter((line) => line.startsWith('warning:'));
+    const warnings = l
+      .stderr()
+      .split('\n')
+      .filter((line) => line.startsWith('warning:'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/could not write capture #2 to .*ENOENT/);
     expect(existsSync(dir)).toBe(false);

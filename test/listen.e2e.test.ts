@@ -34,7 +34,12 @@ function eventBody(type: Parameters<typeof buildEvent>[0] = 'session.verified', 
   return Buffer.from(JSON.stringify(buildEvent(type, { eventId })));
 }
 
-async function post(url: string, body: Buffer | string, headers: Record<string, string> = {}, options: { method?: string; timeoutMs?: number; dispatcher?: Agent } = {}) {
+async function post(
+  url: string,
+  body: Buffer | string,
+  headers: Record<string, string> = {},
+  options: { method?: string; timeoutMs?: number; dispatcher?: Agent } = {},
+) {
   const res = await request(url, {
     method: (options.method ?? 'POST') as 'POST',
     body: options.method === 'GET' ? undefined : body,
@@ -97,11 +102,22 @@ describe('listen: verdicts', () => {
     results.push(['duplicate', await sendSigned(l.url, valid)]);
     results.push(['wrong path', await post(`${l.base}/webhooks/other`, other, { 'FaceSign-Signature': hmac(other) })]);
     results.push(['wrong method', await post(l.url, '', {}, { method: 'GET' })]);
-    results.push(['too large', await post(l.url, Buffer.alloc(4096, 'a'), { 'FaceSign-Signature': hmac(Buffer.alloc(4096, 'a')) })]);
+    results.push([
+      'too large',
+      await post(l.url, Buffer.alloc(4096, 'a'), { 'FaceSign-Signature': hmac(Buffer.alloc(4096, 'a')) }),
+    ]);
     results.push(['missing signature', await post(l.url, other)]);
     results.push(['malformed signature', await post(l.url, other, { 'FaceSign-Signature': 'abc123' })]);
-    results.push(['mismatched signature', await post(l.url, other, { 'FaceSign-Signature': hmac(other, 'another-secret') })]);
-    results.push(['tampered body', await post(l.url, Buffer.from(other.toString().replace('session.failed', 'session.verified')), { 'FaceSign-Signature': hmac(other) })]);
+    results.push([
+      'mismatched signature',
+      await post(l.url, other, { 'FaceSign-Signature': hmac(other, 'another-secret') }),
+    ]);
+    results.push([
+      'tampered body',
+      await post(l.url, Buffer.from(other.toString().replace('session.failed', 'session.verified')), {
+        'FaceSign-Signature': hmac(other),
+      }),
+    ]);
     results.push(['invalid JSON', await post(l.url, notJson, { 'FaceSign-Signature': hmac(notJson) })]);
 
     const byName = Object.fromEntries(results);
@@ -143,13 +159,22 @@ describe('listen: verdicts', () => {
 
   it('logs a human line per delivery with time, type, ids, verdict and the answer', async () => {
     const l = await startListen(['--secret', SECRET], { json: false });
-    const body = Buffer.from(JSON.stringify(buildEvent('session.cancelled', { eventId: 'evt_human1', sessionId: 'vs_human1', userId: 'usr_human1' })));
+    const body = Buffer.from(
+      JSON.stringify(
+        buildEvent('session.cancelled', { eventId: 'evt_human1', sessionId: 'vs_human1', userId: 'usr_human1' }),
+      ),
+    );
     await sendSigned(l.url, body);
     await post(l.url, body, { 'FaceSign-Signature': '0'.repeat(64) });
     await new Promise((r) => setTimeout(r, 200));
-    const lines = l.stdout().split('\n').filter((line) => line.includes('evt_human1'));
+    const lines = l
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('evt_human1'));
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}session\.cancelled {2}evt_human1 {2}vs_human1 {2}usr_human1 {2}✔ accepted {2}→ 200 "OK"$/);
+    expect(lines[0]).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} {2}session\.cancelled {2}evt_human1 {2}vs_human1 {2}usr_human1 {2}✔ accepted {2}→ 200 "OK"$/,
+    );
     expect(lines[1]).toMatch(/✘ rejected \(signature does not match the body and secret\) {2}→ 400/);
   });
 
@@ -255,7 +280,9 @@ describe('listen: captures', () => {
     const dir = tempDir();
     const l = await startListen(['--secret', SECRET, '--save', dir]);
     // Unusual but valid bytes: spacing, unicode, escapes, no trailing newline.
-    const first = Buffer.from(`{ "id":"evt_bytes_1" ,"object":"event","type":"session.verified","created":1,"data":{"id":"vs_1","metadata":{"user_id":"usr_é✓"},"note":"tab\\tline\\n"} }`);
+    const first = Buffer.from(
+      `{ "id":"evt_bytes_1" ,"object":"event","type":"session.verified","created":1,"data":{"id":"vs_1","metadata":{"user_id":"usr_é✓"},"note":"tab\\tline\\n"} }`,
+    );
     const second = eventBody('session.failed');
     const third = Buffer.from([0xff, 0xfe, 0x00, 0x41]);
     await sendSigned(l.url, first);
@@ -275,8 +302,18 @@ describe('listen: captures', () => {
     expect(captures[0].headers['facesign-signature']).toBe(hmac(first));
     expect(captures[0].headers['facesign-event-id']).toBe('evt_bytes_1');
     expect(captures[2].raw_headers).toContainEqual(['X-Custom-Case', 'Kept']);
-    expect(captures[0]).toMatchObject({ version: 1, method: 'POST', path: '/webhooks/facesign', remote_address: '127.0.0.1' });
-    expect(captures[0].verdict).toMatchObject({ outcome: 'accepted', status: 200, event_id: 'evt_bytes_1', user_id: 'usr_é✓' });
+    expect(captures[0]).toMatchObject({
+      version: 1,
+      method: 'POST',
+      path: '/webhooks/facesign',
+      remote_address: '127.0.0.1',
+    });
+    expect(captures[0].verdict).toMatchObject({
+      outcome: 'accepted',
+      status: 200,
+      event_id: 'evt_bytes_1',
+      user_id: 'usr_é✓',
+    });
     expect(captures[2].verdict).toMatchObject({ outcome: 'rejected', status: 400 });
     // Log lines are written in batches, within a turn of the event loop after the answer.
     const records = await l.deliveries(3);
@@ -296,10 +333,19 @@ describe('listen: captures', () => {
     expect(code).toBe(0);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     const summary = l.records().at(-1);
-    expect(summary).toMatchObject({ type: 'summary', reason: 'interrupted', received: 5, accepted: 5, saved: 5, save_errors: 0 });
+    expect(summary).toMatchObject({
+      type: 'summary',
+      reason: 'interrupted',
+      received: 5,
+      accepted: 5,
+      saved: 5,
+      save_errors: 0,
+    });
     const files = readdirSync(dir);
     expect(files).toHaveLength(5);
-    const saved = files.map((f) => Buffer.from(JSON.parse(readFileSync(join(dir, f), 'utf8')).body_base64, 'base64').toString());
+    const saved = files.map((f) =>
+      Buffer.from(JSON.parse(readFileSync(join(dir, f), 'utf8')).body_base64, 'base64').toString(),
+    );
     expect(saved.sort()).toEqual(bodies.map((b) => b.toString()).sort());
   });
 });
@@ -315,7 +361,14 @@ describe('listen: for CI', () => {
     expect(res.status).toBe(200);
     const { code } = await l.exited;
     expect(code).toBe(0);
-    expect(l.records().at(-1)).toMatchObject({ type: 'summary', reason: 'exit-after', accepted: 2, duplicates: 1, rejected: 1, met: true });
+    expect(l.records().at(-1)).toMatchObject({
+      type: 'summary',
+      reason: 'exit-after',
+      accepted: 2,
+      duplicates: 1,
+      rejected: 1,
+      met: true,
+    });
   });
 
   it('--max-wait exits 1 when --exit-after is not reached in time', async () => {
@@ -323,7 +376,13 @@ describe('listen: for CI', () => {
     await sendSigned(l.url, eventBody());
     const { code } = await l.exited;
     expect(code).toBe(1);
-    expect(l.records().at(-1)).toMatchObject({ type: 'summary', reason: 'max-wait', accepted: 1, exit_after: 3, met: false });
+    expect(l.records().at(-1)).toMatchObject({
+      type: 'summary',
+      reason: 'max-wait',
+      accepted: 1,
+      exit_after: 3,
+      met: false,
+    });
   });
 
   it('--max-wait alone just bounds the run: exit 0', async () => {
@@ -338,8 +397,12 @@ describe('listen: for CI', () => {
     const l = await startListen(['--secret', SECRET, '--save', dir, '--history', '2000']);
     const wide = new Agent({ connections: 1000, pipelining: 1 });
     try {
-      const bodies = Array.from({ length: 1000 }, (_, i) => eventBody('session.verified', `evt_burst_${String(i).padStart(4, '0')}`));
-      const results = await Promise.all(bodies.map((b) => post(l.url, b, { 'FaceSign-Signature': hmac(b) }, { dispatcher: wide, timeoutMs: 30_000 })));
+      const bodies = Array.from({ length: 1000 }, (_, i) =>
+        eventBody('session.verified', `evt_burst_${String(i).padStart(4, '0')}`),
+      );
+      const results = await Promise.all(
+        bodies.map((b) => post(l.url, b, { 'FaceSign-Signature': hmac(b) }, { dispatcher: wide, timeoutMs: 30_000 })),
+      );
       expect(results.filter((r) => r.status === 200)).toHaveLength(1000);
       const h = await history(l.base);
       expect(h.count).toBe(1000);

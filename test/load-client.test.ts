@@ -4,9 +4,29 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildEvent } from '../src/events/build.js';
 import { prepareRequest, type PrepareOptions, type WebhookRequest } from '../src/delivery/request.js';
 import { deliver } from '../src/delivery/deliver.js';
-import { requestFactory, runLoad, runWireLoad, wireRequestFactory, wireTarget, type LoadOptions } from '../src/delivery/load.js';
-import { MAX_HEAD_BYTES, ResponseProtocolError, ResponseReader, type ReadResponse } from '../src/delivery/response-reader.js';
-import { closedPort, hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
+import {
+  requestFactory,
+  runLoad,
+  runWireLoad,
+  wireRequestFactory,
+  wireTarget,
+  type LoadOptions,
+} from '../src/delivery/load.js';
+import {
+  MAX_HEAD_BYTES,
+  ResponseProtocolError,
+  ResponseReader,
+  type ReadResponse,
+} from '../src/delivery/response-reader.js';
+import {
+  closedPort,
+  hugeBodyHandler,
+  independentSignatureOk,
+  startServer,
+  verifyingHandler,
+  type Handler,
+  type TestServer,
+} from './helpers/server.js';
 
 const SECRET = 'whsec_load_client_test';
 /** Every network test is bounded: small counts, a short response deadline, and this per-test limit. */
@@ -19,7 +39,10 @@ const NET_TEST_MS = 15_000;
 const bin = (text: string) => Buffer.from(text, 'latin1');
 
 /** Feeds the chunks in order; the first complete response (and its leftover), or undefined. */
-function feed(reader: ResponseReader, chunks: Buffer[]): { response: ReadResponse; leftover: number; at: number } | undefined {
+function feed(
+  reader: ResponseReader,
+  chunks: Buffer[],
+): { response: ReadResponse; leftover: number; at: number } | undefined {
   for (const [at, chunk] of chunks.entries()) {
     const read = reader.push(chunk);
     if (read) return { ...read, at };
@@ -61,7 +84,9 @@ describe('ResponseReader', () => {
   });
 
   it('reads a chunked body with chunk extensions and trailers, split at every byte', () => {
-    const wire = bin('HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6 ; name="v"\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n');
+    const wire = bin(
+      'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6 ; name="v"\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n',
+    );
     expectEverySplit(wire, { status: 201, keepAlive: true, bodyBytes: 11, truncated: false });
   });
 
@@ -76,7 +101,10 @@ describe('ResponseReader', () => {
       ['HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n', 304],
       ['HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 200],
     ] as const) {
-      expect(new ResponseReader(1000).push(bin(head)), head).toEqual({ response: { status, keepAlive: true, bodyBytes: 0, truncated: false }, leftover: 0 });
+      expect(new ResponseReader(1000).push(bin(head)), head).toEqual({
+        response: { status, keepAlive: true, bodyBytes: 0, truncated: false },
+        leftover: 0,
+      });
     }
   });
 
@@ -102,14 +130,20 @@ describe('ResponseReader', () => {
 
   it('stops at the body cap: truncated, exactly the cap counted, connection not reusable', () => {
     const capped = { status: 200, keepAlive: false, bodyBytes: 1000, truncated: true };
-    const length = new ResponseReader(1000).push(bin(`HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n${'x'.repeat(5000)}`));
+    const length = new ResponseReader(1000).push(
+      bin(`HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n${'x'.repeat(5000)}`),
+    );
     expect(length?.response).toEqual(capped);
-    const chunked = new ResponseReader(1000).push(bin(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n${'x'.repeat(2000)}\r\n0\r\n\r\n`));
+    const chunked = new ResponseReader(1000).push(
+      bin(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n${'x'.repeat(2000)}\r\n0\r\n\r\n`),
+    );
     expect(chunked?.response).toEqual(capped);
     const untilClose = new ResponseReader(1000).push(bin(`HTTP/1.1 200 OK\r\n\r\n${'x'.repeat(1001)}`));
     expect(untilClose?.response).toEqual(capped);
     // Exactly the cap is a whole body, not a truncated one.
-    const exact = new ResponseReader(1000).push(bin(`HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n${'x'.repeat(1000)}`));
+    const exact = new ResponseReader(1000).push(
+      bin(`HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n${'x'.repeat(1000)}`),
+    );
     expect(exact?.response).toEqual({ status: 200, keepAlive: true, bodyBytes: 1000, truncated: false });
   });
 
@@ -119,21 +153,37 @@ describe('ResponseReader', () => {
     const both = bin(first + second);
     const reader = new ResponseReader(1000);
     const read = reader.push(both);
-    expect(read).toEqual({ response: { status: 200, keepAlive: true, bodyBytes: 2, truncated: false }, leftover: second.length });
+    expect(read).toEqual({
+      response: { status: 200, keepAlive: true, bodyBytes: 2, truncated: false },
+      leftover: second.length,
+    });
     // The leftover really is the second response.
     reader.reset();
     expect(reader.push(both.subarray(both.length - read!.leftover))?.response.status).toBe(201);
     // The same for a response without a body and for a chunked one.
-    expect(new ResponseReader(1000).push(bin(`HTTP/1.1 204 No Content\r\n\r\n${second}`))?.leftover).toBe(second.length);
-    expect(new ResponseReader(1000).push(bin(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${second}`))?.leftover).toBe(second.length);
+    expect(new ResponseReader(1000).push(bin(`HTTP/1.1 204 No Content\r\n\r\n${second}`))?.leftover).toBe(
+      second.length,
+    );
+    expect(
+      new ResponseReader(1000).push(bin(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${second}`))
+        ?.leftover,
+    ).toBe(second.length);
   });
 
   it('throws ResponseProtocolError on what is not an HTTP/1.x response', () => {
     expect(protocolError(() => new ResponseReader(1000).push(bin('garbage\r\n\r\n')))).toBe('HPE_INVALID_CONSTANT');
     expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/2 200\r\n\r\n')))).toBe('HPE_INVALID_CONSTANT');
-    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')))).toBe('HPE_INVALID_CHUNK_SIZE');
-    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n')))).toBe('HPE_INVALID_CONTENT_LENGTH');
-    expect(protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n')))).toBe('HPE_INVALID_CONTENT_LENGTH');
+    expect(
+      protocolError(() =>
+        new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')),
+      ),
+    ).toBe('HPE_INVALID_CHUNK_SIZE');
+    expect(
+      protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n'))),
+    ).toBe('HPE_INVALID_CONTENT_LENGTH');
+    expect(
+      protocolError(() => new ResponseReader(1000).push(bin('HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n'))),
+    ).toBe('HPE_INVALID_CONTENT_LENGTH');
   });
 
   it('refuses a head over 64 KiB with no blank line, whole or arriving in pieces', () => {
@@ -141,7 +191,9 @@ describe('ResponseReader', () => {
     expect(protocolError(() => new ResponseReader(1000).push(huge))).toBe('HPE_HEADER_OVERFLOW');
     // In 1 KiB pieces it buffers up to the limit, then gives up (rather than buffering forever).
     const reader = new ResponseReader(1000);
-    const pieces = Array.from({ length: Math.ceil(huge.length / 1024) }, (_, i) => huge.subarray(i * 1024, (i + 1) * 1024));
+    const pieces = Array.from({ length: Math.ceil(huge.length / 1024) }, (_, i) =>
+      huge.subarray(i * 1024, (i + 1) * 1024),
+    );
     let pushed = 0;
     const code = protocolError(() => {
       for (const piece of pieces) {
@@ -155,10 +207,20 @@ describe('ResponseReader', () => {
 
   it('parses a second response after reset()', () => {
     const reader = new ResponseReader(1000);
-    expect(reader.push(bin('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'))?.response).toEqual({ status: 200, keepAlive: false, bodyBytes: 2, truncated: false });
+    expect(reader.push(bin('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'))?.response).toEqual({
+      status: 200,
+      keepAlive: false,
+      bodyBytes: 2,
+      truncated: false,
+    });
     reader.reset();
     expect(reader.push(bin('HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n'))).toBeUndefined();
-    expect(reader.push(bin('abc\r\n0\r\n\r\n'))?.response).toEqual({ status: 503, keepAlive: true, bodyBytes: 3, truncated: false });
+    expect(reader.push(bin('abc\r\n0\r\n\r\n'))?.response).toEqual({
+      status: 503,
+      keepAlive: true,
+      bodyBytes: 3,
+      truncated: false,
+    });
   });
 });
 
@@ -201,8 +263,20 @@ const hmacHex = (body: Buffer) => createHmac('sha256', SECRET).update(body).dige
 
 describe('wireTarget', () => {
   it('reads host, port, path and Host header once from the URL', () => {
-    expect(wireTarget('http://[::1]:8080/hooks/in?x=1#frag')).toMatchObject({ https: false, host: '::1', port: 8080, path: '/hooks/in?x=1', hostHeader: '[::1]:8080' });
-    expect(wireTarget('https://example.com')).toMatchObject({ https: true, host: 'example.com', port: 443, path: '/', hostHeader: 'example.com' });
+    expect(wireTarget('http://[::1]:8080/hooks/in?x=1#frag')).toMatchObject({
+      https: false,
+      host: '::1',
+      port: 8080,
+      path: '/hooks/in?x=1',
+      hostHeader: '[::1]:8080',
+    });
+    expect(wireTarget('https://example.com')).toMatchObject({
+      https: true,
+      host: 'example.com',
+      port: 443,
+      path: '/',
+      hostHeader: 'example.com',
+    });
     expect(wireTarget('http://localhost/a')).toMatchObject({ port: 80, path: '/a', hostHeader: 'localhost' });
   });
 });
@@ -210,7 +284,11 @@ describe('wireTarget', () => {
 describe('wireRequestFactory', () => {
   const url = 'http://127.0.0.1:4567/webhooks/facesign';
 
-  function wires(event: ReturnType<typeof buildEvent>, options: Partial<PrepareOptions> = {}, n = 200): { template: WebhookRequest; parsed: ParsedWire[] } {
+  function wires(
+    event: ReturnType<typeof buildEvent>,
+    options: Partial<PrepareOptions> = {},
+    n = 200,
+  ): { template: WebhookRequest; parsed: ParsedWire[] } {
     const template = prepareRequest(event, { url, secret: SECRET, ...options });
     const next = wireRequestFactory(template, SECRET, wireTarget(url));
     return { template, parsed: Array.from({ length: n }, () => parseWire(next())) };
@@ -353,7 +431,6 @@ async function rawServe(onRequest: (socket: Socket) => void): Promise<RawServer>
   return state;
 }
 
-
 /** Runs the load client as `send --count` does: wire requests from one session.verified template. */
 function wireLoad(url: string, options: LoadOptions, prepare: Partial<PrepareOptions> = {}) {
   const template = prepareRequest(buildEvent('session.verified'), { url, secret: SECRET, ...prepare });
@@ -362,26 +439,32 @@ function wireLoad(url: string, options: LoadOptions, prepare: Partial<PrepareOpt
 }
 
 describe('runWireLoad against a well-behaved node:http server', () => {
-  it('sends exactly count signed requests over at most concurrency keep-alive connections', { timeout: NET_TEST_MS }, async () => {
-    // Every tenth request is refused, so the status counts have two kinds; a bad signature would show as 400.
-    const verify = verifyingHandler(SECRET);
-    const server = await serve((req, body, res, index) => (index % 10 === 9 ? res.writeHead(503).end('busy') : verify(req, body, res, index)));
-    const report = await wireLoad(server.hookUrl, { count: 300, concurrency: 8, timeoutMs: 1_000 });
-    expect(report.statuses).toEqual({ '200': 270, '503': 30 });
-    expect(report).toMatchObject({ sent: 300, ok: 270, interrupted: false });
-    expect(server.requests).toHaveLength(300);
-    for (const req of server.requests) {
-      expect(req.method).toBe('POST');
-      expect(req.url).toBe('/webhooks/facesign');
-      expect(req.headers['facesign-signature']).toBe(hmacHex(req.body));
-      expect(req.headers['facesign-event-id']).toBe(JSON.parse(req.body.toString('utf8')).id);
-    }
-    expect(new Set(server.requests.map((r) => r.headers['facesign-event-id'])).size).toBe(300);
-    // Keep-alive: the connections were reused, not opened per request.
-    expect(server.connections()).toBeGreaterThanOrEqual(1);
-    expect(server.connections()).toBeLessThanOrEqual(8);
-    expect(report.latency.max).toBeGreaterThanOrEqual(report.latency.p50);
-  });
+  it(
+    'sends exactly count signed requests over at most concurrency keep-alive connections',
+    { timeout: NET_TEST_MS },
+    async () => {
+      // Every tenth request is refused, so the status counts have two kinds; a bad signature would show as 400.
+      const verify = verifyingHandler(SECRET);
+      const server = await serve((req, body, res, index) =>
+        index % 10 === 9 ? res.writeHead(503).end('busy') : verify(req, body, res, index),
+      );
+      const report = await wireLoad(server.hookUrl, { count: 300, concurrency: 8, timeoutMs: 1_000 });
+      expect(report.statuses).toEqual({ '200': 270, '503': 30 });
+      expect(report).toMatchObject({ sent: 300, ok: 270, interrupted: false });
+      expect(server.requests).toHaveLength(300);
+      for (const req of server.requests) {
+        expect(req.method).toBe('POST');
+        expect(req.url).toBe('/webhooks/facesign');
+        expect(req.headers['facesign-signature']).toBe(hmacHex(req.body));
+        expect(req.headers['facesign-event-id']).toBe(JSON.parse(req.body.toString('utf8')).id);
+      }
+      expect(new Set(server.requests.map((r) => r.headers['facesign-event-id'])).size).toBe(300);
+      // Keep-alive: the connections were reused, not opened per request.
+      expect(server.connections()).toBeGreaterThanOrEqual(1);
+      expect(server.connections()).toBeLessThanOrEqual(8);
+      expect(report.latency.max).toBeGreaterThanOrEqual(report.latency.p50);
+    },
+  );
 
   it('reconnects when every response says Connection: close', { timeout: NET_TEST_MS }, async () => {
     const server = await serve((_req, _body, res) => res.writeHead(200, { connection: 'close' }).end('bye'));
@@ -412,45 +495,70 @@ describe('runWireLoad against a well-behaved node:http server', () => {
     expect(elsewhere.requests).toHaveLength(0);
   });
 
-  it('stops starting requests once the signal aborts, and says it was interrupted', { timeout: NET_TEST_MS }, async () => {
-    const controller = new AbortController();
-    const server = await serve((_req, _body, res, index) => {
-      if (index === 19) controller.abort();
-      res.end('OK');
-    });
-    const report = await wireLoad(server.hookUrl, { count: 500, concurrency: 4, timeoutMs: 1_000, signal: controller.signal });
-    expect(report.interrupted).toBe(true);
-    expect(report.sent).toBeLessThan(500);
-    // Only the requests already in flight when it aborted were still sent, and each was answered.
-    expect(report.sent).toBeGreaterThanOrEqual(20);
-    expect(report.sent).toBeLessThanOrEqual(20 + 4);
-    expect(server.requests).toHaveLength(report.sent);
-    expect(report.statuses).toEqual({ '200': report.sent });
-  });
+  it(
+    'stops starting requests once the signal aborts, and says it was interrupted',
+    { timeout: NET_TEST_MS },
+    async () => {
+      const controller = new AbortController();
+      const server = await serve((_req, _body, res, index) => {
+        if (index === 19) controller.abort();
+        res.end('OK');
+      });
+      const report = await wireLoad(server.hookUrl, {
+        count: 500,
+        concurrency: 4,
+        timeoutMs: 1_000,
+        signal: controller.signal,
+      });
+      expect(report.interrupted).toBe(true);
+      expect(report.sent).toBeLessThan(500);
+      // Only the requests already in flight when it aborted were still sent, and each was answered.
+      expect(report.sent).toBeGreaterThanOrEqual(20);
+      expect(report.sent).toBeLessThanOrEqual(20 + 4);
+      expect(server.requests).toHaveLength(report.sent);
+      expect(report.statuses).toEqual({ '200': report.sent });
+    },
+  );
 
-  it('runLoad (the library wrapper) still delivers WebhookRequest objects end to end', { timeout: NET_TEST_MS }, async () => {
-    const server = await serve(verifyingHandler(SECRET));
-    const template = prepareRequest(buildEvent('session.created'), { url: server.hookUrl, secret: SECRET });
-    const report = await runLoad(requestFactory(template, SECRET), { count: 50, concurrency: 4, timeoutMs: 1_000 });
-    expect(report.statuses).toEqual({ '200': 50 });
-    expect(server.requests).toHaveLength(50);
-    expect(new Set(server.requests.map((r) => r.headers['facesign-event-id'])).size).toBe(50);
-  });
+  it(
+    'runLoad (the library wrapper) still delivers WebhookRequest objects end to end',
+    { timeout: NET_TEST_MS },
+    async () => {
+      const server = await serve(verifyingHandler(SECRET));
+      const template = prepareRequest(buildEvent('session.created'), { url: server.hookUrl, secret: SECRET });
+      const report = await runLoad(requestFactory(template, SECRET), { count: 50, concurrency: 4, timeoutMs: 1_000 });
+      expect(report.statuses).toEqual({ '200': 50 });
+      expect(server.requests).toHaveLength(50);
+      expect(new Set(server.requests.map((r) => r.headers['facesign-event-id'])).size).toBe(50);
+    },
+  );
 
-  it('sends a Latin-1 header value as the same bytes single-event delivery (undici) sends', { timeout: NET_TEST_MS }, async () => {
-    // parseHeader accepts \x80-\xff in a value (obs-text), so `--header "X-Customer: Café"` is legal;
-    // undici writes the head as Latin-1 (é is the one byte 0xE9), and node:http reads it back as Latin-1.
-    const server = await serve();
-    const template = prepareRequest(buildEvent('session.verified'), { url: server.hookUrl, secret: SECRET, headers: ['X-Customer: Café'] });
-    await deliver(template, { timeoutMs: 1_000 });
-    const target = wireTarget(server.hookUrl);
-    await runWireLoad(target, wireRequestFactory(template, SECRET, target), { count: 1, concurrency: 1, timeoutMs: 1_000 });
-    await runLoad(requestFactory(template, SECRET), { count: 1, concurrency: 1, timeoutMs: 1_000 });
-    expect(server.requests).toHaveLength(3);
-    const [single, wire, library] = server.requests.map((r) => r.headers['x-customer']);
-    expect(single).toBe('Café');
-    expect({ wire, library }).toEqual({ wire: single, library: single });
-  });
+  it(
+    'sends a Latin-1 header value as the same bytes single-event delivery (undici) sends',
+    { timeout: NET_TEST_MS },
+    async () => {
+      // parseHeader accepts \x80-\xff in a value (obs-text), so `--header "X-Customer: Café"` is legal;
+      // undici writes the head as Latin-1 (é is the one byte 0xE9), and node:http reads it back as Latin-1.
+      const server = await serve();
+      const template = prepareRequest(buildEvent('session.verified'), {
+        url: server.hookUrl,
+        secret: SECRET,
+        headers: ['X-Customer: Café'],
+      });
+      await deliver(template, { timeoutMs: 1_000 });
+      const target = wireTarget(server.hookUrl);
+      await runWireLoad(target, wireRequestFactory(template, SECRET, target), {
+        count: 1,
+        concurrency: 1,
+        timeoutMs: 1_000,
+      });
+      await runLoad(requestFactory(template, SECRET), { count: 1, concurrency: 1, timeoutMs: 1_000 });
+      expect(server.requests).toHaveLength(3);
+      const [single, wire, library] = server.requests.map((r) => r.headers['x-customer']);
+      expect(single).toBe('Café');
+      expect({ wire, library }).toEqual({ wire: single, library: single });
+    },
+  );
 });
 
 describe('runWireLoad against misbehaving endpoints', () => {
@@ -462,17 +570,21 @@ describe('runWireLoad against misbehaving endpoints', () => {
     expect(server.connections).toBe(20);
   });
 
-  it('replaces a connection the server closes after a response without saying Connection: close', { timeout: NET_TEST_MS }, async () => {
-    // RFC 9112 §9.6 wants `Connection: close` here; without it the next request may already be on
-    // the closing connection. That one is counted (as a reset), never thrown, and the lane reconnects.
-    const server = await rawServe((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
-    const report = await wireLoad(server.hookUrl, { count: 20, concurrency: 2, timeoutMs: 1_000 });
-    expect(report.sent).toBe(20);
-    expect(Object.keys(report.statuses).filter((k) => k !== '200' && k !== 'error:reset')).toEqual([]);
-    expect((report.statuses['200'] ?? 0) + (report.statuses['error:reset'] ?? 0)).toBe(20);
-    // Every connection's first request is answered.
-    expect(report.statuses['200']).toBe(server.connections);
-  });
+  it(
+    'replaces a connection the server closes after a response without saying Connection: close',
+    { timeout: NET_TEST_MS },
+    async () => {
+      // RFC 9112 §9.6 wants `Connection: close` here; without it the next request may already be on
+      // the closing connection. That one is counted (as a reset), never thrown, and the lane reconnects.
+      const server = await rawServe((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+      const report = await wireLoad(server.hookUrl, { count: 20, concurrency: 2, timeoutMs: 1_000 });
+      expect(report.sent).toBe(20);
+      expect(Object.keys(report.statuses).filter((k) => k !== '200' && k !== 'error:reset')).toEqual([]);
+      expect((report.statuses['200'] ?? 0) + (report.statuses['error:reset'] ?? 0)).toBe(20);
+      // Every connection's first request is answered.
+      expect(report.statuses['200']).toBe(server.connections);
+    },
+  );
 
   it('counts a reset on every request as error:reset and finishes', { timeout: NET_TEST_MS }, async () => {
     const server = await rawServe((socket) => socket.resetAndDestroy());
@@ -502,21 +614,25 @@ describe('runWireLoad against misbehaving endpoints', () => {
     expect(server.connections).toBe(4);
   });
 
-  it('times out on a body that trickles past the deadline (the deadline covers the whole response)', { timeout: NET_TEST_MS }, async () => {
-    const timers = new Set<NodeJS.Timeout>();
-    const server = await rawServe((socket) => {
-      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n');
-      const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write('x')), 20);
-      timers.add(timer);
-    });
-    try {
-      const report = await wireLoad(server.hookUrl, { count: 2, concurrency: 2, timeoutMs: 300 });
-      expect(report.statuses).toEqual({ 'error:timeout': 2 });
-      expect(report.durationMs).toBeLessThan(5_000);
-    } finally {
-      for (const timer of timers) clearInterval(timer);
-    }
-  });
+  it(
+    'times out on a body that trickles past the deadline (the deadline covers the whole response)',
+    { timeout: NET_TEST_MS },
+    async () => {
+      const timers = new Set<NodeJS.Timeout>();
+      const server = await rawServe((socket) => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n');
+        const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write('x')), 20);
+        timers.add(timer);
+      });
+      try {
+        const report = await wireLoad(server.hookUrl, { count: 2, concurrency: 2, timeoutMs: 300 });
+        expect(report.statuses).toEqual({ 'error:timeout': 2 });
+        expect(report.durationMs).toBeLessThan(5_000);
+      } finally {
+        for (const timer of timers) clearInterval(timer);
+      }
+    },
+  );
 
   it('counts an answer that is not HTTP as a protocol error', { timeout: NET_TEST_MS }, async () => {
     const server = await rawServe((socket) => socket.write('NOT HTTP\r\n\r\n'));
@@ -528,28 +644,40 @@ describe('runWireLoad against misbehaving endpoints', () => {
   it.each([
     ['with a Content-Length', true],
     ['chunked', false],
-  ])('counts a huge body (%s) as its status, reads only 64 KiB and drops the connection', { timeout: NET_TEST_MS }, async (_name, contentLength) => {
-    const huge = hugeBodyHandler(1024 ** 3, 'x', { contentLength });
-    const server = await serve(huge.handler);
-    const report = await wireLoad(server.hookUrl, { count: 6, concurrency: 2, timeoutMs: 1_000 });
-    expect(report.statuses).toEqual({ '200': 6 });
-    expect(report.durationMs).toBeLessThan(5_000);
-    // Not reused: each truncated response cost its connection.
-    expect(server.connections()).toBe(6);
-    expect(huge.state.finished).toBe(false);
-    expect(huge.state.written).toBeLessThan(64 * 1024 ** 2);
-  });
+  ])(
+    'counts a huge body (%s) as its status, reads only 64 KiB and drops the connection',
+    { timeout: NET_TEST_MS },
+    async (_name, contentLength) => {
+      const huge = hugeBodyHandler(1024 ** 3, 'x', { contentLength });
+      const server = await serve(huge.handler);
+      const report = await wireLoad(server.hookUrl, { count: 6, concurrency: 2, timeoutMs: 1_000 });
+      expect(report.statuses).toEqual({ '200': 6 });
+      expect(report.durationMs).toBeLessThan(5_000);
+      // Not reused: each truncated response cost its connection.
+      expect(server.connections()).toBe(6);
+      expect(huge.state.finished).toBe(false);
+      expect(huge.state.written).toBeLessThan(64 * 1024 ** 2);
+    },
+  );
 
   it('counts a closed port as error:refused', { timeout: NET_TEST_MS }, async () => {
     const port = await closedPort();
-    const report = await wireLoad(`http://127.0.0.1:${port}/webhooks/facesign`, { count: 10, concurrency: 3, timeoutMs: 1_000 });
+    const report = await wireLoad(`http://127.0.0.1:${port}/webhooks/facesign`, {
+      count: 10,
+      concurrency: 3,
+      timeoutMs: 1_000,
+    });
     expect(report.statuses).toEqual({ 'error:refused': 10 });
     expect(report).toMatchObject({ sent: 10, ok: 0, interrupted: false });
   });
 
   it('counts https to a plain-HTTP server as an error, without throwing', { timeout: NET_TEST_MS }, async () => {
     const server = await serve();
-    const report = await wireLoad(server.hookUrl.replace(/^http:/, 'https:'), { count: 4, concurrency: 2, timeoutMs: 1_000 });
+    const report = await wireLoad(server.hookUrl.replace(/^http:/, 'https:'), {
+      count: 4,
+      concurrency: 2,
+      timeoutMs: 1_000,
+    });
     expect(report.sent).toBe(4);
     expect(report.ok).toBe(0);
     // The plain server's answer to a ClientHello is not TLS: counted by kind, like deliver names it.

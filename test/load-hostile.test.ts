@@ -73,8 +73,14 @@ async function hostile(reply: string | Buffer): Promise<Hostile> {
 const ok = 'Content-Length: 2\r\n\r\nok';
 /** Each case: the bytes a hostile endpoint answers with. */
 const CASES: [string, string][] = [
-  ['a bare 101 Switching Protocols', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'],
-  ['a 101 followed by bytes that look like a 200', `HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nHTTP/1.1 200 OK\r\n${ok}`],
+  [
+    'a bare 101 Switching Protocols',
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+  ],
+  [
+    'a 101 followed by bytes that look like a 200',
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nHTTP/1.1 200 OK\r\n${ok}`,
+  ],
   ['bare LF line endings throughout', 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok'],
   ['a bare LF after the status line', `HTTP/1.1 200 OK\n${ok}`],
   ['a bare LF ending one header line', 'HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 2\r\n\r\nok'],
@@ -83,8 +89,14 @@ const CASES: [string, string][] = [
   ['obs-fold (a header line starting with a tab)', `HTTP/1.1 200 OK\r\nX-A: a\r\n\tfolded\r\n${ok}`],
   ['conflicting duplicate Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!'],
   ['a Content-Length list with two values', 'HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nok!'],
-  ['Content-Length and Transfer-Encoding together', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'],
-  ['Transfer-Encoding then Content-Length', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n'],
+  [
+    'Content-Length and Transfer-Encoding together',
+    'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+  ],
+  [
+    'Transfer-Encoding then Content-Length',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+  ],
   // llhttp lets any byte but CR and LF through in the reason phrase; this reader refuses control bytes there too.
   ['NUL in the status line', `HTTP/1.1 200 O\0K\r\n${ok}`],
   ['NUL in a header value', `HTTP/1.1 200 OK\r\nX-A: a\0b\r\n${ok}`],
@@ -109,7 +121,12 @@ async function undiciVerdict(url: string): Promise<string> {
   const u = new URL(url);
   const client = new Client(u.origin, { headersTimeout: 5_000, bodyTimeout: 5_000 });
   try {
-    const res = await client.request({ path: u.pathname, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const res = await client.request({
+      path: u.pathname,
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     await res.body.text();
     return `status ${res.statusCode}`;
   } catch (err) {
@@ -120,26 +137,46 @@ async function undiciVerdict(url: string): Promise<string> {
 }
 
 describe('load mode against hostile endpoints', () => {
-  it.each(CASES)('%s: error:protocol on every request, never 2xx, never a timeout; undici gets the same bytes', { timeout: TEST_MS }, async (name, reply) => {
-    const server = await hostile(reply);
-    const template = prepareRequest(buildEvent('session.verified'), { url: server.url, secret: SECRET });
-    const target = wireTarget(server.url);
-    const report = await runWireLoad(target, wireRequestFactory(template, SECRET, target), { count: 4, concurrency: 2, timeoutMs: DEADLINE_MS });
-    expect(report.statuses).toEqual({ 'error:protocol': 4 });
-    expect(report).toMatchObject({ sent: 4, ok: 0 });
-    expect(server.requests).toBe(4);
+  it.each(CASES)(
+    '%s: error:protocol on every request, never 2xx, never a timeout; undici gets the same bytes',
+    { timeout: TEST_MS },
+    async (name, reply) => {
+      const server = await hostile(reply);
+      const template = prepareRequest(buildEvent('session.verified'), { url: server.url, secret: SECRET });
+      const target = wireTarget(server.url);
+      const report = await runWireLoad(target, wireRequestFactory(template, SECRET, target), {
+        count: 4,
+        concurrency: 2,
+        timeoutMs: DEADLINE_MS,
+      });
+      expect(report.statuses).toEqual({ 'error:protocol': 4 });
+      expect(report).toMatchObject({ sent: 4, ok: 0 });
+      expect(server.requests).toBe(4);
 
-    const verdict = await undiciVerdict(server.url);
-    if (name === 'NUL in the status line') return expect(verdict).toBe('status 200');
-    expect(verdict).toMatch(/^error /);
-    expect(verdict).not.toMatch(/TIMEOUT/);
-  });
+      const verdict = await undiciVerdict(server.url);
+      if (name === 'NUL in the status line') return expect(verdict).toBe('status 200');
+      expect(verdict).toMatch(/^error /);
+      expect(verdict).not.toMatch(/TIMEOUT/);
+    },
+  );
 });
 
 describe('send --count (the built CLI) against a hostile endpoint', () => {
   it('counts a 101 that pretends to be a 200 as error:protocol and exits 1', { timeout: TEST_MS }, async () => {
     const server = await hostile(CASES[1]![1]);
-    const res = await runCli(['send', 'verified', '--count', '6', '--concurrency', '2', '--to', server.url, '--secret', SECRET, '--json']);
+    const res = await runCli([
+      'send',
+      'verified',
+      '--count',
+      '6',
+      '--concurrency',
+      '2',
+      '--to',
+      server.url,
+      '--secret',
+      SECRET,
+      '--json',
+    ]);
     expect(res.code).toBe(1);
     const [load] = ndjson(res.stdout);
     expect(load).toMatchObject({ type: 'load', sent: 6, ok: 0, met: 0, statuses: { 'error:protocol': 6 } });
@@ -172,9 +209,21 @@ describe('ResponseReader fed one byte at a time', () => {
 
   it('reads well-formed responses byte by byte: interim 100, chunked with trailers, HTTP/1.0 until close', () => {
     const cases: [string, { status: number; bodyBytes: number; keepAlive: boolean }, boolean][] = [
-      ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nX-Tab:\tv \r\nContent-Length: 2\r\n\r\nok', { status: 200, bodyBytes: 2, keepAlive: true }, false],
-      ['HTTP/1.1 202 Accepted\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nX-T: 1\r\n\r\n', { status: 202, bodyBytes: 3, keepAlive: true }, false],
-      ['HTTP/1.1 200\r\nX-Obs-Text: caf\xe9\r\nContent-Length: 0\r\n\r\n', { status: 200, bodyBytes: 0, keepAlive: true }, false],
+      [
+        'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nX-Tab:\tv \r\nContent-Length: 2\r\n\r\nok',
+        { status: 200, bodyBytes: 2, keepAlive: true },
+        false,
+      ],
+      [
+        'HTTP/1.1 202 Accepted\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nX-T: 1\r\n\r\n',
+        { status: 202, bodyBytes: 3, keepAlive: true },
+        false,
+      ],
+      [
+        'HTTP/1.1 200\r\nX-Obs-Text: caf\xe9\r\nContent-Length: 0\r\n\r\n',
+        { status: 200, bodyBytes: 0, keepAlive: true },
+        false,
+      ],
       ['HTTP/1.0 200 OK\r\n\r\nuntil close', { status: 200, bodyBytes: 11, keepAlive: false }, true],
     ];
     for (const [text, expected, untilClose] of cases) {

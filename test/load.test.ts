@@ -26,7 +26,11 @@ describe('LatencyHistogram', () => {
     for (const v of values) h.record(v);
     expect(h.count).toBe(10_000);
     expect(h.max).toBe(1000);
-    for (const [p, exact] of [[50, 500], [95, 950], [99, 990]] as const) {
+    for (const [p, exact] of [
+      [50, 500],
+      [95, 950],
+      [99, 990],
+    ] as const) {
       expect(Math.abs(h.percentile(p) - exact) / exact).toBeLessThan(0.011);
     }
     expect(h.mean).toBeCloseTo(500.05, 5);
@@ -98,16 +102,30 @@ describe('runLoad against a real server', () => {
 describe('send --count (end to end)', () => {
   it('delivers N distinct, validly signed events of all six types and reports rates, percentiles and statuses', async () => {
     const server = await serve(verifyingHandler(SECRET));
-    const r = await runCli(['send', 'all', '--count', '120', '--concurrency', '6', '--to', server.hookUrl, '--secret', SECRET, '--json'], { timeoutMs: 30_000 });
+    const r = await runCli(
+      ['send', 'all', '--count', '120', '--concurrency', '6', '--to', server.hookUrl, '--secret', SECRET, '--json'],
+      { timeoutMs: 30_000 },
+    );
     expect(r.code).toBe(0);
     const records = ndjson(r.stdout);
     expect(records).toHaveLength(1);
     const load = records[0]!;
-    expect(load).toMatchObject({ type: 'load', sent: 120, ok: 120, met: 120, expected: '2xx', concurrency: 6, statuses: { '200': 120 }, interrupted: false });
+    expect(load).toMatchObject({
+      type: 'load',
+      sent: 120,
+      ok: 120,
+      met: 120,
+      expected: '2xx',
+      concurrency: 6,
+      statuses: { '200': 120 },
+      interrupted: false,
+    });
     expect(load.requests_per_second).toBeGreaterThan(0);
     for (const key of ['p50', 'p95', 'p99', 'max', 'mean']) expect(typeof load.latency_ms[key]).toBe('number');
     expect(server.requests).toHaveLength(120);
-    expect(server.requests.every((req) => independentSignatureOk(req.body, req.headers['facesign-signature'], SECRET))).toBe(true);
+    expect(
+      server.requests.every((req) => independentSignatureOk(req.body, req.headers['facesign-signature'], SECRET)),
+    ).toBe(true);
     const events = server.requests.map((req) => JSON.parse(req.body.toString('utf8')));
     expect(new Set(events.map((e) => e.id)).size).toBe(120);
     expect(new Set(events.map((e) => e.type)).size).toBe(6);
@@ -116,7 +134,18 @@ describe('send --count (end to end)', () => {
 
   it('exits 1 when responses miss --expect, and the human report names the counts', async () => {
     const server = await serve((_req, _body, res) => res.writeHead(500).end('no'));
-    const r = await runCli(['send', 'verified', '--count', '10', '--concurrency', '2', '--to', server.hookUrl, '--secret', SECRET]);
+    const r = await runCli([
+      'send',
+      'verified',
+      '--count',
+      '10',
+      '--concurrency',
+      '2',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^10 requests in .* req\/s, 2 concurrent$/m);
     expect(r.stdout).toMatch(/^latency {2}p50 .* p95 .* p99 .* max /m);
@@ -125,7 +154,11 @@ describe('send --count (end to end)', () => {
   });
 
   it('rejects a bad --count or --concurrency as a usage error', async () => {
-    for (const flags of [['--count', '0'], ['--count', 'many'], ['--count', '5', '--concurrency', '0']]) {
+    for (const flags of [
+      ['--count', '0'],
+      ['--count', 'many'],
+      ['--count', '5', '--concurrency', '0'],
+    ]) {
       const r = await runCli(['send', 'verified', ...flags, '--to', ':1', '--secret', SECRET]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/--(count|concurrency) takes a whole number of at least 1/);

@@ -19,7 +19,8 @@ const SECRET = 'whsec_output_e2e';
 const hmac = (body: Buffer | string, secret = SECRET) => createHmac('sha256', secret).update(body).digest('hex');
 
 /** Anything a terminal acts on, except the newlines that end our own lines. */
-const TERMINAL_ACTIVE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const TERMINAL_ACTIVE =
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 const HOSTILE_BODY = '\x1b[2J\x1b[H\r✔ accepted\n\u009b31m\u202eevil';
 const HTML_PAGE =
@@ -49,7 +50,12 @@ async function rawServer(reply: Reply): Promise<{ url: string; close(): Promise<
       const length = Number(/content-length: *(\d+)/i.exec(seen.subarray(0, end).toString('latin1'))?.[1] ?? 0);
       if (seen.length < end + 4 + length) return;
       const body = Buffer.from(reply.body, 'utf8');
-      socket.end(Buffer.concat([Buffer.from(`${reply.head}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`, 'latin1'), body]));
+      socket.end(
+        Buffer.concat([
+          Buffer.from(`${reply.head}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`, 'latin1'),
+          body,
+        ]),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -89,7 +95,9 @@ describe.concurrent('send: hostile responses are shown escaped', () => {
     expectSafe(r.stdout);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^✘ session\.verified evt_\w+ → 500 "\\x1b\[2J\\x1b\[H ✔ accepted \\x9b31m\\u\{202e\}evil", expected 2xx /);
+    expect(lines[0]).toMatch(
+      /^✘ session\.verified evt_\w+ → 500 "\\x1b\[2J\\x1b\[H ✔ accepted \\x9b31m\\u\{202e\}evil", expected 2xx /,
+    );
     const j = await runCli(['send', 'verified', '--to', s.url, '--secret', SECRET, '--json']);
     expect(ndjson(j.stdout)[0]!.response_body).toBe(HOSTILE_BODY);
   });
@@ -109,7 +117,9 @@ describe.concurrent('send: hostile responses are shown escaped', () => {
     const r = await runCli(['send', 'verified', '--to', s.url, '--secret', SECRET]);
     expect(r.code).toBe(1);
     expectSafe(r.stdout);
-    expect(r.stdout).toMatch(/→ protocol error from 127\.0\.0\.1:\d+: Response does not match the HTTP\/1\.1 protocol \(Invalid header value char\)/);
+    expect(r.stdout).toMatch(
+      /→ protocol error from 127\.0\.0\.1:\d+: Response does not match the HTTP\/1\.1 protocol \(Invalid header value char\)/,
+    );
     expect(r.stdout).not.toContain('login');
   });
 
@@ -127,7 +137,9 @@ describe.concurrent('send: a miss says what was expected', () => {
   let rejecting: TestServer;
   beforeAll(async () => {
     ok = await startServer();
-    rejecting = await startServer((_req, _body, res) => res.writeHead(400, { 'content-type': 'text/plain' }).end('Invalid signature'));
+    rejecting = await startServer((_req, _body, res) =>
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Invalid signature'),
+    );
   });
   afterAll(async () => {
     await ok.close();
@@ -141,25 +153,63 @@ describe.concurrent('send: a miss says what was expected', () => {
   });
 
   it('--expect 4xx against a 200 says "expected 4xx"; a met expectation says nothing more', async () => {
-    const r = await runCli(['send', 'verified', '--to', ok.hookUrl, '--secret', SECRET, '--expect', '4xx', '--signature', 'invalid']);
+    const r = await runCli([
+      'send',
+      'verified',
+      '--to',
+      ok.hookUrl,
+      '--secret',
+      SECRET,
+      '--expect',
+      '4xx',
+      '--signature',
+      'invalid',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('→ 200 "OK", expected 4xx');
-    const met = await runCli(['send', 'verified', '--to', rejecting.hookUrl, '--secret', SECRET, '--expect', '4xx', '--signature', 'invalid']);
+    const met = await runCli([
+      'send',
+      'verified',
+      '--to',
+      rejecting.hookUrl,
+      '--secret',
+      SECRET,
+      '--expect',
+      '4xx',
+      '--signature',
+      'invalid',
+    ]);
     expect(met.code).toBe(0);
     expect(met.stdout).not.toContain('expected');
     expect(met.stderr).not.toContain('hint');
   });
 
-  it.each(['invalid', 'missing', 'malformed', 'tampered'])('--signature %s without --expect: one hint at --expect 4xx on stderr', async (mode) => {
-    const r = await runCli(['send', 'all', '--to', rejecting.hookUrl, '--secret', SECRET, '--signature', mode]);
-    expect(r.code).toBe(1);
-    const hints = r.stderr.split('\n').filter((l) => l.startsWith('hint:'));
-    expect(hints).toEqual([`hint: --signature ${mode} expects your endpoint to reject it: add --expect 4xx to make that the success condition`]);
-    expect(r.stdout).toContain('→ 400 "Invalid signature", expected 2xx');
-  });
+  it.each(['invalid', 'missing', 'malformed', 'tampered'])(
+    '--signature %s without --expect: one hint at --expect 4xx on stderr',
+    async (mode) => {
+      const r = await runCli(['send', 'all', '--to', rejecting.hookUrl, '--secret', SECRET, '--signature', mode]);
+      expect(r.code).toBe(1);
+      const hints = r.stderr.split('\n').filter((l) => l.startsWith('hint:'));
+      expect(hints).toEqual([
+        `hint: --signature ${mode} expects your endpoint to reject it: add --expect 4xx to make that the success condition`,
+      ]);
+      expect(r.stdout).toContain('→ 400 "Invalid signature", expected 2xx');
+    },
+  );
 
   it('the same hint once in load mode; none for a valid signature', async () => {
-    const r = await runCli(['send', 'verified', '--count', '4', '--to', rejecting.hookUrl, '--secret', SECRET, '--signature', 'invalid']);
+    const r = await runCli([
+      'send',
+      'verified',
+      '--count',
+      '4',
+      '--to',
+      rejecting.hookUrl,
+      '--secret',
+      SECRET,
+      '--signature',
+      'invalid',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr.match(/hint: --signature invalid expects/g)).toHaveLength(1);
     const valid = await runCli(['send', 'verified', '--to', rejecting.hookUrl, '--secret', SECRET]);
@@ -170,12 +220,34 @@ describe.concurrent('send: a miss says what was expected', () => {
 describe.concurrent('retry-sim and check escape and preview the same way', () => {
   it('retry-sim: every attempt row escaped; an HTML page by its title', async () => {
     const a = await hostile('ansi');
-    const r = await runCli(['retry-sim', 'verified', '--to', a.url, '--secret', SECRET, '--schedule', '1ms,1ms', '--speed', '1']);
+    const r = await runCli([
+      'retry-sim',
+      'verified',
+      '--to',
+      a.url,
+      '--secret',
+      SECRET,
+      '--schedule',
+      '1ms,1ms',
+      '--speed',
+      '1',
+    ]);
     expect(r.code).toBe(1);
     expectSafe(r.stdout);
     expect(r.stdout.match(/500 "\\x1b\[2J/g)).toHaveLength(3);
     const h = await hostile('html');
-    const page = await runCli(['retry-sim', 'verified', '--to', h.url, '--secret', SECRET, '--schedule', '1ms', '--speed', '1']);
+    const page = await runCli([
+      'retry-sim',
+      'verified',
+      '--to',
+      h.url,
+      '--secret',
+      SECRET,
+      '--schedule',
+      '1ms',
+      '--speed',
+      '1',
+    ]);
     expect(page.stdout.match(/502 "502 Bad Gateway" \(HTML page\)/g)).toHaveLength(2);
     expect(page.stdout).not.toContain('DOCTYPE');
   });
@@ -210,23 +282,57 @@ describe('requests that try to drive the terminal: listen, verify and replay', (
         object: 'event',
         type: 'session.verified\r\x1b[32m✔ accepted\u202e',
         created: 1,
-        data: { id: 'vs_\u009b2J', object: 'verification_session', status: 'verified', metadata: { user_id: 'usr_\u2028x' } },
-      }).replace(/\\u001b/g, '\x1b').replace(/\\r/g, '\r'),
+        data: {
+          id: 'vs_\u009b2J',
+          object: 'verification_session',
+          status: 'verified',
+          metadata: { user_id: 'usr_\u2028x' },
+        },
+      })
+        .replace(/\\u001b/g, '\x1b')
+        .replace(/\\r/g, '\r'),
     );
     expect(body.includes(0x1b)).toBe(true); // raw control bytes in the JSON strings, as a hostile sender would write them
-    const res = await fetch(l.url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'facesign-signature': hmac(body) } });
+    const res = await fetch(l.url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', 'facesign-signature': hmac(body) },
+    });
     expect(res.status).toBe(400); // raw controls make the JSON invalid to JSON.parse… (listen rejects it)
     const valid = Buffer.from(
-      JSON.stringify({ id: 'evt_\x1b[2J\x1b[H', object: 'event', type: 'session.verified\r\x1b[32m✔ accepted\u202e', created: 1, data: { id: 'vs_\u009b2J', object: 'verification_session', status: 'verified', metadata: { user_id: 'usr_\u2028x' } } }),
+      JSON.stringify({
+        id: 'evt_\x1b[2J\x1b[H',
+        object: 'event',
+        type: 'session.verified\r\x1b[32m✔ accepted\u202e',
+        created: 1,
+        data: {
+          id: 'vs_\u009b2J',
+          object: 'verification_session',
+          status: 'verified',
+          metadata: { user_id: 'usr_\u2028x' },
+        },
+      }),
     );
-    const res2 = await fetch(l.url, { method: 'POST', body: valid, headers: { 'content-type': 'application/json', 'facesign-signature': hmac(valid) } });
+    const res2 = await fetch(l.url, {
+      method: 'POST',
+      body: valid,
+      headers: { 'content-type': 'application/json', 'facesign-signature': hmac(valid) },
+    });
     expect(res2.status).toBe(200); // …while JSON escapes decode to the same hostile strings, and are accepted
     await waitFor(() => readdirSync(dir).length === 2);
-    await waitFor(() => l.stdout().split('\n').filter((x) => /accepted|rejected/.test(x)).length === 2);
+    await waitFor(
+      () =>
+        l
+          .stdout()
+          .split('\n')
+          .filter((x) => /accepted|rejected/.test(x)).length === 2,
+    );
     l.child.kill('SIGTERM');
     await l.exited;
     expectSafe(l.stdout());
-    expect(l.stdout()).toContain('session.verified\\x0d\\x1b[32m✔ accepted\\u{202e}  evt_\\x1b[2J\\x1b[H  vs_\\x9b2J  usr_\\u{2028}x  ✔ accepted');
+    expect(l.stdout()).toContain(
+      'session.verified\\x0d\\x1b[32m✔ accepted\\u{202e}  evt_\\x1b[2J\\x1b[H  vs_\\x9b2J  usr_\\u{2028}x  ✔ accepted',
+    );
 
     const capture = join(dir, readdirSync(dir).sort()[1]!);
     const v = await runCli(['verify', capture, '--secret', SECRET]);
@@ -243,7 +349,9 @@ describe('requests that try to drive the terminal: listen, verify and replay', (
         const r = await runCli(['replay', renamed, '--to', target.hookUrl]);
         expect(r.code).toBe(0);
         expectSafe(r.stdout);
-        expect(r.stdout).toContain('✔ evil\\x1b[2J.json session.verified\\x0d\\x1b[32m✔ accepted\\u{202e} evt_\\x1b[2J\\x1b[H → 200 "OK"');
+        expect(r.stdout).toContain(
+          '✔ evil\\x1b[2J.json session.verified\\x0d\\x1b[32m✔ accepted\\u{202e} evt_\\x1b[2J\\x1b[H → 200 "OK"',
+        );
       } finally {
         await target.close();
       }

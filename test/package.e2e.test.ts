@@ -24,7 +24,14 @@ const PKG = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
   scripts: Record<string, string>;
 };
 const TSC = join(REPO, 'node_modules', '.bin', 'tsc');
-const SIX = ['session.created', 'session.started', 'session.verified', 'session.failed', 'session.cancelled', 'session.expired'];
+const SIX = [
+  'session.created',
+  'session.started',
+  'session.verified',
+  'session.failed',
+  'session.cancelled',
+  'session.expired',
+];
 
 interface Run {
   code: number | null;
@@ -36,7 +43,8 @@ interface Run {
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(FACESIGN_|npm_lifecycle_|npm_package_)/.test(key) || key === 'FORCE_COLOR' || key === 'NODE_OPTIONS') continue;
+    if (/^(FACESIGN_|npm_lifecycle_|npm_package_)/.test(key) || key === 'FORCE_COLOR' || key === 'NODE_OPTIONS')
+      continue;
     env[key] = value;
   }
   return { ...env, NO_COLOR: '1', CI: 'true', PATH: `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}` };
@@ -77,7 +85,10 @@ describe('the packed package, installed into a fresh project', { timeout: 60_000
       if (!existsSync(join(REPO, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
     }
     tmp = realpathSync(mkdtempSync(join(tmpdir(), 'fw-package-')));
-    const packed = mustSucceed('npm pack', await exec('npm', ['pack', '--pack-destination', tmp, '--ignore-scripts', '--json'], { cwd: REPO }));
+    const packed = mustSucceed(
+      'npm pack',
+      await exec('npm', ['pack', '--pack-destination', tmp, '--ignore-scripts', '--json'], { cwd: REPO }),
+    );
     const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     tarball = join(tmp, info!.filename);
     packedFiles = info!.files.map((f) => f.path);
@@ -87,7 +98,13 @@ describe('the packed package, installed into a fresh project', { timeout: 60_000
     mustSucceed('npm init', await exec('npm', ['init', '-y'], { cwd: project }));
     const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(project, 'package.json'), JSON.stringify({ ...manifest, type: 'module' }, null, 2));
-    mustSucceed('npm install', await exec('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, timeoutMs: 150_000 }));
+    mustSucceed(
+      'npm install',
+      await exec('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], {
+        cwd: project,
+        timeoutMs: 150_000,
+      }),
+    );
     bin = join(project, 'node_modules', '.bin', 'facesign-webhooks');
   }, 180_000);
 
@@ -96,10 +113,22 @@ describe('the packed package, installed into a fresh project', { timeout: 60_000
   });
 
   it('the tarball holds only what runs: package.json, README, bin/, dist/, fixtures/', () => {
-    const strays = packedFiles.filter((p) => !/^(package\.json|README\.md|LICENSE(\.md)?|bin\/.+|dist\/.+|fixtures\/.+)$/.test(p));
+    const strays = packedFiles.filter(
+      (p) => !/^(package\.json|README\.md|LICENSE(\.md)?|bin\/.+|dist\/.+|fixtures\/.+)$/.test(p),
+    );
     expect(strays).toEqual([]);
-    expect(packedFiles.filter((p) => /^(src|test|scripts|\.ci|node_modules)\/|tsconfig|vitest|\.tgz$/.test(p))).toEqual([]);
-    for (const needed of ['package.json', 'README.md', 'bin/facesign-webhooks.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/cli.js', ...SIX.map((t) => `fixtures/${t}.json`)]) {
+    expect(packedFiles.filter((p) => /^(src|test|scripts|\.ci|node_modules)\/|tsconfig|vitest|\.tgz$/.test(p))).toEqual(
+      [],
+    );
+    for (const needed of [
+      'package.json',
+      'README.md',
+      'bin/facesign-webhooks.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/cli.js',
+      ...SIX.map((t) => `fixtures/${t}.json`),
+    ]) {
       expect(packedFiles).toContain(needed);
     }
     // Every path package.json points at is in the tarball.
@@ -131,10 +160,15 @@ console.log(JSON.stringify({
 }));
 `,
     );
-    const run = mustSucceed('node use-library.mjs', await exec(process.execPath, ['use-library.mjs'], { cwd: project }));
+    const run = mustSucceed(
+      'node use-library.mjs',
+      await exec(process.execPath, ['use-library.mjs'], { cwd: project }),
+    );
     const out = JSON.parse(run.stdout) as Record<string, unknown>;
 
-    expect(fileURLToPath(out.resolved as string)).toBe(join(project, 'node_modules', 'facesign-webhooks', 'dist', 'index.js'));
+    expect(fileURLToPath(out.resolved as string)).toBe(
+      join(project, 'node_modules', 'facesign-webhooks', 'dist', 'index.js'),
+    );
     // HMAC-SHA256("mysecret", '{"foo":"bar"}'), the published vector of octokit/webhooks-methods.
     expect(out.knownAnswer).toBe('4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3');
     expect(out.eventTypes).toEqual(SIX);
@@ -160,21 +194,28 @@ console.log(JSON.stringify({
     expect(split).toBeGreaterThan(0);
     const [requestLine, ...headerLines] = run.stdout.slice(0, split).split('\n');
     const body = run.stdout.slice(split + 2).replace(/\n$/, '');
-    const headers = Object.fromEntries(headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const headers = Object.fromEntries(
+      headerLines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+    );
     const event = JSON.parse(body) as { id: string; type: string };
 
     expect(requestLine).toBe('POST http://localhost:3000/webhooks/facesign');
     expect(event.type).toBe('session.verified');
     expect(headers['facesign-event-id']).toBe(event.id);
     expect(headers['content-type']).toBe('application/json');
-    expect(headers['facesign-signature']).toBe(createHmac('sha256', 's').update(Buffer.from(body, 'utf8')).digest('hex'));
+    expect(headers['facesign-signature']).toBe(
+      createHmac('sha256', 's').update(Buffer.from(body, 'utf8')).digest('hex'),
+    );
   });
 
   it('npx facesign-webhooks events, from the project folder', async () => {
     // --no: never fetch a package of that name from the registry; the installed one must be found.
     const run = await exec('npx', ['--no', 'facesign-webhooks', 'events'], { cwd: project });
     expect(run.code).toBe(0);
-    const listed = run.stdout.split('\n').map((l) => l.split(/\s+/)[0]).filter((w) => w !== '');
+    const listed = run.stdout
+      .split('\n')
+      .map((l) => l.split(/\s+/)[0])
+      .filter((w) => w !== '');
     expect(listed).toEqual(SIX);
   });
 
@@ -228,7 +269,10 @@ export function wrong(): void {
         files: ['consumer.ts'],
       }),
     );
-    const run = await exec(TSC, ['-p', join(project, 'tsconfig.json'), '--listFiles'], { cwd: project, timeoutMs: 90_000 });
+    const run = await exec(TSC, ['-p', join(project, 'tsconfig.json'), '--listFiles'], {
+      cwd: project,
+      timeoutMs: 90_000,
+    });
     const errors = run.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
     expect(errors).toEqual([]);
     expect(run.code).toBe(0);

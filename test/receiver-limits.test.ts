@@ -12,7 +12,17 @@ import { createSeededRandom } from '../src/random.js';
 const SECRET = 'whsec_limits';
 /** Signed here with node:crypto directly, not with the project's signer. */
 const hmac = (body: string | Buffer, secret = SECRET) => createHmac('sha256', secret).update(body).digest('hex');
-const eventBody = (id: string, pad = 0) => Buffer.from(JSON.stringify({ id, object: 'event', type: 'session.verified', created: 1, data: { id: 'vs_1', metadata: { user_id: 'usr_1' } }, pad: 'p'.repeat(pad) }));
+const eventBody = (id: string, pad = 0) =>
+  Buffer.from(
+    JSON.stringify({
+      id,
+      object: 'event',
+      type: 'session.verified',
+      created: 1,
+      data: { id: 'vs_1', metadata: { user_id: 'usr_1' } },
+      pad: 'p'.repeat(pad),
+    }),
+  );
 
 interface Reply {
   status: number;
@@ -21,16 +31,31 @@ interface Reply {
 }
 
 /** One request over node:http (which lets a test set any Host), bounded by 30 s. */
-function send(port: number, options: { method?: string; path?: string; host?: string; body?: Buffer; headers?: Record<string, string> } = {}): Promise<Reply> {
+function send(
+  port: number,
+  options: { method?: string; path?: string; host?: string; body?: Buffer; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.host !== undefined) headers.host = options.host;
-    const req = httpRequest({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path ?? '/__facesign/deliveries', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? 'GET',
+        path: options.path ?? '/__facesign/deliveries',
+        headers,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
     req.on('error', reject);
     req.end(options.body);
@@ -39,10 +64,18 @@ function send(port: number, options: { method?: string; path?: string; host?: st
 
 /** POSTs a validly signed delivery. */
 function deliver(r: Receiver, body: Buffer): Promise<Reply> {
-  return send(r.port, { method: 'POST', path: r.path, body, headers: { 'content-type': 'application/json', 'facesign-signature': hmac(body) } });
+  return send(r.port, {
+    method: 'POST',
+    path: r.path,
+    body,
+    headers: { 'content-type': 'application/json', 'facesign-signature': hmac(body) },
+  });
 }
 
-async function history(r: Receiver, query = ''): Promise<{ count: number; deliveries: Capture[]; [k: string]: unknown }> {
+async function history(
+  r: Receiver,
+  query = '',
+): Promise<{ count: number; deliveries: Capture[]; [k: string]: unknown }> {
   const res = await send(r.port, { path: `/__facesign/deliveries${query}` });
   expect(res.status).toBe(200);
   return JSON.parse(res.body.toString('utf8'));
@@ -83,7 +116,9 @@ async function withLimits<T>(limits: Partial<typeof captureLimits>, fn: () => Pr
 
 describe('captureJsonPieces', () => {
   /** Bytes that stress a split: multi-byte characters, invalid UTF-8, quotes, backslashes, control bytes. */
-  const ALPHABET = [0x41, 0x22, 0x5c, 0x0a, 0x01, 0x7f, 0xc3, 0xa9, 0xe2, 0x9c, 0x93, 0xf0, 0x9f, 0x98, 0x80, 0xff, 0xed, 0xa0, 0xc0];
+  const ALPHABET = [
+    0x41, 0x22, 0x5c, 0x0a, 0x01, 0x7f, 0xc3, 0xa9, 0xe2, 0x9c, 0x93, 0xf0, 0x9f, 0x98, 0x80, 0xff, 0xed, 0xa0, 0xc0,
+  ];
 
   function capture(body: Buffer, extra: Partial<Capture> = {}): Capture {
     return {
@@ -95,19 +130,33 @@ describe('captureJsonPieces', () => {
       method: 'POST',
       path: '/webhooks/facesign?x="1"',
       headers: { 'facesign-signature': 'ab'.repeat(32), 'x-odd': 'é\u0001' },
-      raw_headers: [['FaceSign-Signature', 'ab'.repeat(32)], ['X-Odd', 'é\u0001']],
+      raw_headers: [
+        ['FaceSign-Signature', 'ab'.repeat(32)],
+        ['X-Odd', 'é\u0001'],
+      ],
       body_base64: body.toString('base64'),
       body_text: body.toString('utf8'),
       body_bytes: body.length,
       ...extra,
-      verdict: { status: 200, outcome: 'accepted', signature: 'valid', event_id: 'evt_1', event_type: 'session.verified', session_id: null, user_id: null, response_body: 'OK' },
+      verdict: {
+        status: 200,
+        outcome: 'accepted',
+        signature: 'valid',
+        event_id: 'evt_1',
+        event_type: 'session.verified',
+        session_id: null,
+        user_id: null,
+        response_body: 'OK',
+      },
     };
   }
 
   it('written in small pieces, gives exactly JSON.stringify of the capture, compact and indented', async () => {
     const random = createSeededRandom(11);
     for (let round = 0; round < 300; round++) {
-      const body = Buffer.from(Array.from({ length: Math.floor(random() * 64) }, () => ALPHABET[Math.floor(random() * ALPHABET.length)]!));
+      const body = Buffer.from(
+        Array.from({ length: Math.floor(random() * 64) }, () => ALPHABET[Math.floor(random() * ALPHABET.length)]!),
+      );
       const pieceBytes = 3 * (1 + Math.floor(random() * 5));
       const extra = round % 3 === 0 ? { body_omitted: true } : round % 3 === 1 ? { body_discarded: true } : {};
       const c = capture(body, extra);
@@ -147,7 +196,14 @@ describe('history bounded by bytes', () => {
     const big = eventBody('evt_big', 5_000);
     expect((await deliver(r, big)).status).toBe(200);
     const [c] = r.deliveries();
-    expect(c).toMatchObject({ sequence: 1, body_bytes: big.length, body_omitted: true, body_base64: '', body_text: '', verdict: { outcome: 'accepted', event_id: 'evt_big' } });
+    expect(c).toMatchObject({
+      sequence: 1,
+      body_bytes: big.length,
+      body_omitted: true,
+      body_base64: '',
+      body_text: '',
+      verdict: { outcome: 'accepted', event_id: 'evt_big' },
+    });
     expect(Object.keys(c!).slice(-2)).toEqual(['body_omitted', 'verdict']);
     const [file] = readdirSync(dir);
     const saved = readCaptureFile(join(dir, file!));
@@ -179,23 +235,28 @@ describe('history bounded by bytes', () => {
     const r = await start({ historyMaxBytes: 300 * 1024 * 1024, historyLimit: 1000 });
     const body = Buffer.alloc(1024 * 1024, 'a');
     for (let i = 0; i < 240; i++) expect((await send(r.port, { method: 'POST', path: r.path, body })).status).toBe(400);
-    const { bytes, tail, head } = await new Promise<{ bytes: number; tail: string; head: string }>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: r.port, path: '/__facesign/deliveries', agent: false }, (res) => {
-        let n = 0;
-        let first = '';
-        let last = Buffer.alloc(0);
-        res.on('data', (c: Buffer) => {
-          if (first.length < 200) first += c.subarray(0, 200).toString('latin1');
-          n += c.length;
-          last = Buffer.concat([last, c]).subarray(-200);
-        });
-        res.on('end', () => resolve({ bytes: n, tail: last.toString('latin1'), head: first }));
-        res.on('error', reject);
-      });
-      req.setTimeout(120_000, () => req.destroy(new Error('history not served within 120 s')));
-      req.on('error', reject);
-      req.end();
-    });
+    const { bytes, tail, head } = await new Promise<{ bytes: number; tail: string; head: string }>(
+      (resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port: r.port, path: '/__facesign/deliveries', agent: false },
+          (res) => {
+            let n = 0;
+            let first = '';
+            let last = Buffer.alloc(0);
+            res.on('data', (c: Buffer) => {
+              if (first.length < 200) first += c.subarray(0, 200).toString('latin1');
+              n += c.length;
+              last = Buffer.concat([last, c]).subarray(-200);
+            });
+            res.on('end', () => resolve({ bytes: n, tail: last.toString('latin1'), head: first }));
+            res.on('error', reject);
+          },
+        );
+        req.setTimeout(120_000, () => req.destroy(new Error('history not served within 120 s')));
+        req.on('error', reject);
+        req.end();
+      },
+    );
     expect(bytes).toBeGreaterThan(2 ** 29);
     expect(head).toMatch(/^\{"received":240,/);
     expect(tail).toMatch(/\],"count":240,"last_sequence":240,"more":false\}$/);
@@ -231,7 +292,11 @@ describe('a body too large to be one string', () => {
       expect(res.status).toBe(400);
       expect(res.body.toString()).toBe('Invalid JSON');
       const [c] = r.deliveries();
-      expect(c).toMatchObject({ body_bytes: body.length, body_omitted: true, verdict: { signature: 'valid', outcome: 'rejected' } });
+      expect(c).toMatchObject({
+        body_bytes: body.length,
+        body_omitted: true,
+        verdict: { signature: 'valid', outcome: 'rejected' },
+      });
       expect(c!.verdict.reason).toMatch(/more than one string can hold/);
       expect(r.stats()).toMatchObject({ received: 1, rejected: 1, saved: 1, saveErrors: 0 });
       const [file] = readdirSync(dir);
@@ -281,7 +346,13 @@ describe('the receiver answers its own endpoints only to a local Host (DNS-rebin
     const warnings: string[] = [];
     const r = await start({ onWarning: (m) => warnings.push(m) });
     const body = eventBody('evt_host');
-    const viaTunnel = await send(r.port, { method: 'POST', path: r.path, host: 'abc.tunnel.example', body, headers: { 'facesign-signature': hmac(body) } });
+    const viaTunnel = await send(r.port, {
+      method: 'POST',
+      path: r.path,
+      host: 'abc.tunnel.example',
+      body,
+      headers: { 'facesign-signature': hmac(body) },
+    });
     expect(viaTunnel.status).toBe(200);
     const rebound = await send(r.port, { host: `attacker.example:${r.port}` });
     expect(rebound.status).toBe(421);
@@ -297,18 +368,27 @@ describe('the receiver answers its own endpoints only to a local Host (DNS-rebin
       expect(JSON.parse(ok.body.toString()).deliveries[0].verdict.event_id).toBe('evt_host');
     }
     // Another path under the prefix is no delivery: 404, not recorded.
-    expect((await send(r.port, { host: `localhost:${r.port}`, path: '/__facesign/other', method: 'POST' })).status).toBe(404);
+    expect(
+      (await send(r.port, { host: `localhost:${r.port}`, path: '/__facesign/other', method: 'POST' })).status,
+    ).toBe(404);
     expect(r.stats().received).toBe(1);
   });
 
   it('reserves the /__facesign/ prefix for --path', async () => {
-    await expect(startReceiver({ secret: SECRET, port: 0, path: '/__facesign/hooks' })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/reserved/) });
+    await expect(startReceiver({ secret: SECRET, port: 0, path: '/__facesign/hooks' })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/reserved/),
+    });
   });
 });
 
 describe('capture directory', () => {
   it.each([
-    ['a path under /proc', '/proc/facesign-x/y', /cannot create the capture directory "\/proc\/facesign-x\/y": .*ENOENT/],
+    [
+      'a path under /proc',
+      '/proc/facesign-x/y',
+      /cannot create the capture directory "\/proc\/facesign-x\/y": .*ENOENT/,
+    ],
     ['a directory nothing can be written to', '/proc/self', /cannot write captures to "\/proc\/self"/],
   ])('%s fails at once with a usage error naming it', (_name, dir, message) => {
     let thrown: unknown;
@@ -323,7 +403,9 @@ describe('capture directory', () => {
   it('a path whose parent is a file fails naming the file', () => {
     const file = join(tempDir(), 'plain');
     writeFileSync(file, 'x');
-    expect(() => prepareSaveDir(join(file, 'a', 'b'))).toThrow(/cannot create the capture directory .*: .*ENOTDIR|is a file/);
+    expect(() => prepareSaveDir(join(file, 'a', 'b'))).toThrow(
+      /cannot create the capture directory .*: .*ENOTDIR|is a file/,
+    );
   });
 
   it('creates missing parents', () => {
@@ -342,7 +424,14 @@ describe('capture directory', () => {
     writeFileSync(dir, 'now a file');
     for (let i = 5; i <= 6; i++) expect((await deliver(r, eventBody(`evt_s${i}`))).status).toBe(200);
     expect(r.stats()).toMatchObject({ received: 6, accepted: 6, saved: 1, saveErrors: 5 });
-    expect(r.deliveries().map((c) => c.verdict.event_id)).toEqual(['evt_s1', 'evt_s2', 'evt_s3', 'evt_s4', 'evt_s5', 'evt_s6']);
+    expect(r.deliveries().map((c) => c.verdict.event_id)).toEqual([
+      'evt_s1',
+      'evt_s2',
+      'evt_s3',
+      'evt_s4',
+      'evt_s5',
+      'evt_s6',
+    ]);
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatch(/could not write capture #2 .*ENOENT.*still answered/);
     expect(warnings[1]).toMatch(/could not write capture #5 .*ENOTDIR/);

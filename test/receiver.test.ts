@@ -14,7 +14,13 @@ import type { Capture } from '../src/receiver/capture.js';
 
 const SECRET = 'whsec_unit';
 const hmac = (body: string | Buffer, secret = SECRET) => createHmac('sha256', secret).update(body).digest('hex');
-const EVENT = JSON.stringify({ id: 'evt_1', object: 'event', type: 'session.verified', created: 1, data: { id: 'vs_1', metadata: { user_id: 'usr_1' } } });
+const EVENT = JSON.stringify({
+  id: 'evt_1',
+  object: 'event',
+  type: 'session.verified',
+  created: 1,
+  data: { id: 'vs_1', metadata: { user_id: 'usr_1' } },
+});
 
 function received(overrides: Partial<ReceivedRequest> = {}): ReceivedRequest {
   const body = Buffer.from(EVENT);
@@ -29,7 +35,12 @@ function received(overrides: Partial<ReceivedRequest> = {}): ReceivedRequest {
   };
 }
 
-const ctx = (processed: string[] = []): JudgeContext => ({ path: '/webhooks/facesign', secret: SECRET, maxBodyBytes: 1024, isProcessed: (id) => processed.includes(id) });
+const ctx = (processed: string[] = []): JudgeContext => ({
+  path: '/webhooks/facesign',
+  secret: SECRET,
+  maxBodyBytes: 1024,
+  isProcessed: (id) => processed.includes(id),
+});
 
 describe('judgeRequest', () => {
   it.each<[string, Partial<ReceivedRequest>, number, string, string]>([
@@ -38,14 +49,38 @@ describe('judgeRequest', () => {
     ['a wrong path', { target: '/webhooks' }, 404, 'rejected', 'unchecked'],
     ['an absolute-form target', { target: 'http://evil/webhooks/facesign' }, 404, 'rejected', 'unchecked'],
     ['a PUT', { method: 'PUT' }, 405, 'rejected', 'unchecked'],
-    ['a body over the cap', { body: Buffer.alloc(0), bodyTooLarge: true, bodyBytesSeen: 5000 }, 413, 'rejected', 'unchecked'],
+    [
+      'a body over the cap',
+      { body: Buffer.alloc(0), bodyTooLarge: true, bodyBytesSeen: 5000 },
+      413,
+      'rejected',
+      'unchecked',
+    ],
     ['no signature', { headers: {} }, 400, 'rejected', 'missing'],
-    ['two signature values', { headers: { 'facesign-signature': [hmac(EVENT), hmac(EVENT)] as unknown as string } }, 400, 'rejected', 'malformed'],
+    [
+      'two signature values',
+      { headers: { 'facesign-signature': [hmac(EVENT), hmac(EVENT)] as unknown as string } },
+      400,
+      'rejected',
+      'malformed',
+    ],
     ['a sha256= prefix', { headers: { 'facesign-signature': `sha256=${hmac(EVENT)}` } }, 400, 'rejected', 'prefixed'],
     ['uppercase hex', { headers: { 'facesign-signature': hmac(EVENT).toUpperCase() } }, 400, 'rejected', 'uppercase'],
     ['another secret', { headers: { 'facesign-signature': hmac(EVENT, 'other') } }, 400, 'rejected', 'mismatch'],
-    ['signed garbage', { body: Buffer.from('nope{'), headers: { 'facesign-signature': hmac('nope{') } }, 400, 'rejected', 'valid'],
-    ['signed JSON without an id', { body: Buffer.from('[1,2]'), headers: { 'facesign-signature': hmac('[1,2]') } }, 400, 'rejected', 'valid'],
+    [
+      'signed garbage',
+      { body: Buffer.from('nope{'), headers: { 'facesign-signature': hmac('nope{') } },
+      400,
+      'rejected',
+      'valid',
+    ],
+    [
+      'signed JSON without an id',
+      { body: Buffer.from('[1,2]'), headers: { 'facesign-signature': hmac('[1,2]') } },
+      400,
+      'rejected',
+      'valid',
+    ],
   ])('%s → %i %s', (_name, overrides, status, outcome, signature) => {
     const j = judgeRequest(received(overrides), ctx());
     expect(j.verdict).toMatchObject({ status, outcome, signature });
@@ -54,11 +89,19 @@ describe('judgeRequest', () => {
 
   it('reads the ids for the log even from a rejected delivery', () => {
     const j = judgeRequest(received({ headers: {} }), ctx());
-    expect(j.verdict).toMatchObject({ event_id: 'evt_1', event_type: 'session.verified', session_id: 'vs_1', user_id: 'usr_1' });
+    expect(j.verdict).toMatchObject({
+      event_id: 'evt_1',
+      event_type: 'session.verified',
+      session_id: 'vs_1',
+      user_id: 'usr_1',
+    });
   });
 
   it('answers a processed event id "Already processed" with 200', () => {
-    expect(judgeRequest(received(), ctx(['evt_1']))).toMatchObject({ responseBody: 'Already processed', verdict: { status: 200, outcome: 'duplicate' } });
+    expect(judgeRequest(received(), ctx(['evt_1']))).toMatchObject({
+      responseBody: 'Already processed',
+      verdict: { status: 200, outcome: 'duplicate' },
+    });
   });
 
   it('sets Allow on a 405', () => {
@@ -98,7 +141,9 @@ describe('listen option parsing', () => {
     ['0', 0],
   ])('--fail-rate %s → %d', (input, p) => expect(parseProbability(input)).toBeCloseTo(p));
 
-  it.each(['1.5', '-0.1', 'half', '', '%'])('--fail-rate %j is rejected', (input) => expect(() => parseProbability(input)).toThrow(/not a probability/));
+  it.each(['1.5', '-0.1', 'half', '', '%'])('--fail-rate %j is rejected', (input) =>
+    expect(() => parseProbability(input)).toThrow(/not a probability/),
+  );
 
   it.each([
     ['1048576', 1048576],
@@ -108,8 +153,14 @@ describe('listen option parsing', () => {
   ])('--max-body %s → %i', (input, n) => expect(parseByteSize(input)).toBe(n));
 
   it('uses --secret, then the environment, else generates one', () => {
-    expect(planListen({ secret: 'a' }, { FACESIGN_WEBHOOK_SECRET: 'b' })).toMatchObject({ secretSource: 'flag', receiver: { secret: 'a' } });
-    expect(planListen({}, { FACESIGN_WEBHOOK_SECRET: 'b' })).toMatchObject({ secretSource: 'env', receiver: { secret: 'b' } });
+    expect(planListen({ secret: 'a' }, { FACESIGN_WEBHOOK_SECRET: 'b' })).toMatchObject({
+      secretSource: 'flag',
+      receiver: { secret: 'a' },
+    });
+    expect(planListen({}, { FACESIGN_WEBHOOK_SECRET: 'b' })).toMatchObject({
+      secretSource: 'env',
+      receiver: { secret: 'b' },
+    });
     const generated = planListen({}, {});
     expect(generated.secretSource).toBe('generated');
     expect(generated.receiver.secret).toMatch(/^whsec_[A-Za-z0-9_-]{32}$/);
@@ -145,7 +196,15 @@ describe('replay planning', () => {
     body_base64: Buffer.from(`{"n":${sequence}}`).toString('base64'),
     body_text: '',
     body_bytes: 0,
-    verdict: { status: 200, outcome: 'accepted', signature: 'valid', event_id: `evt_${sequence}`, event_type: 'session.verified', session_id: null, user_id: null },
+    verdict: {
+      status: 200,
+      outcome: 'accepted',
+      signature: 'valid',
+      event_id: `evt_${sequence}`,
+      event_type: 'session.verified',
+      session_id: null,
+      user_id: null,
+    },
     ...extra,
   });
 
@@ -169,7 +228,9 @@ describe('replay planning', () => {
     expect(items.map((i) => i.request.eventId)).toEqual(['evt_1', 'evt_2']);
     expect(items[0]!.request.body.toString()).toBe('{"n":1}');
     expect(items[0]!.request.headers['FaceSign-Signature']).toBe(hmac('{"n":1}', 'new'));
-    const kept = planReplay([{ file: 'a.json', capture: capture(1, '2026-01-01T00:00:00.000Z') }], { url: 'http://127.0.0.1:1/x' });
+    const kept = planReplay([{ file: 'a.json', capture: capture(1, '2026-01-01T00:00:00.000Z') }], {
+      url: 'http://127.0.0.1:1/x',
+    });
     expect(kept[0]!.request.headers['FaceSign-Signature']).toBe('ab'.repeat(32));
   });
 });
@@ -217,7 +278,11 @@ describe('startReceiver against hostile and awkward clients', () => {
 
   it('drops a request whose body never arrives in full, without recording half a delivery', async () => {
     receiver = await startReceiver({ secret: SECRET, port: 0, headersTimeoutMs: 500, requestTimeoutMs: 800 });
-    await rawExchange(receiver.port, ['POST /webhooks/facesign HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"id":'], 0);
+    await rawExchange(
+      receiver.port,
+      ['POST /webhooks/facesign HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"id":'],
+      0,
+    );
     expect(receiver.stats()).toMatchObject({ received: 0, incomplete: 1 });
     expect(receiver.deliveries()).toEqual([]);
   });
@@ -229,7 +294,12 @@ describe('startReceiver against hostile and awkward clients', () => {
     const res = await request(receiver.url, { method: 'POST', body: huge, dispatcher: agent });
     expect(res.statusCode).toBe(413);
     await res.body.dump();
-    const ok = await request(receiver.url, { method: 'POST', body: EVENT, headers: { 'facesign-signature': hmac(EVENT) }, dispatcher: agent });
+    const ok = await request(receiver.url, {
+      method: 'POST',
+      body: EVENT,
+      headers: { 'facesign-signature': hmac(EVENT) },
+      dispatcher: agent,
+    });
     expect(ok.statusCode).toBe(200);
     await ok.body.dump();
     expect(receiver.deliveries()[0]).toMatchObject({ body_discarded: true, body_bytes: 0, verdict: { status: 413 } });
@@ -239,9 +309,15 @@ describe('startReceiver against hostile and awkward clients', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fs-recv-'));
     dirs.push(dir);
     receiver = await startReceiver({ secret: SECRET, port: 0, delayMs: 400, saveDir: dir });
-    const pending = request(receiver.url, { method: 'POST', body: EVENT, headers: { 'facesign-signature': hmac(EVENT) }, dispatcher: agent });
+    const pending = request(receiver.url, {
+      method: 'POST',
+      body: EVENT,
+      headers: { 'facesign-signature': hmac(EVENT) },
+      dispatcher: agent,
+    });
     // In flight: judged (its answer held back by the delay) before close() is called.
-    for (const deadline = Date.now() + 10_000; receiver.stats().received < 1 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    for (const deadline = Date.now() + 10_000; receiver.stats().received < 1 && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 10));
     expect(receiver.stats().received).toBe(1);
     const closing = receiver.close();
     const res = await pending;
@@ -255,7 +331,12 @@ describe('startReceiver against hostile and awkward clients', () => {
     receiver = await startReceiver({ secret: SECRET, port: 0, historyLimit: 3 });
     for (let i = 1; i <= 5; i++) {
       const body = EVENT.replace('evt_1', `evt_h${i}`);
-      const r = await request(receiver.url, { method: 'POST', body, headers: { 'facesign-signature': hmac(body) }, dispatcher: agent });
+      const r = await request(receiver.url, {
+        method: 'POST',
+        body,
+        headers: { 'facesign-signature': hmac(body) },
+        dispatcher: agent,
+      });
       await r.body.dump();
     }
     expect(receiver.deliveries().map((c) => c.sequence)).toEqual([3, 4, 5]);
@@ -268,6 +349,9 @@ describe('startReceiver against hostile and awkward clients', () => {
   it('refuses to start without a secret or on a port in use', async () => {
     await expect(startReceiver({ secret: '', port: 0 })).rejects.toThrow(/secret/);
     receiver = await startReceiver({ secret: SECRET, port: 0 });
-    await expect(startReceiver({ secret: SECRET, port: receiver.port })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/already in use/) });
+    await expect(startReceiver({ secret: SECRET, port: receiver.port })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/already in use/),
+    });
   });
 });

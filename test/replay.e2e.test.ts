@@ -22,13 +22,22 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fs-replay-'));
   const l = await startListen(['--secret', SECRET, '--save', dir]);
   const bodies = [
-    Buffer.from('{"id":"evt_r1","object":"event","type":"session.created","created":1,"data":{"id":"vs_r","metadata":{"user_id":"usr_r"}}}'),
-    Buffer.from('{ "id" : "evt_r2", "object":"event", "type":"session.verified", "created":2, "data":{"id":"vs_r","note":"ünïcødé"} }\n'),
+    Buffer.from(
+      '{"id":"evt_r1","object":"event","type":"session.created","created":1,"data":{"id":"vs_r","metadata":{"user_id":"usr_r"}}}',
+    ),
+    Buffer.from(
+      '{ "id" : "evt_r2", "object":"event", "type":"session.verified", "created":2, "data":{"id":"vs_r","note":"ünïcødé"} }\n',
+    ),
     Buffer.from('{"id":"evt_r3","object":"event","type":"session.failed","created":3,"data":{"id":"vs_r"}}'),
   ];
   for (const [i, body] of bodies.entries()) {
     // The third is signed with the wrong secret: replay must resend that signature as captured.
-    const headers = { 'Content-Type': 'application/json', 'FaceSign-Signature': hmac(body, i === 2 ? 'not-the-secret' : SECRET), 'FaceSign-Event-Id': `evt_r${i + 1}`, 'User-Agent': 'original-sender/1.0' };
+    const headers = {
+      'Content-Type': 'application/json',
+      'FaceSign-Signature': hmac(body, i === 2 ? 'not-the-secret' : SECRET),
+      'FaceSign-Event-Id': `evt_r${i + 1}`,
+      'User-Agent': 'original-sender/1.0',
+    };
     const res = await request(l.url, { method: 'POST', body, headers, dispatcher: agent });
     await res.body.dump();
     sent.push({ body, headers });
@@ -64,7 +73,14 @@ describe('replay', () => {
     }
     const records = ndjson(r.stdout);
     expect(records.map((x) => x.type)).toEqual(['replay', 'replay', 'replay', 'summary']);
-    expect(records[0]).toMatchObject({ event_id: 'evt_r1', status: 200, met: true, resigned: false, sequence: 1, original_status: 200 });
+    expect(records[0]).toMatchObject({
+      event_id: 'evt_r1',
+      status: 200,
+      met: true,
+      resigned: false,
+      sequence: 1,
+      original_status: 200,
+    });
     expect(records[2]).toMatchObject({ event_id: 'evt_r3', original_status: 400 });
     expect(records[3]).toMatchObject({ replayed: 3, met: 3, missed: 0 });
   });
@@ -86,12 +102,16 @@ describe('replay', () => {
     for (const [i, got] of server.requests.entries()) {
       expect(got.body.equals(sent[i]!.body)).toBe(true);
       // The third was signed with a wrong secret on purpose: it is never turned into a valid one.
-      expect(got.headers['facesign-signature']).toBe(i === 2 ? sent[2]!.headers['FaceSign-Signature'] : hmac(sent[i]!.body, NEW_SECRET));
+      expect(got.headers['facesign-signature']).toBe(
+        i === 2 ? sent[2]!.headers['FaceSign-Signature'] : hmac(sent[i]!.body, NEW_SECRET),
+      );
     }
     const records = ndjson(r.stdout);
     expect(records.map((x) => x.resigned)).toEqual([true, true, false, true]);
     expect(records.at(-1)).toMatchObject({ type: 'summary', resigned: true, resigned_count: 2, met: 2, missed: 1 });
-    expect(r.stderr).toMatch(/note: 1 capture keeps its captured signature, since listen did not find it valid \(000003-\S+evt_r3\.json: mismatch\); add --resign-all to sign it too/);
+    expect(r.stderr).toMatch(
+      /note: 1 capture keeps its captured signature, since listen did not find it valid \(000003-\S+evt_r3\.json: mismatch\); add --resign-all to sign it too/,
+    );
     expect(r.stdout + r.stderr).not.toContain(NEW_SECRET);
   });
 
@@ -99,14 +119,17 @@ describe('replay', () => {
     server = await startServer(verifyingHandler(NEW_SECRET));
     const r = await runCli(['replay', dir, '--to', server.hookUrl, '--resign-all', '--secret', NEW_SECRET, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    for (const [i, got] of server.requests.entries()) expect(got.headers['facesign-signature']).toBe(hmac(sent[i]!.body, NEW_SECRET));
+    for (const [i, got] of server.requests.entries())
+      expect(got.headers['facesign-signature']).toBe(hmac(sent[i]!.body, NEW_SECRET));
     expect(ndjson(r.stdout).at(-1)).toMatchObject({ type: 'summary', resigned: true, resigned_count: 3, met: 3 });
     expect(r.stderr).not.toMatch(/note:/);
   });
 
   it('--resign takes the secret from FACESIGN_WEBHOOK_SECRET', async () => {
     server = await startServer(verifyingHandler(NEW_SECRET));
-    const r = await runCli(['replay', dir, '--to', server.hookUrl, '--resign', '--only', 'accepted'], { env: { FACESIGN_WEBHOOK_SECRET: NEW_SECRET } });
+    const r = await runCli(['replay', dir, '--to', server.hookUrl, '--resign', '--only', 'accepted'], {
+      env: { FACESIGN_WEBHOOK_SECRET: NEW_SECRET },
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(server.requests).toHaveLength(2);
     expect(r.stdout).toMatch(/2 of 2 replayed \(picked from 3\) \(signed again\), expected 2xx: all did/);
@@ -132,12 +155,24 @@ describe('replay', () => {
 
   describe.concurrent('picking captures', () => {
     it.each([
-      [['--only', 'accepted'], ['evt_r1', 'evt_r2']],
+      [
+        ['--only', 'accepted'],
+        ['evt_r1', 'evt_r2'],
+      ],
       [['--only', 'rejected'], ['evt_r3']],
-      [['--only', 'rejected,accepted'], ['evt_r1', 'evt_r2', 'evt_r3']],
+      [
+        ['--only', 'rejected,accepted'],
+        ['evt_r1', 'evt_r2', 'evt_r3'],
+      ],
       [['--type', 'failed'], ['evt_r3']],
-      [['--type', 'session.created', '--type', 'verified'], ['evt_r1', 'evt_r2']],
-      [['--event-id', 'evt_r2,evt_r3'], ['evt_r2', 'evt_r3']],
+      [
+        ['--type', 'session.created', '--type', 'verified'],
+        ['evt_r1', 'evt_r2'],
+      ],
+      [
+        ['--event-id', 'evt_r2,evt_r3'],
+        ['evt_r2', 'evt_r3'],
+      ],
       [['--only', 'accepted', '--type', 'verified,failed'], ['evt_r2']],
     ])('%j replays %j', async (args, ids) => {
       const target = await startServer();
@@ -145,7 +180,12 @@ describe('replay', () => {
         const r = await runCli(['replay', dir, '--to', target.hookUrl, ...args, '--json']);
         expect(r.code, r.stderr).toBe(0);
         expect(target.requests.map((q) => q.headers['facesign-event-id'])).toEqual(ids);
-        expect(ndjson(r.stdout).at(-1)).toMatchObject({ type: 'summary', replayed: ids.length, selected: ids.length, captures: 3 });
+        expect(ndjson(r.stdout).at(-1)).toMatchObject({
+          type: 'summary',
+          replayed: ids.length,
+          selected: ids.length,
+          captures: 3,
+        });
       } finally {
         await target.close();
       }
@@ -155,13 +195,17 @@ describe('replay', () => {
       const r = await runCli(['replay', dir, '--to', ':1', '--only', 'rejected', '--type', 'created']);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`error: no capture in "${dir}" matches --only rejected --type session.created`);
-      expect(r.stderr).toMatch(/hint: the 3 there: 2 accepted, 1 rejected; session\.created ×1, session\.verified ×1, session\.failed ×1/);
+      expect(r.stderr).toMatch(
+        /hint: the 3 there: 2 accepted, 1 rejected; session\.created ×1, session\.verified ×1, session\.failed ×1/,
+      );
     });
 
     it('an unknown type suggests the nearest; an unknown verdict lists the four', async () => {
       const t = await runCli(['replay', dir, '--to', ':1', '--type', 'verifed']);
       expect(t.code).toBe(2);
-      expect(t.stderr).toMatch(/error: unknown event type "verifed" in --type\n {2}hint: did you mean session\.verified\?/);
+      expect(t.stderr).toMatch(
+        /error: unknown event type "verifed" in --type\n {2}hint: did you mean session\.verified\?/,
+      );
       const o = await runCli(['replay', dir, '--to', ':1', '--only', 'acepted']);
       expect(o.code).toBe(2);
       expect(o.stderr).toMatch(/bad --only "acepted".*\n {2}hint: use accepted, duplicate, rejected, fault/);
@@ -219,7 +263,14 @@ describe('replay', () => {
     });
 
     it('an unreachable target exits 1 with a one-line network error', async () => {
-      const r = await runCli(['replay', join(dir, readdirSync(dir).sort()[0]!), '--to', 'http://127.0.0.1:9/webhooks/facesign', '--timeout', '3000']);
+      const r = await runCli([
+        'replay',
+        join(dir, readdirSync(dir).sort()[0]!),
+        '--to',
+        'http://127.0.0.1:9/webhooks/facesign',
+        '--timeout',
+        '3000',
+      ]);
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/✘ .*evt_r1/);
     });

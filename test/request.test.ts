@@ -7,7 +7,8 @@ import { independentSignatureOk } from './helpers/server.js';
 
 const SECRET = 'whsec_request_test_secret';
 const TARGET = 'http://127.0.0.1:9/webhooks/facesign';
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 function header(headers: Record<string, string>, name: string): string | undefined {
   const key = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
@@ -34,7 +35,12 @@ describe('prepareRequest', () => {
     expect(header(req.headers, 'User-Agent')).toBe(USER_AGENT);
     expect(USER_AGENT).toContain(`facesign-webhooks/${version}`);
     expect(header(req.headers, 'FaceSign-Signature')).toMatch(/^[0-9a-f]{64}$/);
-    expect(req).toMatchObject({ eventId: event.id, eventType: 'session.verified', sessionId: event.data.id, signatureMode: 'valid' });
+    expect(req).toMatchObject({
+      eventId: event.id,
+      eventType: 'session.verified',
+      sessionId: event.data.id,
+      signatureMode: 'valid',
+    });
   });
 
   it('is deterministic: the same event gives the same bytes and signature', () => {
@@ -57,27 +63,37 @@ describe('prepareRequest', () => {
     expect(header(req.headers, 'X-Colon')).toBe('a: b');
   });
 
-  it.each(['no colon', ': value', 'Bad Name: x', `X-Injected: a\r\nX-Evil: 1`, 'X-Nul: a\u0000b'])('--header %j is exit 2', (line) => {
-    let caught: unknown;
-    try {
-      prepareRequest(event, { url: TARGET, secret: SECRET, headers: [line] });
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(CliError);
-    expect((caught as CliError).exitCode).toBe(2);
-  });
+  it.each(['no colon', ': value', 'Bad Name: x', `X-Injected: a\r\nX-Evil: 1`, 'X-Nul: a\u0000b'])(
+    '--header %j is exit 2',
+    (line) => {
+      let caught: unknown;
+      try {
+        prepareRequest(event, { url: TARGET, secret: SECRET, headers: [line] });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(CliError);
+      expect((caught as CliError).exitCode).toBe(2);
+    },
+  );
 
   it('--from-ip sets X-Forwarded-For to a documented FaceSign address', () => {
     expect(FACESIGN_IPS).toEqual(['52.89.214.238', '34.212.75.30', '54.218.53.128', '52.32.178.7']);
-    expect(header(prepareRequest(event, { url: TARGET, secret: SECRET, fromIp: true }).headers, 'X-Forwarded-For')).toBe('52.89.214.238');
-    expect(header(prepareRequest(event, { url: TARGET, secret: SECRET, fromIp: '52.32.178.7' }).headers, 'X-Forwarded-For')).toBe('52.32.178.7');
+    expect(
+      header(prepareRequest(event, { url: TARGET, secret: SECRET, fromIp: true }).headers, 'X-Forwarded-For'),
+    ).toBe('52.89.214.238');
+    expect(
+      header(prepareRequest(event, { url: TARGET, secret: SECRET, fromIp: '52.32.178.7' }).headers, 'X-Forwarded-For'),
+    ).toBe('52.32.178.7');
     expect(header(prepareRequest(event, { url: TARGET, secret: SECRET }).headers, 'X-Forwarded-For')).toBeUndefined();
-    expect(() => prepareRequest(event, { url: TARGET, secret: SECRET, fromIp: '10.0.0.1' })).toThrow('not a FaceSign address');
+    expect(() => prepareRequest(event, { url: TARGET, secret: SECRET, fromIp: '10.0.0.1' })).toThrow(
+      'not a FaceSign address',
+    );
   });
 
   describe('signature modes', () => {
-    const prepare = (mode: (typeof SIGNATURE_MODES)[number]) => prepareRequest(event, { url: TARGET, secret: SECRET, signature: mode });
+    const prepare = (mode: (typeof SIGNATURE_MODES)[number]) =>
+      prepareRequest(event, { url: TARGET, secret: SECRET, signature: mode });
 
     it('valid: verifies', () => {
       const req = prepare('valid');

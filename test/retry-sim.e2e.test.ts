@@ -49,14 +49,27 @@ function expectIdenticalDeliveries(server: TestServer, eventId: string): void {
 
 function attemptsOf(stdout: string) {
   const records = ndjson(stdout);
-  return { attempts: records.filter((r) => r.type === 'attempt'), summary: records.find((r) => r.type === 'summary'), records };
+  return {
+    attempts: records.filter((r) => r.type === 'attempt'),
+    summary: records.find((r) => r.type === 'summary'),
+    records,
+  };
 }
-
 
 describe('retry-sim against a real endpoint', () => {
   it('retries a 500 and stops at the 200, resending the identical request', async () => {
     const server = await serve(answer(500, 200));
-    const { code, stdout, stderr } = await runCli(['retry-sim', 'session.failed', '--to', server.hookUrl, '--secret', SECRET, '--speed', '1000', '--json']);
+    const { code, stdout, stderr } = await runCli([
+      'retry-sim',
+      'session.failed',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+      '--speed',
+      '1000',
+      '--json',
+    ]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const { attempts, summary, records } = attemptsOf(stdout);
@@ -66,7 +79,16 @@ describe('retry-sim against a real endpoint', () => {
       [2, 200, true, '+5s'],
     ]);
     expect(attempts[1]!.wait_ms).toBe(5);
-    expect(summary).toMatchObject({ outcome: 'delivered', delivered_on: 2, attempts: 2, max_attempts: 6, event_type: 'session.failed', receiver: 'target', expected: 'delivered', met: true });
+    expect(summary).toMatchObject({
+      outcome: 'delivered',
+      delivered_on: 2,
+      attempts: 2,
+      max_attempts: 6,
+      event_type: 'session.failed',
+      receiver: 'target',
+      expected: 'delivered',
+      met: true,
+    });
     expect(server.requests).toHaveLength(2);
     expectIdenticalDeliveries(server, summary!.event_id);
     expect(attempts.every((a) => a.event_id === summary!.event_id)).toBe(true);
@@ -74,13 +96,29 @@ describe('retry-sim against a real endpoint', () => {
 
   it('plays the documented schedule compressed and marks an always-500 delivery failed (exit 1)', async () => {
     const server = await serve(answer(500));
-    const { code, stdout } = await runCli(['retry-sim', '--to', server.hookUrl, '--secret', SECRET, '--speed', '3600', '--json']);
+    const { code, stdout } = await runCli([
+      'retry-sim',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+      '--speed',
+      '3600',
+      '--json',
+    ]);
     expect(code).toBe(1);
     const { attempts, summary } = attemptsOf(stdout);
     expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(attempts.map((a) => a.planned_offset)).toEqual(DOC_LABELS);
     expect(attempts.map((a) => a.status)).toEqual([500, 500, 500, 500, 500, 500]);
-    expect(summary).toMatchObject({ outcome: 'failed', delivered_on: null, attempts: 6, schedule: '5s,30s,2m,10m,1h', facesign_elapsed_ms: 4_355_000, met: false });
+    expect(summary).toMatchObject({
+      outcome: 'failed',
+      delivered_on: null,
+      attempts: 6,
+      schedule: '5s,30s,2m,10m,1h',
+      facesign_elapsed_ms: 4_355_000,
+      met: false,
+    });
     // Each retry waited at least its compressed delay after the previous attempt (5 s / 3600 … 1 h / 3600).
     for (const [i, a] of attempts.entries()) {
       if (i === 0) continue;
@@ -97,7 +135,15 @@ describe('retry-sim against a real endpoint', () => {
       res.writeHead(302, { location: '/login' });
       res.end();
     });
-    const { code, stdout, stderr } = await runCli(['retry-sim', 'verified', '--to', server.hookUrl, '--secret', SECRET, ...FAST]);
+    const { code, stdout, stderr } = await runCli([
+      'retry-sim',
+      'verified',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+      ...FAST,
+    ]);
     expect(code).toBe(1);
     expect(server.requests).toHaveLength(6);
     expect(server.requests.every((r) => r.url === '/webhooks/facesign')).toBe(true);
@@ -114,7 +160,20 @@ describe('retry-sim against a real endpoint', () => {
   it('gives up on a hung endpoint after --timeout of real time, not compressed time', async () => {
     const server = await serve(() => undefined);
     const t0 = Date.now();
-    const { code, stdout } = await runCli(['retry-sim', '--to', server.hookUrl, '--secret', SECRET, '--timeout', '300', '--speed', '1000', '--schedule', '10ms,10ms', '--json']);
+    const { code, stdout } = await runCli([
+      'retry-sim',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+      '--timeout',
+      '300',
+      '--speed',
+      '1000',
+      '--schedule',
+      '10ms,10ms',
+      '--json',
+    ]);
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(code).toBe(1);
     const { attempts, summary } = attemptsOf(stdout);
@@ -127,21 +186,55 @@ describe('retry-sim against a real endpoint', () => {
 
   it('treats a refused connection as a failed attempt and keeps retrying', async () => {
     const port = await closedPort();
-    const { code, stdout } = await runCli(['retry-sim', '--to', `127.0.0.1:${port}`, '--secret', SECRET, ...FAST, '--json']);
+    const { code, stdout } = await runCli([
+      'retry-sim',
+      '--to',
+      `127.0.0.1:${port}`,
+      '--secret',
+      SECRET,
+      ...FAST,
+      '--json',
+    ]);
     expect(code).toBe(1);
     const { attempts, summary } = attemptsOf(stdout);
-    expect(attempts.map((a) => a.error?.kind)).toEqual(['refused', 'refused', 'refused', 'refused', 'refused', 'refused']);
+    expect(attempts.map((a) => a.error?.kind)).toEqual([
+      'refused',
+      'refused',
+      'refused',
+      'refused',
+      'refused',
+      'refused',
+    ]);
     expect(summary).toMatchObject({ outcome: 'failed', attempts: 6 });
   });
 
   it('exits 0 for a failed delivery under --expect failed, and 1 for a delivered one', async () => {
     const failing = await serve(answer(503));
-    const failed = await runCli(['retry-sim', '--to', failing.hookUrl, '--secret', SECRET, ...FAST, '--expect', 'failed', '--json']);
+    const failed = await runCli([
+      'retry-sim',
+      '--to',
+      failing.hookUrl,
+      '--secret',
+      SECRET,
+      ...FAST,
+      '--expect',
+      'failed',
+      '--json',
+    ]);
     expect(failed.code).toBe(0);
     expect(attemptsOf(failed.stdout).summary).toMatchObject({ outcome: 'failed', expected: 'failed', met: true });
 
     const ok = await serve(answer(200));
-    const delivered = await runCli(['retry-sim', '--to', ok.hookUrl, '--secret', SECRET, ...FAST, '--expect', 'failed']);
+    const delivered = await runCli([
+      'retry-sim',
+      '--to',
+      ok.hookUrl,
+      '--secret',
+      SECRET,
+      ...FAST,
+      '--expect',
+      'failed',
+    ]);
     expect(delivered.code).toBe(1);
     expect(delivered.stdout).toMatch(/delivered on attempt 1 of 6/);
     expect(ok.requests).toHaveLength(1);
@@ -150,7 +243,16 @@ describe('retry-sim against a real endpoint', () => {
 
 describe('retry-sim with the built-in receiver', () => {
   it('watches the receiver fail the first attempts, then deliver', async () => {
-    const { code, stdout, stderr } = await runCli(['retry-sim', '--speed', '3600', '--fail-first', '2', '--secret', SECRET, '--json']);
+    const { code, stdout, stderr } = await runCli([
+      'retry-sim',
+      '--speed',
+      '3600',
+      '--fail-first',
+      '2',
+      '--secret',
+      SECRET,
+      '--json',
+    ]);
     expect(code).toBe(0);
     const { attempts, summary } = attemptsOf(stdout);
     expect(attempts.map((a) => a.status)).toEqual([500, 500, 200]);
@@ -165,7 +267,12 @@ describe('retry-sim with the built-in receiver', () => {
     const { code, stdout } = await runCli(['retry-sim', 'session.expired', ...FAST]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/retry-sim session\.expired evt_/);
-    expect(stdout.split('\n').filter((l) => /^[✘✔] \d /.test(l)).map((l) => l[0])).toEqual(['✘', '✘', '✘', '✔']);
+    expect(
+      stdout
+        .split('\n')
+        .filter((l) => /^[✘✔] \d /.test(l))
+        .map((l) => l[0]),
+    ).toEqual(['✘', '✘', '✘', '✔']);
     expect(stdout).toMatch(/delivered on attempt 4 of 6 after 30ms on FaceSign's clock/);
   });
 

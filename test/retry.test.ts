@@ -120,7 +120,9 @@ describe('runRetries on a fake clock', () => {
     expect(result.outcome).toBe('delivered');
     expect(result.deliveredOn).toBe(succeedOn);
     expect(script.calls).toEqual(Array.from({ length: succeedOn }, (_, i) => i + 1));
-    expect(result.attempts.map((a) => a.outcome.ok)).toEqual(Array.from({ length: succeedOn }, (_, i) => i + 1 === succeedOn));
+    expect(result.attempts.map((a) => a.outcome.ok)).toEqual(
+      Array.from({ length: succeedOn }, (_, i) => i + 1 === succeedOn),
+    );
     expect(clock.sleeps).toEqual(DOC_DELAYS.slice(0, succeedOn - 1));
   });
 
@@ -158,7 +160,13 @@ describe('runRetries on a fake clock', () => {
     const clock = createFakeClock(0);
     const waits: WaitInfo[] = [];
     const seen: number[] = [];
-    await runRetries({ attempt: scripted(clock, 3).attempt, clock, speed: 10, onWait: (w) => waits.push(w), onAttempt: (a) => seen.push(a.attempt) });
+    await runRetries({
+      attempt: scripted(clock, 3).attempt,
+      clock,
+      speed: 10,
+      onWait: (w) => waits.push(w),
+      onAttempt: (a) => seen.push(a.attempt),
+    });
     expect(seen).toEqual([1, 2, 3]);
     expect(waits).toEqual([
       { attempt: 2, delayMs: 5_000, waitMs: 500, plannedOffsetMs: 5_000, plannedAt: 500 },
@@ -201,7 +209,9 @@ describe('runRetries on a fake clock', () => {
   it('refuses a speed that is not positive', async () => {
     const clock = createFakeClock();
     await expect(runRetries({ attempt: scripted(clock).attempt, clock, speed: 0 })).rejects.toThrow(RangeError);
-    await expect(runRetries({ attempt: scripted(clock).attempt, clock, speed: Number.POSITIVE_INFINITY })).rejects.toThrow(RangeError);
+    await expect(
+      runRetries({ attempt: scripted(clock).attempt, clock, speed: Number.POSITIVE_INFINITY }),
+    ).rejects.toThrow(RangeError);
   });
 });
 
@@ -228,12 +238,35 @@ describe('the real clock', () => {
 
 describe('planRetrySim (options → plan)', () => {
   it('defaults to session.verified on the documented schedule at real time', () => {
-    expect(planRetrySim({})).toEqual({ type: 'session.verified', schedule: DOC_DELAYS, speed: 1, timeoutMs: 10_000, expect: 'delivered', url: undefined, failFirst: 3 });
+    expect(planRetrySim({})).toEqual({
+      type: 'session.verified',
+      schedule: DOC_DELAYS,
+      speed: 1,
+      timeoutMs: 10_000,
+      expect: 'delivered',
+      url: undefined,
+      failFirst: 3,
+    });
   });
 
   it('maps the flags', () => {
-    const plan = planRetrySim({ type: 'failed', to: ':4000', speed: '3600', schedule: '1s,2s', timeout: 500, expect: 'failed' });
-    expect(plan).toEqual({ type: 'session.failed', schedule: [1_000, 2_000], speed: 3600, timeoutMs: 500, expect: 'failed', url: 'http://localhost:4000/webhooks/facesign', failFirst: 3 });
+    const plan = planRetrySim({
+      type: 'failed',
+      to: ':4000',
+      speed: '3600',
+      schedule: '1s,2s',
+      timeout: 500,
+      expect: 'failed',
+    });
+    expect(plan).toEqual({
+      type: 'session.failed',
+      schedule: [1_000, 2_000],
+      speed: 3600,
+      timeoutMs: 500,
+      expect: 'failed',
+      url: 'http://localhost:4000/webhooks/facesign',
+      failFirst: 3,
+    });
     expect(planRetrySim({ failFirst: '0' }).failFirst).toBe(0);
   });
 

@@ -29,7 +29,10 @@ describe('facesign-webhooks schema (the built CLI)', () => {
     const validate = new Ajv2020().compile(schema);
     const built = await runCli(['fixtures', 'all', '--json', '--user-id', 'usr_e2e']);
     expect(built.code).toBe(0);
-    const events = built.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = built.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events.map((e) => e.type)).toEqual([...EVENT_TYPES]);
     for (const event of events) expect(validate(event), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ ...events[2], type: 'session.approved' })).toBe(false);
@@ -53,7 +56,9 @@ describe('facesign-webhooks schema (the built CLI)', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('');
     const files = readdirSync(out).sort();
-    expect(files).toEqual([...EVENT_TYPES.map((t) => `${t}.schema.json`), 'envelope.schema.json', 'events.schema.json'].sort());
+    expect(files).toEqual(
+      [...EVENT_TYPES.map((t) => `${t}.schema.json`), 'envelope.schema.json', 'events.schema.json'].sort(),
+    );
     for (const file of files) {
       const schema = JSON.parse(readFileSync(join(out, file), 'utf8'));
       expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
@@ -61,7 +66,12 @@ describe('facesign-webhooks schema (the built CLI)', () => {
     }
     const json = await runCli(['schema', 'envelope', '--out', out, '--json']);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toEqual({ type: 'schema_written', format: 'json-schema', file: 'envelope.schema.json', path: join(out, 'envelope.schema.json') });
+    expect(JSON.parse(json.stdout)).toEqual({
+      type: 'schema_written',
+      format: 'json-schema',
+      file: 'envelope.schema.json',
+      path: join(out, 'envelope.schema.json'),
+    });
   });
 
   it('schema --format openapi: an OpenAPI 3.1 document with six webhooks', async () => {
@@ -87,12 +97,27 @@ describe('facesign-webhooks schema (the built CLI)', () => {
 
   it('bad input: exit 2 with one clear line', async () => {
     const unknown = await runCli(['schema', 'approved']);
-    expectUsageError(unknown, /^error: unknown event type "approved"\n {2}hint: use one of: all, envelope, session\.created, .*session\.expired/);
-    expectUsageError(await runCli(['schema', '--format', 'yaml']), /error: option '--format <format>' argument 'yaml' is invalid/);
-    expectUsageError(await runCli(['schema', 'envelope', '--format', 'openapi']), /^error: --format openapi describes the six webhooks/);
+    expectUsageError(
+      unknown,
+      /^error: unknown event type "approved"\n {2}hint: use one of: all, envelope, session\.created, .*session\.expired/,
+    );
+    expectUsageError(
+      await runCli(['schema', '--format', 'yaml']),
+      /error: option '--format <format>' argument 'yaml' is invalid/,
+    );
+    expectUsageError(
+      await runCli(['schema', 'envelope', '--format', 'openapi']),
+      /^error: --format openapi describes the six webhooks/,
+    );
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
-    expectUsageError(await runCli(['schema', 'all', '--out', join(file, 'sub')]), /^error: cannot write to --out ".*a-file\/sub": a file is in the way/);
-    expectUsageError(await runCli(['schema', 'verified', '--out', file]), /^error: cannot write to --out ".*a-file": a file is in the way/);
+    expectUsageError(
+      await runCli(['schema', 'all', '--out', join(file, 'sub')]),
+      /^error: cannot write to --out ".*a-file\/sub": a file is in the way/,
+    );
+    expectUsageError(
+      await runCli(['schema', 'verified', '--out', file]),
+      /^error: cannot write to --out ".*a-file": a file is in the way/,
+    );
   });
 });

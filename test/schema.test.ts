@@ -4,14 +4,22 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { buildEvent, buildFlow, FLOW_OUTCOMES } from '../src/events/build.js';
 import { FIXTURES_DIR } from '../src/events/fixtures.js';
-import { envelopeSchema, eventSchema, eventsSchema, openApiDocument, schemaTypeName, type JsonSchema } from '../src/events/schema.js';
+import {
+  envelopeSchema,
+  eventSchema,
+  eventsSchema,
+  openApiDocument,
+  schemaTypeName,
+  type JsonSchema,
+} from '../src/events/schema.js';
 import { EVENT_TYPES, type EventType } from '../src/events/types.js';
 import { planSchemaDocuments } from '../src/commands/schema.js';
 import { expectCliError } from './helpers/errors.js';
 
 // ajv's default strict mode: a schema with an unknown keyword or a contradiction fails to compile.
 const ajv = new Ajv2020({ allErrors: true });
-const fixture = (type: EventType) => JSON.parse(readFileSync(`${FIXTURES_DIR}${type}.json`, 'utf8')) as Record<string, any>;
+const fixture = (type: EventType) =>
+  JSON.parse(readFileSync(`${FIXTURES_DIR}${type}.json`, 'utf8')) as Record<string, any>;
 const validators = new Map(EVENT_TYPES.map((type) => [type, ajv.compile(eventSchema(type))]));
 const validateAny = ajv.compile(eventsSchema());
 const validateEnvelope = ajv.compile(envelopeSchema());
@@ -42,8 +50,20 @@ describe('JSON Schemas (draft 2020-12) of the events', () => {
   it.each(EVENT_TYPES)('built %s events validate, with and without overrides', (type) => {
     expectValid(type, buildEvent(type));
     expectValid(type, buildEvent(type, { userId: 'usr_42', sessionId: 'vs_pinned', eventId: 'evt_pinned_1' }));
-    expectValid(type, buildEvent(type, { set: ['data.metadata.plan=pro', 'data.metadata.seats=3', 'data.extra_field={"a":1}'], now: 1_800_000_000 }));
-    expectValid(type, buildEvent(type, { fixture: { data: { metadata: { user_id: 'usr_from_fixture', team: 'blue' } } }, unset: ['data.livemode'] }));
+    expectValid(
+      type,
+      buildEvent(type, {
+        set: ['data.metadata.plan=pro', 'data.metadata.seats=3', 'data.extra_field={"a":1}'],
+        now: 1_800_000_000,
+      }),
+    );
+    expectValid(
+      type,
+      buildEvent(type, {
+        fixture: { data: { metadata: { user_id: 'usr_from_fixture', team: 'blue' } } },
+        unset: ['data.livemode'],
+      }),
+    );
   });
 
   it.each(FLOW_OUTCOMES)('every event of a %s flow validates', (outcome) => {
@@ -53,7 +73,8 @@ describe('JSON Schemas (draft 2020-12) of the events', () => {
   it("each schema's example is its fixture, and the schema of one type refuses the other types", () => {
     for (const type of EVENT_TYPES) {
       expect(eventSchema(type).examples).toEqual([fixture(type)]);
-      for (const other of EVENT_TYPES.filter((t) => t !== type)) expect(validators.get(type)!(fixture(other))).toBe(false);
+      for (const other of EVENT_TYPES.filter((t) => t !== type))
+        expect(validators.get(type)!(fixture(other))).toBe(false);
     }
   });
 
@@ -67,10 +88,20 @@ describe('JSON Schemas (draft 2020-12) of the events', () => {
     ['data.id without the vs_ prefix', 'session.cancelled', (e) => (e.data.id = 'sess_1'), /\/data\/id/],
     ['data.object wrong', 'session.expired', (e) => (e.data.object = 'session'), /\/data\/object/],
     ['no data', 'session.expired', (e) => delete e.data, /"data"/],
-    ['a verified session without results', 'session.verified', (e) => (e.data.verified_outputs = null), /verified_outputs/],
+    [
+      'a verified session without results',
+      'session.verified',
+      (e) => (e.data.verified_outputs = null),
+      /verified_outputs/,
+    ],
     ['results without last_name', 'session.verified', (e) => delete e.data.verified_outputs.last_name, /last_name/],
     ['a failed session without last_error', 'session.failed', (e) => (e.data.last_error = null), /last_error/],
-    ['results on a created session', 'session.created', (e) => (e.data.verified_outputs = { first_name: 'A', last_name: 'B' }), /verified_outputs/],
+    [
+      'results on a created session',
+      'session.created',
+      (e) => (e.data.verified_outputs = { first_name: 'A', last_name: 'B' }),
+      /verified_outputs/,
+    ],
     ['metadata that is not an object', 'session.created', (e) => (e.data.metadata = 'usr_1'), /metadata/],
   ];
 
@@ -90,7 +121,11 @@ describe('JSON Schemas (draft 2020-12) of the events', () => {
   });
 
   it('the envelope is the docs-level shape: it takes a future type and status, but not a broken envelope', () => {
-    expect(validateEnvelope(mutated('session.verified', (e) => ((e.type = 'session.reviewed'), (e.data.status = 'in_review'))))).toBe(true);
+    expect(
+      validateEnvelope(
+        mutated('session.verified', (e) => ((e.type = 'session.reviewed'), (e.data.status = 'in_review'))),
+      ),
+    ).toBe(true);
     expect(validateEnvelope(mutated('session.verified', (e) => (e.object = 'evt')))).toBe(false);
     expect(validateEnvelope(mutated('session.verified', (e) => (e.created = 'yesterday')))).toBe(false);
     expect(validateEnvelope(mutated('session.verified', (e) => delete e.data.id))).toBe(false);
@@ -100,7 +135,15 @@ describe('JSON Schemas (draft 2020-12) of the events', () => {
     const assumed = /Assumed by the simulator; not in FaceSign's docs/;
     for (const type of EVENT_TYPES) {
       const session = (eventSchema(type).properties as any).data.properties;
-      for (const field of ['livemode', 'created', 'expires_at', 'started_at', 'completed_at', 'cancelled_at', 'last_error']) {
+      for (const field of [
+        'livemode',
+        'created',
+        'expires_at',
+        'started_at',
+        'completed_at',
+        'cancelled_at',
+        'last_error',
+      ]) {
         expect(session[field].description, `${type} data.${field}`).toMatch(assumed);
       }
       const status = session.status.description as string;
@@ -108,7 +151,8 @@ describe('JSON Schemas (draft 2020-12) of the events', () => {
       else expect(status).toMatch(assumed);
       for (const field of ['id', 'object']) expect(session[field].description).not.toMatch(/Assumed/);
       const envelope = eventSchema(type).properties as any;
-      for (const field of ['id', 'object', 'type', 'created']) expect(envelope[field].description).toMatch(/FaceSign's docs/);
+      for (const field of ['id', 'object', 'type', 'created'])
+        expect(envelope[field].description).toMatch(/FaceSign's docs/);
     }
     const outputs = (eventSchema('session.verified').properties as any).data.properties.verified_outputs.properties;
     expect(outputs.first_name.description).toMatch(/From FaceSign's docs/);
@@ -128,7 +172,7 @@ function resolveRef(doc: JsonSchema, ref: string): JsonSchema {
 describe('the OpenAPI 3.1 document', () => {
   const doc = openApiDocument();
 
-  it('is valid OpenAPI 3.1 (the specification\'s own JSON Schema)', async () => {
+  it("is valid OpenAPI 3.1 (the specification's own JSON Schema)", async () => {
     const validator = new Validator();
     const result = await validator.validate(structuredClone(doc));
     expect(result.errors ?? null).toBeNull();
@@ -171,7 +215,11 @@ describe('planSchemaDocuments (the schema command as data)', () => {
   it('all: the union on stdout; with --out, one file per type, the envelope and the union', () => {
     const plan = planSchemaDocuments('all', 'json-schema');
     expect(plan.stdout.document).toEqual(eventsSchema());
-    expect(plan.files.map((f) => f.file)).toEqual([...EVENT_TYPES.map((t) => `${t}.schema.json`), 'envelope.schema.json', 'events.schema.json']);
+    expect(plan.files.map((f) => f.file)).toEqual([
+      ...EVENT_TYPES.map((t) => `${t}.schema.json`),
+      'envelope.schema.json',
+      'events.schema.json',
+    ]);
   });
 
   it('short names, any case; openapi for a type; refusals with exit 2', () => {

@@ -15,7 +15,7 @@ describe('describeSecretAccident', () => {
     ["'whsec_abc'", 'surrounding single quotes'],
     ['"whsec_abc"\n', 'a trailing newline and surrounding double quotes'],
     ['"whsec_abc', 'a leading quote'],
-    ['whsec_abc\'', 'a trailing quote'],
+    ["whsec_abc'", 'a trailing quote'],
     ['whsec_a\nbc', 'a line break inside it'],
   ])('%j has %s', (secret, words) => {
     expect(describeSecretAccident(secret)).toBe(words);

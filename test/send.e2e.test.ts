@@ -7,7 +7,15 @@ import { EVENT_TYPES, STATUS_BY_TYPE } from '../src/events/types.js';
 import { runSend, type SendOptions } from '../src/commands/send.js';
 import { CliError } from '../src/errors.js';
 import { ndjson, runCli, type CliResult, type RunOptions } from './helpers/cli.js';
-import { closedPort, hugeBodyHandler, independentSignatureOk, startServer, verifyingHandler, type Handler, type TestServer } from './helpers/server.js';
+import {
+  closedPort,
+  hugeBodyHandler,
+  independentSignatureOk,
+  startServer,
+  verifyingHandler,
+  type Handler,
+  type TestServer,
+} from './helpers/server.js';
 
 // Long and distinctive, so finding it in any output would be no accident.
 const SECRET = 'whsec_e2e_Zq8vT3kPp0LmX7aa';
@@ -32,14 +40,14 @@ async function serve(handler: Handler = verifyingHandler(SECRET), host?: string)
 /** Whether each request the server recorded carries a valid signature, checked without the project's code. */
 /** Waits (at most 5 s) until the server has recorded `n` requests: a busy test process may parse late. */
 async function recorded(server: TestServer, n: number): Promise<number> {
-  for (const deadline = Date.now() + 5_000; server.requests.length < n && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+  for (const deadline = Date.now() + 5_000; server.requests.length < n && Date.now() < deadline;)
+    await new Promise((r) => setTimeout(r, 20));
   return server.requests.length;
 }
 
 function verdicts(server: TestServer): boolean[] {
   return server.requests.map((r) => independentSignatureOk(r.body, r.headers['facesign-signature'], SECRET));
 }
-
 
 // Tests run concurrently (spawning is slow on a busy machine), so servers close once, at the end.
 afterAll(async () => {
@@ -56,7 +64,11 @@ describe.concurrent('send: each type', () => {
     expect(verdicts(server)).toEqual([true]);
     const got = server.requests[0]!;
     const body = JSON.parse(got.body.toString());
-    expect(body).toMatchObject({ type, object: 'event', data: { status: STATUS_BY_TYPE[type], object: 'verification_session' } });
+    expect(body).toMatchObject({
+      type,
+      object: 'event',
+      data: { status: STATUS_BY_TYPE[type], object: 'verification_session' },
+    });
     expect(got.headers['facesign-event-id']).toBe(body.id);
     expect(got.headers['content-type']).toBe('application/json');
     expect(got.headers['user-agent']).toMatch(/^facesign-webhooks\/\d+\.\d+\.\d+/);
@@ -76,7 +88,9 @@ describe.concurrent('send: each type', () => {
 
   it('accepts the short name and reads the secret and target from the environment', async () => {
     const server = await serve();
-    const r = await cli(['send', 'cancelled'], { env: { FACESIGN_WEBHOOK_SECRET: SECRET, FACESIGN_WEBHOOKS_URL: `${server.url}/env-hook` } });
+    const r = await cli(['send', 'cancelled'], {
+      env: { FACESIGN_WEBHOOK_SECRET: SECRET, FACESIGN_WEBHOOKS_URL: `${server.url}/env-hook` },
+    });
     expect(r.code).toBe(0);
     expect(server.requests[0]!.url).toBe('/env-hook');
     expect(JSON.parse(server.requests[0]!.body.toString()).type).toBe('session.cancelled');
@@ -95,18 +109,40 @@ describe.concurrent('send: building the event', () => {
   it('pins ids, sets and unsets fields, adds headers and X-Forwarded-For', async () => {
     const server = await serve();
     const r = await cli([
-      'send', 'failed', '--to', server.hookUrl, '--secret', SECRET,
-      '--event-id', 'evt_pinned_1', '--session-id', 'vs_pinned_1', '--user-id', 'usr_77',
-      '--set', 'data.metadata.plan=pro', '--set', 'data.metadata.seats=5', '--set', 'data.last_error.code=document_rejected',
-      '--unset', 'data.livemode',
-      '--header', 'X-Request-Id: abc-123', '--from-ip',
+      'send',
+      'failed',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+      '--event-id',
+      'evt_pinned_1',
+      '--session-id',
+      'vs_pinned_1',
+      '--user-id',
+      'usr_77',
+      '--set',
+      'data.metadata.plan=pro',
+      '--set',
+      'data.metadata.seats=5',
+      '--set',
+      'data.last_error.code=document_rejected',
+      '--unset',
+      'data.livemode',
+      '--header',
+      'X-Request-Id: abc-123',
+      '--from-ip',
     ]);
     expect(r.code).toBe(0);
     const got = server.requests[0]!;
     const body = JSON.parse(got.body.toString());
     expect(body.id).toBe('evt_pinned_1');
     expect(got.headers['facesign-event-id']).toBe('evt_pinned_1');
-    expect(body.data).toMatchObject({ id: 'vs_pinned_1', metadata: { user_id: 'usr_77', plan: 'pro', seats: 5 }, last_error: { code: 'document_rejected' } });
+    expect(body.data).toMatchObject({
+      id: 'vs_pinned_1',
+      metadata: { user_id: 'usr_77', plan: 'pro', seats: 5 },
+      last_error: { code: 'document_rejected' },
+    });
     expect(body.data).not.toHaveProperty('livemode');
     expect(got.headers['x-request-id']).toBe('abc-123');
     expect(got.headers['x-forwarded-for']).toBe('52.89.214.238');
@@ -116,17 +152,32 @@ describe.concurrent('send: building the event', () => {
   it('--fixture FILE: the type comes from the file, the rest is merged over the fixture', async () => {
     const server = await serve();
     const file = join(dir, 'partial-failed.json');
-    writeFileSync(file, JSON.stringify({ type: 'session.failed', data: { metadata: { user_id: 'usr_from_file' }, last_error: { code: 'document_rejected' } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        type: 'session.failed',
+        data: { metadata: { user_id: 'usr_from_file' }, last_error: { code: 'document_rejected' } },
+      }),
+    );
     const r = await cli(['send', '--fixture', file, '--to', server.hookUrl, '--secret', SECRET]);
     expect(r.code).toBe(0);
     const body = JSON.parse(server.requests[0]!.body.toString());
-    expect(body).toMatchObject({ type: 'session.failed', data: { status: 'failed', metadata: { user_id: 'usr_from_file' }, last_error: { code: 'document_rejected', reason: expect.any(String) } } });
+    expect(body).toMatchObject({
+      type: 'session.failed',
+      data: {
+        status: 'failed',
+        metadata: { user_id: 'usr_from_file' },
+        last_error: { code: 'document_rejected', reason: expect.any(String) },
+      },
+    });
     expect(body.id).toMatch(/^evt_/);
   });
 
   it('--fixture - reads stdin', async () => {
     const server = await serve();
-    const r = await cli(['send', 'verified', '--fixture', '-', '--to', server.hookUrl, '--secret', SECRET], { input: '{"data":{"metadata":{"plan":"stdin"}}}' });
+    const r = await cli(['send', 'verified', '--fixture', '-', '--to', server.hookUrl, '--secret', SECRET], {
+      input: '{"data":{"metadata":{"plan":"stdin"}}}',
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(server.requests[0]!.body.toString()).data.metadata.plan).toBe('stdin');
   });
@@ -170,14 +221,36 @@ describe.concurrent('send: signature modes', () => {
 
   it('--signature invalid --expect 4xx exits 0 when the endpoint rejects it', async () => {
     const server = await serve();
-    const r = await cli(['send', 'verified', '--signature', 'invalid', '--expect', '4xx', '--to', server.hookUrl, '--secret', SECRET]);
+    const r = await cli([
+      'send',
+      'verified',
+      '--signature',
+      'invalid',
+      '--expect',
+      '4xx',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^✔ .*→ 400 "Invalid signature"/);
   });
 
   it('--signature invalid --expect 4xx exits 1 when the endpoint wrongly accepts it', async () => {
     const server = await serve((_req, _body, res) => res.end('OK'));
-    const r = await cli(['send', 'verified', '--signature', 'invalid', '--expect', '4xx', '--to', server.hookUrl, '--secret', SECRET]);
+    const r = await cli([
+      'send',
+      'verified',
+      '--signature',
+      'invalid',
+      '--expect',
+      '4xx',
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^✘ .*→ 200/);
   });
@@ -209,7 +282,11 @@ describe.concurrent('send: --repeat and --expect', () => {
     });
     const r = await cli(['send', 'verified', '--repeat', '2', '--json', '--to', server.hookUrl, '--secret', SECRET]);
     expect(r.code).toBe(0);
-    expect(ndjson(r.stdout).filter((o) => o.type === 'delivery').map((o) => o.response_body)).toEqual(['OK', 'Already processed']);
+    expect(
+      ndjson(r.stdout)
+        .filter((o) => o.type === 'delivery')
+        .map((o) => o.response_body),
+    ).toEqual(['OK', 'Already processed']);
   });
 
   it.each([
@@ -292,10 +369,19 @@ describe.concurrent('send: responses and network failures', () => {
     const r = await cli(['send', 'verified', '--json', '--to', server.hookUrl, '--secret', SECRET]);
     expect(r.code).toBe(0);
     const [delivery] = ndjson(r.stdout);
-    expect(delivery).toMatchObject({ status: 200, ok: true, error: null, response_truncated: true, response_body: 'z'.repeat(200) });
+    expect(delivery).toMatchObject({
+      status: 200,
+      ok: true,
+      error: null,
+      response_truncated: true,
+      response_body: 'z'.repeat(200),
+    });
     // Measured by the CLI itself: done well before its 10 s timeout, so it stopped reading rather than timing out.
     expect(delivery!.latency_ms).toBeLessThan(5_000);
-    await Promise.race([huge.state.clientGone, new Promise((_, reject) => setTimeout(() => reject(new Error('the client never went away')), 5_000))]);
+    await Promise.race([
+      huge.state.clientGone,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the client never went away')), 5_000)),
+    ]);
     expect(huge.state.finished).toBe(false);
     expect(huge.state.written).toBeLessThan(TOTAL / 8);
   });
@@ -310,7 +396,9 @@ describe.concurrent('send: --dry-run, --curl and --json', () => {
     const [head, body] = r.stdout.split('\n\n');
     const lines = head!.split('\n');
     expect(lines[0]).toBe(`POST ${server.hookUrl}`);
-    const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 2)]));
+    const headers = Object.fromEntries(
+      lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 2)]),
+    );
     const printed = Buffer.from(body!.trimEnd());
     expect(headers['content-type']).toBe('application/json');
     expect(headers['facesign-event-id']).toBe(JSON.parse(printed.toString()).id);
@@ -330,7 +418,17 @@ describe.concurrent('send: --dry-run, --curl and --json', () => {
 
   it('--curl prints a command that, run by a shell, delivers a request that verifies', async () => {
     const server = await serve();
-    const r = await cli(['send', 'verified', '--curl', '--header', "X-Quote: it's", '--to', server.hookUrl, '--secret', SECRET]);
+    const r = await cli([
+      'send',
+      'verified',
+      '--curl',
+      '--header',
+      "X-Quote: it's",
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+    ]);
     expect(r.code).toBe(0);
     expect(server.requests).toHaveLength(0);
     const command = r.stdout.trim();
@@ -361,9 +459,41 @@ describe.concurrent('send: --dry-run, --curl and --json', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
     const [a, b, summary] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    const keys = ['type', 'event_type', 'event_id', 'session_id', 'url', 'signature_mode', 'repeat', 'status', 'ok', 'expected', 'met', 'latency_ms', 'response_body', 'response_truncated', 'location', 'error', 'started_at'];
+    const keys = [
+      'type',
+      'event_type',
+      'event_id',
+      'session_id',
+      'url',
+      'signature_mode',
+      'repeat',
+      'status',
+      'ok',
+      'expected',
+      'met',
+      'latency_ms',
+      'response_body',
+      'response_truncated',
+      'location',
+      'error',
+      'started_at',
+    ];
     expect(Object.keys(a!)).toEqual(keys);
-    expect(a).toMatchObject({ type: 'delivery', event_type: 'session.verified', url: server.hookUrl, signature_mode: 'valid', repeat: 1, status: 200, ok: true, expected: '2xx', met: true, response_body: 'OK', response_truncated: false, location: null, error: null });
+    expect(a).toMatchObject({
+      type: 'delivery',
+      event_type: 'session.verified',
+      url: server.hookUrl,
+      signature_mode: 'valid',
+      repeat: 1,
+      status: 200,
+      ok: true,
+      expected: '2xx',
+      met: true,
+      response_body: 'OK',
+      response_truncated: false,
+      location: null,
+      error: null,
+    });
     expect(b).toMatchObject({ type: 'delivery', repeat: 2, status: 500, ok: false, met: false, response_body: 'nope' });
     expect(a!.event_id).toBe(server.requests[0]!.headers['facesign-event-id']);
     expect(a!.session_id).toBe(JSON.parse(server.requests[0]!.body.toString()).data.id);
@@ -377,7 +507,12 @@ describe.concurrent('send: --dry-run, --curl and --json', () => {
     const r = await cli(['send', 'verified', '--json', '--to', `127.0.0.1:${port}`, '--secret', SECRET]);
     expect(r.code).toBe(1);
     const [delivery] = ndjson(r.stdout);
-    expect(delivery).toMatchObject({ status: null, ok: false, met: false, error: { kind: 'refused', code: 'ECONNREFUSED' } });
+    expect(delivery).toMatchObject({
+      status: null,
+      ok: false,
+      met: false,
+      error: { kind: 'refused', code: 'ECONNREFUSED' },
+    });
   });
 });
 
@@ -421,7 +556,10 @@ describe('runSend: input errors are CliErrors with exit 2, thrown before anythin
     [{ fixture: '/nonexistent/x.json' }, 'no such file'],
     [{ secret: '' }, '--secret is empty'],
     [{ to: 'ftp://x.test/' }, 'only http and https'],
-    [{ type: 'all', fixture: join(dir, 'typed.json') }, 'the fixture is a session.failed event, but session.created was asked for'],
+    [
+      { type: 'all', fixture: join(dir, 'typed.json') },
+      'the fixture is a session.failed event, but session.created was asked for',
+    ],
   ] as [Partial<SendOptions>, string][])('%j', async (options, fragment) => {
     writeFileSync(join(dir, 'typed.json'), '{"type": "session.failed"}');
     const server = await serve();

@@ -11,7 +11,11 @@ const SECRET = 'whsec_sign_e2e_Pu7Yc2mVb8';
 const dir = mkdtempSync(join(tmpdir(), 'fsw-sign-'));
 const servers: TestServer[] = [];
 // GitHub's documented webhook example (not produced by this project's code).
-const GITHUB = { secret: "It's a Secret to Everybody", body: 'Hello, World!', hex: '757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' };
+const GITHUB = {
+  secret: "It's a Secret to Everybody",
+  body: 'Hello, World!',
+  hex: '757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17',
+};
 
 async function cli(args: string[], options?: RunOptions): Promise<CliResult> {
   const result = await runCli(args, options);
@@ -59,7 +63,12 @@ describe.concurrent('sign', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
-    expect(Object.keys(headers).sort()).toEqual(['Content-Type', 'FaceSign-Event-Id', 'FaceSign-Signature', 'User-Agent']);
+    expect(Object.keys(headers).sort()).toEqual([
+      'Content-Type',
+      'FaceSign-Event-Id',
+      'FaceSign-Signature',
+      'User-Agent',
+    ]);
     expect(headers['Content-Type']).toBe('application/json');
     expect(headers['FaceSign-Event-Id']).toBe('evt_hdr');
     expect(headers['User-Agent']).toMatch(/^facesign-webhooks\//);
@@ -94,7 +103,9 @@ describe.concurrent('sign', () => {
     expect(await shell(r.stdout.trim())).toEqual({ code: 0, out: 'OK' });
     expect(server.requests).toHaveLength(1);
     expect(server.requests[0]!.headers['facesign-event-id']).toBe('evt_curl');
-    expect(independentSignatureOk(server.requests[0]!.body, server.requests[0]!.headers['facesign-signature'], SECRET)).toBe(true);
+    expect(
+      independentSignatureOk(server.requests[0]!.body, server.requests[0]!.headers['facesign-signature'], SECRET),
+    ).toBe(true);
   });
 
   it.each([
@@ -138,7 +149,11 @@ describe.concurrent('fixtures', () => {
     expect(r.code).toBe(0);
     const event = JSON.parse(r.stdout);
     const shipped = JSON.parse(readFileSync(new URL('../fixtures/session.failed.json', import.meta.url), 'utf8'));
-    expect(event).toMatchObject({ type: 'session.failed', object: 'event', data: { status: 'failed', last_error: shipped.data.last_error } });
+    expect(event).toMatchObject({
+      type: 'session.failed',
+      object: 'event',
+      data: { status: 'failed', last_error: shipped.data.last_error },
+    });
     expect(event.id).not.toBe(shipped.id);
     expect(event.data.id).not.toBe(shipped.data.id);
     expect(event.created).toBeGreaterThanOrEqual(before);
@@ -175,7 +190,15 @@ describe.concurrent('fixtures', () => {
     const exported = JSON.parse(readFileSync(join(out, 'session.expired.json'), 'utf8'));
     const server = await startServer(verifyingHandler(SECRET));
     servers.push(server);
-    const sent = await cli(['send', '--fixture', join(out, 'session.expired.json'), '--to', server.hookUrl, '--secret', SECRET]);
+    const sent = await cli([
+      'send',
+      '--fixture',
+      join(out, 'session.expired.json'),
+      '--to',
+      server.hookUrl,
+      '--secret',
+      SECRET,
+    ]);
     expect(sent.code).toBe(0);
     const body = JSON.parse(server.requests[0]!.body.toString());
     expect(body).toEqual(exported);

@@ -45,11 +45,18 @@ function randomBody(r: Rand, i: number, big: Buffer[]): Buffer | string {
   if (kind === 1) return randomBytes(r, int(r, 300));
   if (kind === 2) return randomString(r, 60);
   if (kind === 3) {
-    const event = { id: `evt_${int(r, 1e9)}`, object: 'event', type: pick(r, ['session.verified', 'session.failed', 'nope']), created: int(r, 2e9), data: { id: `vs_${int(r, 1e6)}`, object: 'verification_session', status: pick(r, ['verified', 'failed']) } };
+    const event = {
+      id: `evt_${int(r, 1e9)}`,
+      object: 'event',
+      type: pick(r, ['session.verified', 'session.failed', 'nope']),
+      created: int(r, 2e9),
+      data: { id: `vs_${int(r, 1e6)}`, object: 'verification_session', status: pick(r, ['verified', 'failed']) },
+    };
     const text = JSON.stringify(event, null, pick(r, [undefined, 2, '\t']));
     return pick(r, [text, `${text}\n`, text.replace(/\n/g, '\r\n'), `\ufeff${text}`]);
   }
-  if (kind === 4) return Buffer.concat([randomBytes(r, int(r, 40)), Buffer.from([0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80])]);
+  if (kind === 4)
+    return Buffer.concat([randomBytes(r, int(r, 40)), Buffer.from([0xc3, 0x28, 0xff, 0xfe, 0xed, 0xa0, 0x80])]);
   return randomBytes(r, int(r, 4096));
 }
 
@@ -109,9 +116,13 @@ function randomHeaders(r: Rand, signature: unknown): HeaderList {
   const list: HeaderList = [];
   const n = int(r, 5);
   for (let i = 0; i < n; i++) {
-    list.push([pick(r, ['Content-Type', 'content-type', 'FaceSign-Event-Id', 'faceSign-event-ID', 'X-Other']), pick(r, ['application/json', 'text/plain', 'evt_1', '', randomString(r, 10)])]);
+    list.push([
+      pick(r, ['Content-Type', 'content-type', 'FaceSign-Event-Id', 'faceSign-event-ID', 'X-Other']),
+      pick(r, ['application/json', 'text/plain', 'evt_1', '', randomString(r, 10)]),
+    ]);
   }
-  if (typeof signature === 'string' && r() < 0.8) list.push([pick(r, ['FaceSign-Signature', 'facesign-signature']), signature]);
+  if (typeof signature === 'string' && r() < 0.8)
+    list.push([pick(r, ['FaceSign-Signature', 'facesign-signature']), signature]);
   return list;
 }
 
@@ -119,7 +130,12 @@ describe(`signature properties (seed ${SEED}, ${CASES} cases)`, () => {
   it('verifySignature, diagnoseSignature, checkEventShape and verifyWebhook never throw and agree with an independent HMAC', () => {
     const r = prng(SEED);
     // A few bodies of several MiB, made once.
-    const big = [randomBytes(r, 3 * 1024 * 1024), Buffer.from(`{"id":"evt_big","pad":"${'x'.repeat(4 * 1024 * 1024)}"}`), randomBytes(r, 5 * 1024 * 1024 + 3), Buffer.alloc(2 * 1024 * 1024, 0x0a)];
+    const big = [
+      randomBytes(r, 3 * 1024 * 1024),
+      Buffer.from(`{"id":"evt_big","pad":"${'x'.repeat(4 * 1024 * 1024)}"}`),
+      randomBytes(r, 5 * 1024 * 1024 + 3),
+      Buffer.alloc(2 * 1024 * 1024, 0x0a),
+    ];
     let valid = 0;
     let invalid = 0;
     for (let i = 0; i < CASES; i++) {
@@ -138,7 +154,8 @@ describe(`signature properties (seed ${SEED}, ${CASES} cases)`, () => {
       }
       expect(verdict.ok, where).toBe(expected);
       expect(typeof verdict.message, where).toBe('string');
-      if (!verdict.ok) expect(['missing', 'malformed', 'prefixed', 'uppercase', 'mismatch'], where).toContain(verdict.reason);
+      if (!verdict.ok)
+        expect(['missing', 'malformed', 'prefixed', 'uppercase', 'mismatch'], where).toContain(verdict.reason);
       if (expected) valid++;
       else invalid++;
 
@@ -167,7 +184,21 @@ describe(`signature properties (seed ${SEED}, ${CASES} cases)`, () => {
 
   it('never throws on bodies and secrets of the wrong type', () => {
     const r = prng(SEED + 1);
-    const odd: unknown[] = [undefined, null, 0, 1.5, true, {}, [], [1, 2], Symbol('b'), 5n, () => 1, new Date(0), new ArrayBuffer(4)];
+    const odd: unknown[] = [
+      undefined,
+      null,
+      0,
+      1.5,
+      true,
+      {},
+      [],
+      [1, 2],
+      Symbol('b'),
+      5n,
+      () => 1,
+      new Date(0),
+      new ArrayBuffer(4),
+    ];
     for (let i = 0; i < 500; i++) {
       const body = pick(r, odd);
       const secret = pick(r, [...odd, 'whsec_test', '']);
@@ -175,7 +206,8 @@ describe(`signature properties (seed ${SEED}, ${CASES} cases)`, () => {
       const where = `seed ${SEED + 1}, case ${i}`;
       const v = verifySignature(body as string, sig, secret as string);
       const d = diagnoseSignature(body as string, sig, secret as string);
-      const expectedOk = body instanceof ArrayBuffer && secret === 'whsec_test' && independentlyValid(Buffer.from(body), sig, secret);
+      const expectedOk =
+        body instanceof ArrayBuffer && secret === 'whsec_test' && independentlyValid(Buffer.from(body), sig, secret);
       expect(v.ok, where).toBe(expectedOk);
       expect(d.ok, where).toBe(expectedOk);
       expect(() => checkEventShape(body as string), where).not.toThrow();
@@ -192,7 +224,12 @@ describe(`signature properties (seed ${SEED}, ${CASES} cases)`, () => {
       ['pretty-printed', (b) => Buffer.from(JSON.stringify(JSON.parse(b.toString('utf8')), null, 2))],
     ];
     for (let i = 0; i < 1_000; i++) {
-      const event = { id: `evt_${int(r, 1e9)}`, note: randomString(r, 30).replace(/[\ud800-\udfff]/g, ''), n: int(r, 1e6), list: [r() < 0.5, null] };
+      const event = {
+        id: `evt_${int(r, 1e9)}`,
+        note: randomString(r, 30).replace(/[\ud800-\udfff]/g, ''),
+        n: int(r, 1e6),
+        list: [r() < 0.5, null],
+      };
       const signed = Buffer.from(JSON.stringify(event, null, pick(r, [undefined, 2])));
       const [name, change] = pick(r, changes);
       const received = change(signed);

@@ -2,8 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { signPayload, verifySignature } from '../src/signature/index.js';
 
 // Published vectors: GitHub's webhook docs and @octokit/webhooks-methods' tests (hex HMAC-SHA256).
-const GITHUB = { secret: "It's a Secret to Everybody", body: 'Hello, World!', hex: '757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' };
-const OCTOKIT = { secret: 'mysecret', body: '{"foo":"bar"}', hex: '4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3' };
+const GITHUB = {
+  secret: "It's a Secret to Everybody",
+  body: 'Hello, World!',
+  hex: '757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17',
+};
+const OCTOKIT = {
+  secret: 'mysecret',
+  body: '{"foo":"bar"}',
+  hex: '4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3',
+};
 
 describe('signPayload', () => {
   it.each([GITHUB, OCTOKIT])('matches the published vector for $secret', ({ secret, body, hex }) => {

@@ -55,9 +55,13 @@ describe('commands that take a type say what was meant', () => {
   it('flow outcomes: the nearest outcome; created and started explained', () => {
     expect(parseOutcome('Verified')).toBe('verified');
     expect(parseOutcome('session.failed')).toBe('failed');
-    expect(expectCliError(() => parseOutcome('verifed')).hint).toMatch(/^did you mean verified\? \(outcomes: verified, failed, cancelled, expired\)/);
+    expect(expectCliError(() => parseOutcome('verifed')).hint).toMatch(
+      /^did you mean verified\? \(outcomes: verified, failed, cancelled, expired\)/,
+    );
     expect(expectCliError(() => parseOutcome('canceled')).hint).toMatch(/^did you mean cancelled\?/);
-    expect(expectCliError(() => parseOutcome('started')).message).toBe('unknown flow outcome "started": every flow starts with created and started');
+    expect(expectCliError(() => parseOutcome('started')).message).toBe(
+      'unknown flow outcome "started": every flow starts with created and started',
+    );
     expect(expectCliError(() => parseOutcome('nope')).hint).toMatch(/^use one of the outcomes/);
   });
 });

@@ -66,7 +66,9 @@ describe('resolveTarget (the --to shorthand)', () => {
   });
 
   it(`names ${TARGET_ENV} when the bad value came from it`, () => {
-    expect(() => resolveTarget(undefined, { [TARGET_ENV]: 'localhost:99999' })).toThrow(`${TARGET_ENV} "localhost:99999" has an invalid port`);
+    expect(() => resolveTarget(undefined, { [TARGET_ENV]: 'localhost:99999' })).toThrow(
+      `${TARGET_ENV} "localhost:99999" has an invalid port`,
+    );
   });
 });
 

@@ -40,10 +40,12 @@ describe('safeText', () => {
 });
 
 describe('HTML previews', () => {
-  const nginx = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n';
+  const nginx =
+    '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n';
   const express =
     '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot POST /webhooks/facesign</pre>\n</body>\n</html>\n';
-  const flask = '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server.</p>\n';
+  const flask =
+    '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server.</p>\n';
 
   it('recognises pages, not JSON or text that mentions tags', () => {
     expect(looksLikeHtml(nginx)).toBe(true);
@@ -60,12 +62,15 @@ describe('HTML previews', () => {
   });
 
   it('falls back to the first text line without a title, skipping scripts, styles and comments; decodes entities', () => {
-    const page = '<!DOCTYPE html><html><head><style>body{color:red}</style><script>var x = "<p>no</p>";</script></head><!-- hidden --><body><h1>Service &amp; API &#8212; down&nbsp;now</h1><p>later</p></body></html>';
+    const page =
+      '<!DOCTYPE html><html><head><style>body{color:red}</style><script>var x = "<p>no</p>";</script></head><!-- hidden --><body><h1>Service &amp; API &#8212; down&nbsp;now</h1><p>later</p></body></html>';
     expect(htmlSummary(page)).toBe('Service & API — down now');
   });
 
   it('copes with a page cut before its title closes (bodies are previewed from their first 200 characters)', () => {
-    expect(htmlSummary('<!DOCTYPE html><html><head><title>Gateway Timeout from the upstream ser')).toBe('Gateway Timeout from the upstream ser');
+    expect(htmlSummary('<!DOCTYPE html><html><head><title>Gateway Timeout from the upstream ser')).toBe(
+      'Gateway Timeout from the upstream ser',
+    );
   });
 
   it('previewBody quotes and marks a page, and never shows <!DOCTYPE html>', () => {
@@ -85,16 +90,30 @@ describe('HTML previews', () => {
 });
 
 describe("check's describeResult", () => {
-  const result = (over: Partial<DeliveryResult>): DeliveryResult => ({ ok: false, responseBytes: 0, truncated: false, latencyMs: 2, startedAt: 0, ...over });
+  const result = (over: Partial<DeliveryResult>): DeliveryResult => ({
+    ok: false,
+    responseBytes: 0,
+    truncated: false,
+    latencyMs: 2,
+    startedAt: 0,
+    ...over,
+  });
 
   it('previews an HTML error page by its title', () => {
-    const text = describeResult(result({ status: 502, responseBody: '<!DOCTYPE html><html><head><title>Bad Gateway</title></head><body></body></html>' }));
+    const text = describeResult(
+      result({
+        status: 502,
+        responseBody: '<!DOCTYPE html><html><head><title>Bad Gateway</title></head><body></body></html>',
+      }),
+    );
     expect(text).toBe('502 "Bad Gateway" (HTML page) in 2.0 ms');
   });
 
   it('escapes controls in the body, the Location and a network error text', () => {
     expect(describeResult(result({ status: 500, responseBody: '\x1b[2J\rPASS' }))).not.toMatch(TERMINAL_ACTIVE);
     expect(describeResult(result({ status: 302, location: '/x\x1b[2J' }))).toContain('→ /x\\x1b[2J (not followed)');
-    expect(describeResult(result({ error: { kind: 'network', message: 'bad reply \x1b[2J\nPASS' } }))).toBe('bad reply \\x1b[2J\\x0aPASS');
+    expect(describeResult(result({ error: { kind: 'network', message: 'bad reply \x1b[2J\nPASS' } }))).toBe(
+      'bad reply \\x1b[2J\\x0aPASS',
+    );
   });
 });

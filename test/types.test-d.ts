@@ -33,7 +33,9 @@ export function handler(rawBody: Buffer, signature: string | string[] | undefine
       expectTypeOf(event.data.verified_outputs).toBeNull();
       return event.data.last_error.code;
     default:
-      expectTypeOf(event.type).toEqualTypeOf<'session.created' | 'session.started' | 'session.cancelled' | 'session.expired'>();
+      expectTypeOf(event.type).toEqualTypeOf<
+        'session.created' | 'session.started' | 'session.cancelled' | 'session.expired'
+      >();
       expectTypeOf(event.data.status).toEqualTypeOf<'created' | 'in_progress' | 'cancelled' | 'expired'>();
       expectTypeOf(event.data.verified_outputs).toBeNull();
       // Fields FaceSign's docs do not show are optional: a handler has to check them.

@@ -19,8 +19,30 @@ export function handle(body: Buffer, signature: string | undefined, secret: stri
 `;
 
 function tsc(files: string[]): Promise<{ code: number | null; output: string }> {
-  const args = [TSC, '--noEmit', '--pretty', 'false', '--strict', '--noUncheckedIndexedAccess', '--module', 'NodeNext', '--moduleResolution', 'NodeNext'];
-  args.push('--target', 'ES2022', '--lib', 'ES2023', '--types', 'node', '--typeRoots', join(REPO, 'node_modules', '@types'), '--skipLibCheck', ...files);
+  const args = [
+    TSC,
+    '--noEmit',
+    '--pretty',
+    'false',
+    '--strict',
+    '--noUncheckedIndexedAccess',
+    '--module',
+    'NodeNext',
+    '--moduleResolution',
+    'NodeNext',
+  ];
+  args.push(
+    '--target',
+    'ES2022',
+    '--lib',
+    'ES2023',
+    '--types',
+    'node',
+    '--typeRoots',
+    join(REPO, 'node_modules', '@types'),
+    '--skipLibCheck',
+    ...files,
+  );
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd: REPO });
     let output = '';
@@ -36,19 +58,15 @@ function tsc(files: string[]): Promise<{ code: number | null; output: string }> 
 }
 
 describe('the event types, checked by the TypeScript compiler', () => {
-  it(
-    'test/types.test-d.ts compiles (narrowing on event.type holds), and a handler that does not narrow fails to',
-    async () => {
-      const bad = join(dir, 'unnarrowed.ts');
-      writeFileSync(bad, UNNARROWED);
-      // One compiler run for both files: errors may come only from the unnarrowed handler.
-      const { code, output } = await tsc([join(REPO, 'test', 'types.test-d.ts'), bad]);
-      const errors = output.split('\n').filter((l) => /error TS\d+/.test(l));
-      expect(code).toBe(2);
-      expect(errors).toHaveLength(1);
-      expect(errors[0]).toContain('unnarrowed.ts(4,');
-      expect(errors[0]).toMatch(/TS18047: 'event\.data\.verified_outputs' is possibly 'null'/);
-    },
-    120_000,
-  );
+  it('test/types.test-d.ts compiles (narrowing on event.type holds), and a handler that does not narrow fails to', async () => {
+    const bad = join(dir, 'unnarrowed.ts');
+    writeFileSync(bad, UNNARROWED);
+    // One compiler run for both files: errors may come only from the unnarrowed handler.
+    const { code, output } = await tsc([join(REPO, 'test', 'types.test-d.ts'), bad]);
+    const errors = output.split('\n').filter((l) => /error TS\d+/.test(l));
+    expect(code).toBe(2);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('unnarrowed.ts(4,');
+    expect(errors[0]).toMatch(/TS18047: 'event\.data\.verified_outputs' is possibly 'null'/);
+  }, 120_000);
 });

@@ -24,7 +24,10 @@ beforeAll(async () => {
     "import { appendFileSync } from 'node:fs';\n" +
       'export async function load(url, context, next) {\n  appendFileSync(process.env.FW_LOAD_LOG, url + "\\n");\n  return next(url, context);\n}\n',
   );
-  writeFileSync(join(dir, 'preload.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+  writeFileSync(
+    join(dir, 'preload.mjs'),
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
+  );
   writeFileSync(join(dir, 'body.json'), '{"id":"evt_1","type":"session.verified"}');
   server = await startServer();
 });
@@ -39,13 +42,21 @@ let runs = 0;
 async function loadedBy(args: string[]): Promise<{ code: number | null; modules: string[] }> {
   const log = join(dir, `load-${++runs}.log`);
   writeFileSync(log, '');
-  const r = await runCli(args, { env: { NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'preload.mjs')).href}`, FW_LOAD_LOG: log, FACESIGN_WEBHOOK_SECRET: SECRET }, timeoutMs: 20_000 });
+  const r = await runCli(args, {
+    env: {
+      NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'preload.mjs')).href}`,
+      FW_LOAD_LOG: log,
+      FACESIGN_WEBHOOK_SECRET: SECRET,
+    },
+    timeoutMs: 20_000,
+  });
   return { code: r.code, modules: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
 }
 
 /** The repository's own URL is left out: its folder may well be called "undici". */
 const ROOT = new URL('..', import.meta.url).href;
-const undiciModules = (modules: string[]) => modules.filter((m) => /undici/i.test(m.startsWith(ROOT) ? m.slice(ROOT.length) : m));
+const undiciModules = (modules: string[]) =>
+  modules.filter((m) => /undici/i.test(m.startsWith(ROOT) ? m.slice(ROOT.length) : m));
 
 describe('undici is loaded only by commands that send', () => {
   it.each([

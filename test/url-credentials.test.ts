@@ -37,7 +37,10 @@ describe('displayUrl and friends', () => {
   });
 
   it('curlCommand: -u with the user only (curl asks for the password), the URL without credentials', () => {
-    const req = prepareRequest(buildEvent('session.verified'), { url: `http://alice:${ENCODED}@127.0.0.1:4000/hook`, secret: SECRET });
+    const req = prepareRequest(buildEvent('session.verified'), {
+      url: `http://alice:${ENCODED}@127.0.0.1:4000/hook`,
+      secret: SECRET,
+    });
     const command = curlCommand(req);
     // shellQuote quotes only what needs it.
     expect(command).toMatch(/ -X POST '?http:\/\/127\.0\.0\.1:4000\/hook'? -u '?alice'? -H /);
@@ -97,9 +100,19 @@ describe('credentials in --to (built CLI)', () => {
   });
 
   it('a user without a password is sent as "user:", and an explicit Authorization header wins', async () => {
-    await run(['send', 'verified', '--to', `http://carol@127.0.0.1:${server.port}/webhooks/facesign`, '--secret', SECRET]);
+    await run([
+      'send',
+      'verified',
+      '--to',
+      `http://carol@127.0.0.1:${server.port}/webhooks/facesign`,
+      '--secret',
+      SECRET,
+    ]);
     await run(['send', 'verified', '--to', url(), '--secret', SECRET, '--header', 'Authorization: Bearer tok_1']);
-    expect(server.requests.map((r) => r.headers.authorization)).toEqual([`Basic ${Buffer.from('carol:').toString('base64')}`, 'Bearer tok_1']);
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual([
+      `Basic ${Buffer.from('carol:').toString('base64')}`,
+      'Bearer tok_1',
+    ]);
   });
 
   it('--dry-run (human and --json): the URL masked, the Basic header shown without the password', async () => {
@@ -116,7 +129,9 @@ describe('credentials in --to (built CLI)', () => {
   it('--curl: the URL without credentials, -u with the user, a note that curl asks for the password', async () => {
     const r = await run(['send', 'verified', '--to', url(), '--secret', SECRET, '--curl']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(` -X POST '?http://127\\.0\\.0\\.1:${server.port}/webhooks/facesign'? -u '?alice'? -H `));
+    expect(r.stdout).toMatch(
+      new RegExp(` -X POST '?http://127\\.0\\.0\\.1:${server.port}/webhooks/facesign'? -u '?alice'? -H `),
+    );
     expect(r.stderr).toContain("note: the URL's password is not printed; curl asks for it (-u 'alice')");
     const json = await run(['flow', 'verified', '--to', url(), '--secret', SECRET, '--curl', '--json']);
     expect(ndjson(json.stdout)).toHaveLength(3);
@@ -126,29 +141,87 @@ describe('credentials in --to (built CLI)', () => {
   it('flow, retry-sim and check: every line, record and report masks the password; Basic auth is sent', async () => {
     const flow = await run(['flow', 'verified', '--to', url(), '--secret', SECRET, '--json']);
     expect(flow.code).toBe(0);
-    expect(ndjson(flow.stdout).filter((r) => r.type === 'delivery').every((r) => r.url === shown())).toBe(true);
+    expect(
+      ndjson(flow.stdout)
+        .filter((r) => r.type === 'delivery')
+        .every((r) => r.url === shown()),
+    ).toBe(true);
     const retry = await run(['retry-sim', '--to', url(), '--secret', SECRET, '--speed', '3600']);
     expect(retry.code).toBe(0);
     expect(retry.stdout).toContain(`→ ${shown()}`);
     const retryJson = await run(['retry-sim', '--to', url(), '--secret', SECRET, '--speed', '3600', '--json']);
     expect(ndjson(retryJson.stdout).map((r) => r.url)).toEqual([shown(), shown()]);
     const junit = join(dir, 'check.xml');
-    const check = await run(['check', '--to', url(), '--secret', SECRET, '--only', 'valid.session.created', '--reporter', 'junit', '--output', junit]);
+    const check = await run([
+      'check',
+      '--to',
+      url(),
+      '--secret',
+      SECRET,
+      '--only',
+      'valid.session.created',
+      '--reporter',
+      'junit',
+      '--output',
+      junit,
+    ]);
     expect(check.stdout).toContain(`check ${shown()}`);
     const xml = readFileSync(junit, 'utf8');
     expect(xml).toContain(`value="${shown()}"`);
-    const checkJson = await run(['check', '--to', url(), '--secret', SECRET, '--only', 'valid.session.created', '--json']);
+    const checkJson = await run([
+      'check',
+      '--to',
+      url(),
+      '--secret',
+      SECRET,
+      '--only',
+      'valid.session.created',
+      '--json',
+    ]);
     expect(ndjson(checkJson.stdout).at(-1)).toMatchObject({ type: 'summary', url: shown() });
     expect(server.requests.length).toBeGreaterThanOrEqual(6);
     expect(server.requests.every((r) => r.headers.authorization === basic)).toBe(true);
-    noPassword(flow.stdout, flow.stderr, retry.stdout, retry.stderr, retryJson.stdout, check.stdout, check.stderr, xml, checkJson.stdout);
+    noPassword(
+      flow.stdout,
+      flow.stderr,
+      retry.stdout,
+      retry.stderr,
+      retryJson.stdout,
+      check.stdout,
+      check.stderr,
+      xml,
+      checkJson.stdout,
+    );
   });
 
   it('load mode: Basic auth on every request; the progress line, the load record and error lines mask the password', async () => {
-    const human = await run(['send', 'verified', '--count', '4', '--concurrency', '2', '--to', url(), '--secret', SECRET]);
+    const human = await run([
+      'send',
+      'verified',
+      '--count',
+      '4',
+      '--concurrency',
+      '2',
+      '--to',
+      url(),
+      '--secret',
+      SECRET,
+    ]);
     expect(human.code).toBe(0);
     expect(human.stderr).toContain(`to ${shown()}, 2 at a time`);
-    const json = await run(['send', 'all', '--count', '6', '--concurrency', '2', '--to', url(), '--secret', SECRET, '--json']);
+    const json = await run([
+      'send',
+      'all',
+      '--count',
+      '6',
+      '--concurrency',
+      '2',
+      '--to',
+      url(),
+      '--secret',
+      SECRET,
+      '--json',
+    ]);
     expect(json.code).toBe(0);
     expect(ndjson(json.stdout).at(-1)).toMatchObject({ type: 'load', url: shown(), sent: 6, ok: 6 });
     expect(server.requests).toHaveLength(10);
@@ -158,15 +231,31 @@ describe('credentials in --to (built CLI)', () => {
     const refused = await run(['send', 'verified', '--count', '2', '--to', deadUrl, '--secret', SECRET, '--json']);
     expect(refused.code).toBe(1);
     const record = ndjson(refused.stdout).at(-1)!;
-    expect(record).toMatchObject({ type: 'load', url: `http://alice:***@127.0.0.1:${dead}/webhooks/facesign`, delivered: 0 });
-    expect(record.errors).toEqual({ 'error:refused': `connection refused at 127.0.0.1:${dead} — is the server running?` });
+    expect(record).toMatchObject({
+      type: 'load',
+      url: `http://alice:***@127.0.0.1:${dead}/webhooks/facesign`,
+      delivered: 0,
+    });
+    expect(record.errors).toEqual({
+      'error:refused': `connection refused at 127.0.0.1:${dead} — is the server running?`,
+    });
     noPassword(human.stdout, human.stderr, json.stdout, json.stderr, refused.stdout, refused.stderr);
   });
 
   it("check on a dead port: the error line and JUnit's failure show the URL masked", async () => {
     const dead = await closedPort();
     const junit = join(dir, 'dead.xml');
-    const r = await run(['check', '--to', `http://alice:${ENCODED}@127.0.0.1:${dead}/hooks`, '--secret', SECRET, '--reporter', 'junit', '--output', junit]);
+    const r = await run([
+      'check',
+      '--to',
+      `http://alice:${ENCODED}@127.0.0.1:${dead}/hooks`,
+      '--secret',
+      SECRET,
+      '--reporter',
+      'junit',
+      '--output',
+      junit,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`connection refused at http://alice:***@127.0.0.1:${dead}/hooks`);
     const xml = readFileSync(junit, 'utf8');
@@ -175,9 +264,18 @@ describe('credentials in --to (built CLI)', () => {
   });
 
   it('replay: Basic auth on the wire, the record masks the URL; a capture header that is not valid HTTP is exit 2', async () => {
-    const body = Buffer.from('{"id":"evt_cred","object":"event","type":"session.created","created":1,"data":{"id":"vs_cred"}}');
+    const body = Buffer.from(
+      '{"id":"evt_cred","object":"event","type":"session.created","created":1,"data":{"id":"vs_cred"}}',
+    );
     const capture = (headers: Record<string, string>) =>
-      JSON.stringify({ method: 'POST', path: '/webhooks/facesign', headers, body_base64: body.toString('base64'), received_at: '2026-01-01T00:00:00.000Z', sequence: 1 });
+      JSON.stringify({
+        method: 'POST',
+        path: '/webhooks/facesign',
+        headers,
+        body_base64: body.toString('base64'),
+        received_at: '2026-01-01T00:00:00.000Z',
+        sequence: 1,
+      });
     const good = join(dir, 'good-capture.json');
     writeFileSync(good, capture({ 'content-type': 'application/json', 'facesign-event-id': 'evt_cred' }));
     const r = await run(['replay', good, '--to', url(), '--json']);
@@ -189,7 +287,9 @@ describe('credentials in --to (built CLI)', () => {
     writeFileSync(bad, capture({ 'content-type': 'application/json', 'x-forged': 'a\r\nX-Injected: 1' }));
     const refused = await run(['replay', bad, '--to', url()]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain(`error: capture file "${bad}": the x-forged header value "a\\r\\nX-Injected: 1" contains a line break (CR)`);
+    expect(refused.stderr).toContain(
+      `error: capture file "${bad}": the x-forged header value "a\\r\\nX-Injected: 1" contains a line break (CR)`,
+    );
     expect(server.requests).toHaveLength(1);
   });
 

@@ -12,7 +12,8 @@ import { runCli } from './helpers/cli.js';
  */
 
 const SECRET = 'whsec_framing_test';
-const BODY = '{"id":"evt_framing","object":"event","type":"session.verified","created":1706284800,"data":{"id":"vs_framing"}}';
+const BODY =
+  '{"id":"evt_framing","object":"event","type":"session.verified","created":1706284800,"data":{"id":"vs_framing"}}';
 const SIG = createHmac('sha256', SECRET).update(BODY).digest('hex');
 const dir = mkdtempSync(join(tmpdir(), 'fw-framing-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,7 +21,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function request(lines: string[], eol = '\r\n'): string {
   return `${lines.join(eol)}${eol}${eol}${BODY}`;
 }
-const head = ['POST /webhooks/facesign HTTP/1.1', 'Host: localhost', 'Content-Type: application/json', `FaceSign-Signature: ${SIG}`];
+const head = [
+  'POST /webhooks/facesign HTTP/1.1',
+  'Host: localhost',
+  'Content-Type: application/json',
+  `FaceSign-Signature: ${SIG}`,
+];
 
 async function verifyFile(name: string, text: string) {
   const file = join(dir, name);
@@ -42,8 +48,16 @@ describe.concurrent('verify --request framing', () => {
     ['obs-fold', [...head, 'X-Folded: a', '  b'], /line 6 is not a header .*obs-fold/],
     ['a NUL in a header', [...head, 'X-Nul: a\0b'], /line 5 .*control byte 0x00/],
     ['a lone CR in a header', [...head, 'X-Cr: a\rb'], /line 5 .*control byte 0x0d/],
-    ['two Content-Length headers', [...head, `Content-Length: ${BODY.length}`, `Content-Length: ${BODY.length}`], /Content-Length appears 2 times/],
-    ['Content-Length with Transfer-Encoding', [...head, `Content-Length: ${BODY.length}`, 'Transfer-Encoding: chunked'], /Content-Length and Transfer-Encoding together/],
+    [
+      'two Content-Length headers',
+      [...head, `Content-Length: ${BODY.length}`, `Content-Length: ${BODY.length}`],
+      /Content-Length appears 2 times/,
+    ],
+    [
+      'Content-Length with Transfer-Encoding',
+      [...head, `Content-Length: ${BODY.length}`, 'Transfer-Encoding: chunked'],
+      /Content-Length and Transfer-Encoding together/,
+    ],
     ['a header line without a colon', [...head, 'X-No-Colon'], /line 5 is not a header .*no colon/],
   ])('%s: exit 2 with one error line naming it', async (name, lines, reason) => {
     const res = await verifyFile(`${name.replace(/\W+/g, '-')}.http`, request(lines));

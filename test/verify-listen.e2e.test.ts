@@ -33,7 +33,10 @@ beforeAll(async () => {
   const files = readdirSync(dir).sort();
   expect(files).toHaveLength(3);
   [file.accepted, file.otherSecret, file.missing] = files.map((f) => join(dir, f)) as [string, string, string];
-  expect(JSON.parse(readFileSync(file.otherSecret, 'utf8')).verdict).toMatchObject({ outcome: 'rejected', signature: 'mismatch' });
+  expect(JSON.parse(readFileSync(file.otherSecret, 'utf8')).verdict).toMatchObject({
+    outcome: 'rejected',
+    signature: 'mismatch',
+  });
 });
 
 afterAll(() => {
@@ -46,7 +49,9 @@ describe.concurrent('verify CAPTURE says what listen decided', () => {
     const r = await runCli(['verify', file.accepted, '--secret', OTHER_SECRET]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^✘ invalid: signature does not match/);
-    expect(r.stdout).toContain('\n  listen    accepted this signature (with its secret) but it does not match with yours: the two secrets differ');
+    expect(r.stdout).toContain(
+      '\n  listen    accepted this signature (with its secret) but it does not match with yours: the two secrets differ',
+    );
     const j = await runCli(['verify', file.accepted, '--secret', OTHER_SECRET, '--json']);
     expect(ndjson(j.stdout)[0]!.listen).toEqual({
       outcome: 'accepted',
@@ -54,7 +59,9 @@ describe.concurrent('verify CAPTURE says what listen decided', () => {
       signature: 'valid',
       reason: null,
       agrees: false,
-      message: expect.stringMatching(/^listen accepted this signature \(with its secret\) but it does not match with yours: the two secrets differ/),
+      message: expect.stringMatching(
+        /^listen accepted this signature \(with its secret\) but it does not match with yours: the two secrets differ/,
+      ),
     });
   });
 
@@ -67,21 +74,42 @@ describe.concurrent('verify CAPTURE says what listen decided', () => {
   it('listen rejected a signature made with another secret, which verify with that secret finds valid', async () => {
     const r = await runCli(['verify', file.otherSecret, '--secret', OTHER_SECRET, '--json']);
     expect(r.code).toBe(0);
-    expect(ndjson(r.stdout)[0]!.listen).toMatchObject({ outcome: 'rejected', status: 400, signature: 'mismatch', agrees: false });
-    expect(ndjson(r.stdout)[0]!.listen.message).toBe("listen rejected this signature (it did not match listen's secret) but it matches yours: listen ran with another secret");
+    expect(ndjson(r.stdout)[0]!.listen).toMatchObject({
+      outcome: 'rejected',
+      status: 400,
+      signature: 'mismatch',
+      agrees: false,
+    });
+    expect(ndjson(r.stdout)[0]!.listen.message).toBe(
+      "listen rejected this signature (it did not match listen's secret) but it matches yours: listen ran with another secret",
+    );
   });
 
-  it('listen rejected it, and verify with listen\'s secret rejects it too, with listen\'s reason', async () => {
+  it("listen rejected it, and verify with listen's secret rejects it too, with listen's reason", async () => {
     const r = await runCli(['verify', file.otherSecret, '--secret', LISTEN_SECRET]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/\n {2}listen {4}rejected it too: signature does not match/);
     const m = await runCli(['verify', file.missing, '--secret', LISTEN_SECRET, '--json']);
     expect(m.code).toBe(1);
-    expect(ndjson(m.stdout)[0]!.listen).toMatchObject({ outcome: 'rejected', signature: 'missing', agrees: true, message: expect.stringMatching(/^listen rejected it too: /) });
+    expect(ndjson(m.stdout)[0]!.listen).toMatchObject({
+      outcome: 'rejected',
+      signature: 'missing',
+      agrees: true,
+      message: expect.stringMatching(/^listen rejected it too: /),
+    });
   });
 
   it('inputs that are not captures carry no listen field', async () => {
-    const r = await runCli(['verify', '--payload', file.accepted, '--signature', '0'.repeat(64), '--secret', LISTEN_SECRET, '--json']);
+    const r = await runCli([
+      'verify',
+      '--payload',
+      file.accepted,
+      '--signature',
+      '0'.repeat(64),
+      '--secret',
+      LISTEN_SECRET,
+      '--json',
+    ]);
     expect(ndjson(r.stdout)[0]).not.toHaveProperty('listen');
   });
 });

@@ -50,12 +50,17 @@ beforeAll(async () => {
   for (const [name, body] of craftedBodies()) {
     const id = (JSON.parse(body.toString('utf8').replace(/^\ufeff/, '')) as { id: string }).id;
     const headers = { 'Content-Type': 'application/json', 'FaceSign-Event-Id': id, 'FaceSign-Signature': hmac(body) };
-    const res = await deliver({ url: receiver.url, method: 'POST', headers, body, eventId: id, eventType: 'x', signatureMode: 'valid' }, { timeoutMs: 5_000 });
+    const res = await deliver(
+      { url: receiver.url, method: 'POST', headers, body, eventId: id, eventType: 'x', signatureMode: 'valid' },
+      { timeoutMs: 5_000 },
+    );
     expect(res.error).toBeUndefined();
     names.push(name);
   }
   await receiver.close();
-  const files = readdirSync(saveDir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(saveDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   expect(files).toHaveLength(names.length);
   files.forEach((f, i) => {
     const file = join(saveDir, f);
@@ -70,9 +75,18 @@ afterAll(async () => {
 
 let counter = 0;
 /** An altered copy of a capture on disk, as someone editing (or a broken proxy) might leave it. */
-function alter(name: string, change: { body?: (b: Buffer) => Buffer; signature?: (s: string) => string | undefined; headers?: (h: [string, string][]) => [string, string][] }): string {
+function alter(
+  name: string,
+  change: {
+    body?: (b: Buffer) => Buffer;
+    signature?: (s: string) => string | undefined;
+    headers?: (h: [string, string][]) => [string, string][];
+  },
+): string {
   const base = structuredClone(captures[name]!.capture);
-  const body = change.body ? change.body(Buffer.from(base.body_base64, 'base64')) : Buffer.from(base.body_base64, 'base64');
+  const body = change.body
+    ? change.body(Buffer.from(base.body_base64, 'base64'))
+    : Buffer.from(base.body_base64, 'base64');
   let raw = change.headers ? change.headers(base.raw_headers) : base.raw_headers;
   if (change.signature) {
     raw = raw.flatMap(([k, v]): [string, string][] => {
@@ -83,11 +97,26 @@ function alter(name: string, change: { body?: (b: Buffer) => Buffer; signature?:
   }
   const headers = Object.fromEntries(raw.map(([k, v]) => [k.toLowerCase(), v]));
   const file = join(dir, `altered-${++counter}.json`);
-  writeFileSync(file, JSON.stringify({ ...base, raw_headers: raw, headers, body_base64: body.toString('base64'), body_text: body.toString('utf8'), body_bytes: body.length }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        ...base,
+        raw_headers: raw,
+        headers,
+        body_base64: body.toString('base64'),
+        body_text: body.toString('utf8'),
+        body_bytes: body.length,
+      },
+      null,
+      2,
+    ),
+  );
   return file;
 }
 
-const reserialize = (indent?: number | string) => (b: Buffer) => Buffer.from(JSON.stringify(JSON.parse(b.toString('utf8')), null, indent));
+const reserialize = (indent?: number | string) => (b: Buffer) =>
+  Buffer.from(JSON.stringify(JSON.parse(b.toString('utf8')), null, indent));
 
 async function verifyJson(args: string[], env: Record<string, string> = {}) {
   const res = await runCli(['verify', ...args, '--json'], { env: { FACESIGN_WEBHOOK_SECRET: SECRET, ...env } });
@@ -100,7 +129,9 @@ describe.concurrent('verify CAPTURE.json', () => {
   it('a capture the receiver wrote from `send` is valid: exit 0, human verdict', async () => {
     const res = await runCli(['verify', captures.sent!.file, '--secret', SECRET]);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/^✔ valid\s+signature matches \(session\.verified evt_\w+, \d+ bytes\)\n  listen {4}accepted this signature too\n$/);
+    expect(res.stdout).toMatch(
+      /^✔ valid\s+signature matches \(session\.verified evt_\w+, \d+ bytes\)\n {2}listen {4}accepted this signature too\n$/,
+    );
     expect(res.stdout).not.toContain(SECRET);
   });
 
@@ -130,7 +161,14 @@ describe.concurrent('verify CAPTURE.json', () => {
       warnings: [],
       notes: [],
       strict: false,
-      listen: { outcome: 'accepted', status: 200, signature: 'valid', reason: null, agrees: true, message: 'listen accepted this signature too' },
+      listen: {
+        outcome: 'accepted',
+        status: 200,
+        signature: 'valid',
+        reason: null,
+        agrees: true,
+        message: 'listen accepted this signature too',
+      },
     });
   });
 
@@ -138,14 +176,46 @@ describe.concurrent('verify CAPTURE.json', () => {
     ['no signature', { signature: () => undefined }, { reason: 'missing' }],
     ['a 40-character signature', { signature: (s: string) => s.slice(0, 40) }, { reason: 'malformed', length: 40 }],
     ['a non-hex signature', { signature: (s: string) => `${s.slice(0, 60)}zzzz` }, { reason: 'malformed', length: 64 }],
-    ['a sha256= prefix that would match', { signature: (s: string) => `sha256=${s}` }, { reason: 'prefixed', would_match: true }],
-    ['a sha256= prefix that would not match', { signature: (s: string) => `sha256=${'0'.repeat(64)}` }, { reason: 'prefixed', would_match: false }],
-    ['uppercase hex that would match', { signature: (s: string) => s.toUpperCase() }, { reason: 'uppercase', would_match: true }],
-    ['a trailing newline added', { body: (b: Buffer) => Buffer.concat([b, Buffer.from('\n')]) }, { reason: 'mismatch', cause: { id: 'trailing-newline-added' } }],
-    ['a BOM added', { body: (b: Buffer) => Buffer.concat([BOM, b]) }, { reason: 'mismatch', cause: { id: 'bom-added' } }],
-    ['JSON pretty-printed (2 spaces)', { body: reserialize(2) }, { reason: 'mismatch', cause: { id: 'json-reserialized', signed_form: 'compact' } }],
-    ['JSON tab-indented', { body: reserialize('\t') }, { reason: 'mismatch', cause: { id: 'json-reserialized', signed_form: 'compact' } }],
-    ['an edited amount (nothing explains it)', { body: (b: Buffer) => Buffer.from(b.toString().replace('"verified"', '"failed"')) }, { reason: 'mismatch', cause: null, secret_hint: null }],
+    [
+      'a sha256= prefix that would match',
+      { signature: (s: string) => `sha256=${s}` },
+      { reason: 'prefixed', would_match: true },
+    ],
+    [
+      'a sha256= prefix that would not match',
+      { signature: () => `sha256=${'0'.repeat(64)}` },
+      { reason: 'prefixed', would_match: false },
+    ],
+    [
+      'uppercase hex that would match',
+      { signature: (s: string) => s.toUpperCase() },
+      { reason: 'uppercase', would_match: true },
+    ],
+    [
+      'a trailing newline added',
+      { body: (b: Buffer) => Buffer.concat([b, Buffer.from('\n')]) },
+      { reason: 'mismatch', cause: { id: 'trailing-newline-added' } },
+    ],
+    [
+      'a BOM added',
+      { body: (b: Buffer) => Buffer.concat([BOM, b]) },
+      { reason: 'mismatch', cause: { id: 'bom-added' } },
+    ],
+    [
+      'JSON pretty-printed (2 spaces)',
+      { body: reserialize(2) },
+      { reason: 'mismatch', cause: { id: 'json-reserialized', signed_form: 'compact' } },
+    ],
+    [
+      'JSON tab-indented',
+      { body: reserialize('\t') },
+      { reason: 'mismatch', cause: { id: 'json-reserialized', signed_form: 'compact' } },
+    ],
+    [
+      'an edited amount (nothing explains it)',
+      { body: (b: Buffer) => Buffer.from(b.toString().replace('"verified"', '"failed"')) },
+      { reason: 'mismatch', cause: null, secret_hint: null },
+    ],
   ])('%s: exit 1 with that diagnosis', async (_name, change, expected) => {
     const { code, record } = await verifyJson([alter('sent', change)]);
     expect(code).toBe(1);
@@ -154,15 +224,41 @@ describe.concurrent('verify CAPTURE.json', () => {
   });
 
   it.each([
-    ['newline', 'a trailing newline removed', (b: Buffer) => b.subarray(0, b.length - 1), { id: 'trailing-newline-removed' }],
-    ['crlf', 'CRLF turned into LF', (b: Buffer) => Buffer.from(b.toString().replace(/\r\n/g, '\n')), { id: 'crlf-to-lf' }],
-    ['lf', 'LF turned into CRLF', (b: Buffer) => Buffer.from(b.toString().replace(/\n/g, '\r\n')), { id: 'lf-to-crlf' }],
+    [
+      'newline',
+      'a trailing newline removed',
+      (b: Buffer) => b.subarray(0, b.length - 1),
+      { id: 'trailing-newline-removed' },
+    ],
+    [
+      'crlf',
+      'CRLF turned into LF',
+      (b: Buffer) => Buffer.from(b.toString().replace(/\r\n/g, '\n')),
+      { id: 'crlf-to-lf' },
+    ],
+    [
+      'lf',
+      'LF turned into CRLF',
+      (b: Buffer) => Buffer.from(b.toString().replace(/\n/g, '\r\n')),
+      { id: 'lf-to-crlf' },
+    ],
     ['bom', 'a BOM removed', (b: Buffer) => b.subarray(3), { id: 'bom-removed' }],
-    ['four', 'JSON written 4-space re-serialized compact', reserialize(), { id: 'json-reserialized', signed_form: '4-space' }],
+    [
+      'four',
+      'JSON written 4-space re-serialized compact',
+      reserialize(),
+      { id: 'json-reserialized', signed_form: '4-space' },
+    ],
   ])('%s capture with %s: exit 1, named', async (name, _what, body, cause) => {
     // The unaltered capture is valid (checked in-process: cheaper than a spawn), so the alteration is what is named.
     const c = captures[name]!.capture;
-    expect(verifyWebhook({ body: Buffer.from(c.body_base64, 'base64'), headers: { list: c.raw_headers, complete: true }, secret: SECRET }).ok).toBe(true);
+    expect(
+      verifyWebhook({
+        body: Buffer.from(c.body_base64, 'base64'),
+        headers: { list: c.raw_headers, complete: true },
+        secret: SECRET,
+      }).ok,
+    ).toBe(true);
     const { code, record } = await verifyJson([alter(name, { body })]);
     expect(code).toBe(1);
     expect(record.cause).toMatchObject(cause);
@@ -184,18 +280,33 @@ describe.concurrent('verify CAPTURE.json', () => {
       runCli(['verify', captures.sent!.file, '--secret', `"${SECRET}"`]),
     ]);
     expect(wrong.code).toBe(1);
-    expect(wrong.record).toMatchObject({ reason: 'mismatch', cause: null, secret_hint: null, message: 'signature does not match: the secret or the body differs from what was signed' });
+    expect(wrong.record).toMatchObject({
+      reason: 'mismatch',
+      cause: null,
+      secret_hint: null,
+      message: 'signature does not match: the secret or the body differs from what was signed',
+    });
     expect(spaced.record.secret_hint).toMatchObject({ id: 'secret-whitespace', matches: true });
     expect(quoted.code).toBe(1);
-    expect(quoted.stdout).toMatch(/secret\s+the secret includes quote characters .*without them, the signature matches/);
+    expect(quoted.stdout).toMatch(
+      /secret\s+the secret includes quote characters .*without them, the signature matches/,
+    );
     expect(quoted.stdout + quoted.stderr).not.toContain(SECRET);
   });
 
   it('shape problems are warnings, failures under --strict', async () => {
-    const file = alter('sent', { headers: (h) => h.map(([k, v]) => [k, k.toLowerCase() === 'facesign-event-id' ? 'evt_other' : v]) });
-    const [loose, strict, human] = await Promise.all([verifyJson([file]), verifyJson([file, '--strict']), runCli(['verify', file, '--strict', '--secret', SECRET])]);
+    const file = alter('sent', {
+      headers: (h) => h.map(([k, v]) => [k, k.toLowerCase() === 'facesign-event-id' ? 'evt_other' : v]),
+    });
+    const [loose, strict, human] = await Promise.all([
+      verifyJson([file]),
+      verifyJson([file, '--strict']),
+      runCli(['verify', file, '--strict', '--secret', SECRET]),
+    ]);
     expect(loose.code).toBe(0);
-    expect(loose.record.warnings).toEqual([{ code: 'event-id-header-mismatch', message: expect.stringContaining('"evt_other"') }]);
+    expect(loose.record.warnings).toEqual([
+      { code: 'event-id-header-mismatch', message: expect.stringContaining('"evt_other"') },
+    ]);
     expect(strict.code).toBe(1);
     expect(strict.record).toMatchObject({ ok: false, verdict: 'valid', strict: true });
     expect(human.code).toBe(1);
@@ -205,10 +316,25 @@ describe.concurrent('verify CAPTURE.json', () => {
 
   it.each([
     ['no secret', (f: string) => ['verify', f], {}, /no webhook secret/],
-    ['a missing file', () => ['verify', join(dir, 'nope.json'), '--secret', SECRET], {}, /cannot read capture .*no such file/],
-    ['a file that is not a capture', () => ['verify', join(dir, 'not-a-capture.json'), '--secret', SECRET], {}, /is not a capture/],
+    [
+      'a missing file',
+      () => ['verify', join(dir, 'nope.json'), '--secret', SECRET],
+      {},
+      /cannot read capture .*no such file/,
+    ],
+    [
+      'a file that is not a capture',
+      () => ['verify', join(dir, 'not-a-capture.json'), '--secret', SECRET],
+      {},
+      /is not a capture/,
+    ],
     ['two inputs', (f: string) => ['verify', f, '--payload', f, '--secret', SECRET], {}, /give one input/],
-    ['--signature with a capture', (f: string) => ['verify', f, '--signature', 'abc', '--secret', SECRET], {}, /go with --payload/],
+    [
+      '--signature with a capture',
+      (f: string) => ['verify', f, '--signature', 'abc', '--secret', SECRET],
+      {},
+      /go with --payload/,
+    ],
   ])('%s: exit 2, one error line, no stack', async (_name, args, env, message) => {
     writeFileSync(join(dir, 'not-a-capture.json'), '{"hello": 1}');
     const res = await runCli(args(captures.sent!.file), { env });
@@ -237,11 +363,15 @@ describe.concurrent('verify --request FILE.http', () => {
     expect(code).toBe(0);
     expect(record).toMatchObject({ source: 'request', verdict: 'valid', event_type: 'session.verified' });
     expect(record.warnings).toEqual([]);
-    expect(record.notes).toEqual([`1 byte(s) after Content-Length (${captures.sent!.capture.body_bytes}) were ignored`]);
+    expect(record.notes).toEqual([
+      `1 byte(s) after Content-Length (${captures.sent!.capture.body_bytes}) were ignored`,
+    ]);
   });
 
   it('reads stdin with -, and finds the body bytes exact (a CRLF body stays CRLF)', async () => {
-    const res = await runCli(['verify', '--request', '-', '--secret', SECRET, '--strict'], { input: requestText('crlf', '\n', '\r\n') });
+    const res = await runCli(['verify', '--request', '-', '--secret', SECRET, '--strict'], {
+      input: requestText('crlf', '\n', '\r\n'),
+    });
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(res.stdout).toMatch(/✔ valid/);
     // Bytes a saved file gained after Content-Length are a note about the file, not a --strict failure.
@@ -249,7 +379,9 @@ describe.concurrent('verify --request FILE.http', () => {
   });
 
   it('without Content-Length, the trailing newline a file gained is diagnosed', async () => {
-    const text = requestText('sent', '\r\n', '\r\n').toString('latin1').replace(/content-length: \d+\r\n/i, '');
+    const text = requestText('sent', '\r\n', '\r\n')
+      .toString('latin1')
+      .replace(/content-length: \d+\r\n/i, '');
     const file = join(dir, 'no-length.http');
     writeFileSync(file, Buffer.from(text, 'latin1'));
     const { code, record } = await verifyJson(['--request', file]);
@@ -279,21 +411,49 @@ describe.concurrent('verify --payload', () => {
 
   it('stdin with --header lines, the headers checked too', async () => {
     const id = captures.sent!.capture.verdict.event_id!;
-    const args = ['--payload', '-', '--header', `FaceSign-Signature: ${hmac(body())}`, '--header', 'FaceSign-Event-Id: evt_wrong', '--header', 'Content-Type: application/json'];
-    const res = await runCli(['verify', ...args, '--json'], { input: body(), env: { FACESIGN_WEBHOOK_SECRET: SECRET } });
+    const args = [
+      '--payload',
+      '-',
+      '--header',
+      `FaceSign-Signature: ${hmac(body())}`,
+      '--header',
+      'FaceSign-Event-Id: evt_wrong',
+      '--header',
+      'Content-Type: application/json',
+    ];
+    const res = await runCli(['verify', ...args, '--json'], {
+      input: body(),
+      env: { FACESIGN_WEBHOOK_SECRET: SECRET },
+    });
     expect(res.code).toBe(0);
     const [record] = ndjson(res.stdout);
-    expect(record).toMatchObject({ source: 'payload', input: '-', verdict: 'valid', event_id: id, warnings: [{ code: 'event-id-header-mismatch' }] });
+    expect(record).toMatchObject({
+      source: 'payload',
+      input: '-',
+      verdict: 'valid',
+      event_id: id,
+      warnings: [{ code: 'event-id-header-mismatch' }],
+    });
   });
 
   it('the published GitHub vector, and a body with a trailing newline against it', async () => {
     const file = join(dir, 'hello.txt');
     writeFileSync(file, 'Hello, World!');
     const hex = '757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
-    const ok = await runCli(['verify', '--payload', file, '--signature', hex, '--secret', "It's a Secret to Everybody"]);
+    const ok = await runCli([
+      'verify',
+      '--payload',
+      file,
+      '--signature',
+      hex,
+      '--secret',
+      "It's a Secret to Everybody",
+    ]);
     expect(ok.code).toBe(0);
     writeFileSync(file, 'Hello, World!\n');
-    const nl = await verifyJson(['--payload', file, '--signature', hex], { FACESIGN_WEBHOOK_SECRET: "It's a Secret to Everybody" });
+    const nl = await verifyJson(['--payload', file, '--signature', hex], {
+      FACESIGN_WEBHOOK_SECRET: "It's a Secret to Everybody",
+    });
     expect(nl.code).toBe(1);
     expect(nl.record.cause).toMatchObject({ id: 'trailing-newline-added' });
   });
@@ -306,7 +466,11 @@ describe.concurrent('verify --payload', () => {
   });
 
   it.each([
-    ['a missing payload file', ['--payload', '/nonexistent/body.json', '--signature', 'ab'], /cannot read payload "\/nonexistent\/body.json": no such file/],
+    [
+      'a missing payload file',
+      ['--payload', '/nonexistent/body.json', '--signature', 'ab'],
+      /cannot read payload "\/nonexistent\/body.json": no such file/,
+    ],
     ['a bad --header', ['--payload', '-', '--header', 'FaceSign-Signature'], /bad --header/],
     ['nothing to verify', [], /nothing to verify/],
   ])('%s: exit 2', async (_name, args, message) => {

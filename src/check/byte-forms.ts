@@ -46,7 +46,12 @@ export function rawBodyEvent(): FaceSignEvent {
     fixture: {
       data: {
         verified_outputs: { first_name: 'José', last_name: 'Müller' },
-        metadata: { city: '東京', return_url: 'https://example.com/kyc/done', plan_price: '@plan_price@', discount_rate: '@discount_rate@' },
+        metadata: {
+          city: '東京',
+          return_url: 'https://example.com/kyc/done',
+          plan_price: '@plan_price@',
+          discount_rate: '@discount_rate@',
+        },
       },
     },
   });

@@ -3,7 +3,15 @@ import { EVENT_TYPES, type EventType } from '../events/types.js';
 import { prepareRequest, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
 import { signPayload, SIGNATURE_HEADER } from '../signature/index.js';
 import { usageError } from '../errors.js';
-import { BYTE_FORMS, escapedBody, indentedBody, numbersBody, rawBodyEvent, spacedBody, utf8Body } from './byte-forms.js';
+import {
+  BYTE_FORMS,
+  escapedBody,
+  indentedBody,
+  numbersBody,
+  rawBodyEvent,
+  spacedBody,
+  utf8Body,
+} from './byte-forms.js';
 
 /** The stable case ids, in the order they run (README "check"). */
 export const CHECK_CASE_IDS = [
@@ -69,7 +77,10 @@ function parseIds(values: string[] | string | undefined, flag: string): Set<Chec
     if (group) group.forEach((id) => ids.add(id));
     else if ((CHECK_CASE_IDS as readonly string[]).includes(name)) ids.add(name as CheckCaseId);
     else {
-      throw usageError(`${flag}: unknown case "${raw}"`, `case ids: ${CHECK_CASE_IDS.join(', ')} (or the groups valid, raw-body)`);
+      throw usageError(
+        `${flag}: unknown case "${raw}"`,
+        `case ids: ${CHECK_CASE_IDS.join(', ')} (or the groups valid, raw-body)`,
+      );
     }
   }
   return ids;
@@ -119,13 +130,15 @@ export const NON_ASCII_SIGNATURE_LABELS = ['64 bytes, UTF-8 é', '64 chars, Lati
 
 /** The request with its signature header set to `value` (whatever case the header's name has). */
 function withSignature(req: WebhookRequest, value: string): WebhookRequest {
-  const name = Object.keys(req.headers).find((k) => k.toLowerCase() === SIGNATURE_HEADER.toLowerCase()) ?? SIGNATURE_HEADER;
+  const name =
+    Object.keys(req.headers).find((k) => k.toLowerCase() === SIGNATURE_HEADER.toLowerCase()) ?? SIGNATURE_HEADER;
   return { ...req, headers: { ...req.headers, [name]: value }, signatureMode: 'malformed' };
 }
 
 /** The request carrying `body` instead of the compact serialization, signed over exactly those bytes. */
 function withBody(req: WebhookRequest, body: Buffer, secret: string): WebhookRequest {
-  const name = Object.keys(req.headers).find((k) => k.toLowerCase() === SIGNATURE_HEADER.toLowerCase()) ?? SIGNATURE_HEADER;
+  const name =
+    Object.keys(req.headers).find((k) => k.toLowerCase() === SIGNATURE_HEADER.toLowerCase()) ?? SIGNATURE_HEADER;
   return { ...req, body, headers: { ...req.headers, [name]: signPayload(body, secret) } };
 }
 
@@ -166,7 +179,10 @@ export function planCheck(options: PlanOptions): CheckCase[] {
         'raw-body.escapes': () => [signed('\\u00e9 and \\/', rawBodyEvent(), escapedBody)],
         'raw-body.numbers': () => [signed('1.50 and 0.10', rawBodyEvent(), numbersBody)],
         // Plain ASCII events, so each step differs from the compact form by whitespace alone.
-        'raw-body.whitespace': () => [signed('indented', buildEvent('session.verified'), indentedBody), signed('", " and ": "', buildEvent('session.failed'), spacedBody)],
+        'raw-body.whitespace': () => [
+          signed('indented', buildEvent('session.verified'), indentedBody),
+          signed('", " and ": "', buildEvent('session.failed'), spacedBody),
+        ],
       };
       return { id, title: form.title, want: 'accept', expected: '2xx', steps: steps[form.id](), parallel: false };
     }
@@ -186,9 +202,13 @@ export function planCheck(options: PlanOptions): CheckCase[] {
         };
       }
       case 'wrong-secret':
-        return reject(id, 'signed with another secret', [{ label: 'wrong secret', request: prepare('session.verified', 'invalid') }]);
+        return reject(id, 'signed with another secret', [
+          { label: 'wrong secret', request: prepare('session.verified', 'invalid') },
+        ]);
       case 'no-signature':
-        return reject(id, `no ${SIGNATURE_HEADER} header`, [{ label: 'no header', request: prepare('session.verified', 'missing') }]);
+        return reject(id, `no ${SIGNATURE_HEADER} header`, [
+          { label: 'no header', request: prepare('session.verified', 'missing') },
+        ]);
       case 'malformed-signature': {
         const valid = () => prepare('session.verified');
         const signatureOf = (req: WebhookRequest) => req.headers[SIGNATURE_HEADER] ?? '';
@@ -198,12 +218,20 @@ export function planCheck(options: PlanOptions): CheckCase[] {
         return reject(id, 'a signature of the wrong length, not hex, or 64 bytes that are not ASCII', [
           { label: 'wrong length', request: prepare('session.verified', 'malformed') },
           { label: '64 chars, not hex', request: withSignature(nonHex, nonHexSignature(signatureOf(nonHex))) },
-          { label: NON_ASCII_SIGNATURE_LABELS[0], request: withSignature(utf8Tail, utf8TailSignature(signatureOf(utf8Tail))) },
-          { label: NON_ASCII_SIGNATURE_LABELS[1], request: withSignature(latin1Tail, latin1TailSignature(signatureOf(latin1Tail))) },
+          {
+            label: NON_ASCII_SIGNATURE_LABELS[0],
+            request: withSignature(utf8Tail, utf8TailSignature(signatureOf(utf8Tail))),
+          },
+          {
+            label: NON_ASCII_SIGNATURE_LABELS[1],
+            request: withSignature(latin1Tail, latin1TailSignature(signatureOf(latin1Tail))),
+          },
         ]);
       }
       case 'tampered-body':
-        return reject(id, 'body altered after signing', [{ label: 'altered body', request: prepare('session.verified', 'tampered') }]);
+        return reject(id, 'body altered after signing', [
+          { label: 'altered body', request: prepare('session.verified', 'tampered') },
+        ]);
       case 'unknown-type': {
         const event = buildEvent('session.verified', { fixture: { type: UNKNOWN_EVENT_TYPE } });
         return {

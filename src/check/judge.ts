@@ -79,7 +79,13 @@ function describeBurst(deliveries: CheckDelivery[]): string {
   const others = new Map<string, number>();
   for (const r of results) {
     if (r.ok) continue;
-    const key = r.error ? r.error.kind === 'refused' ? 'connection refused' : r.error.kind === 'timeout' ? 'timeout' : `${r.error.kind} error` : String(r.status);
+    const key = r.error
+      ? r.error.kind === 'refused'
+        ? 'connection refused'
+        : r.error.kind === 'timeout'
+          ? 'timeout'
+          : `${r.error.kind} error`
+      : String(r.status);
     others.set(key, (others.get(key) ?? 0) + 1);
   }
   const rest = [...others].map(([k, n]) => `${n}× ${k}`).join(', ');
@@ -110,10 +116,18 @@ function isRefusal(status: number | undefined): boolean {
   return isClass(status, 400) && status !== 404 && status !== 405;
 }
 
-function acceptHint(id: CheckCaseId, d: CheckDelivery, failedCount: number, total: number, options: JudgeOptions): string {
+function acceptHint(
+  id: CheckCaseId,
+  d: CheckDelivery,
+  failedCount: number,
+  total: number,
+  options: JudgeOptions,
+): string {
   const status = d.result.status ?? 0;
-  if (isClass(status, 300)) return 'redirects are not followed: point --to at the final URL (scheme, host, trailing slash)';
-  if (status === 404 || status === 405) return `nothing handles POST ${safePath(d.request.url)}: check the URL and path (default /webhooks/facesign)`;
+  if (isClass(status, 300))
+    return 'redirects are not followed: point --to at the final URL (scheme, host, trailing slash)';
+  if (status === 404 || status === 405)
+    return `nothing handles POST ${safePath(d.request.url)}: check the URL and path (default /webhooks/facesign)`;
   if (options.diagnosis === 'secret-mismatch' && isRefusal(status)) {
     return `rejected with ${status}, like every validly signed event of this run: the secrets most likely differ (see the summary)`;
   }
@@ -173,7 +187,8 @@ function rejectHint(id: CheckCaseId, d: CheckDelivery, failures: CheckDelivery[]
   return `a bad signature should get a 4xx (400), not ${status}`;
 }
 
-const HEX_FIRST = 'check the signature is 64 lowercase hex characters (/^[0-9a-f]{64}$/) before comparing bytes, and answer 400';
+const HEX_FIRST =
+  'check the signature is 64 lowercase hex characters (/^[0-9a-f]{64}$/) before comparing bytes, and answer 400';
 
 /** Which malformed signatures crashed the handler says which check it lacks. */
 function malformedCrashHint(status: number, d: CheckDelivery, failures: CheckDelivery[]): string {
@@ -181,7 +196,9 @@ function malformedCrashHint(status: number, d: CheckDelivery, failures: CheckDel
     .filter((f) => isClass(f.result.status, 500) && (NON_ASCII_SIGNATURE_LABELS as readonly string[]).includes(f.label))
     .map((f) => `"${f.label}"`);
   if (d.label === 'wrong length') {
-    const also = crashedNonAscii.length ? ` (and on 64-byte signatures that are not ASCII: ${crashedNonAscii.join(' and ')})` : '';
+    const also = crashedNonAscii.length
+      ? ` (and on 64-byte signatures that are not ASCII: ${crashedNonAscii.join(' and ')})`
+      : '';
     return `the handler crashed (${status}) on a signature of the wrong length${also}: crypto.timingSafeEqual throws when lengths differ, as in the docs' sample — do not just compare lengths: ${HEX_FIRST}`;
   }
   if (crashedNonAscii.length) {
@@ -268,7 +285,11 @@ export function readFindings(done: DeliveredCase[], complete: boolean): RunFindi
       const ok = deliveries.find((d) => d.result.ok);
       if (ok) accepted ??= c.steps.length > 1 && !c.parallel ? `${c.id} (${ok.label})` : c.id;
       else if (!deliveries.every((d) => !d.result.error && isRefusal(d.result.status))) other = true;
-    } else if (deliveries.some((d) => d.result.status !== undefined && !isRefusal(d.result.status) && !isClass(d.result.status, 500))) {
+    } else if (
+      deliveries.some(
+        (d) => d.result.status !== undefined && !isRefusal(d.result.status) && !isClass(d.result.status, 500),
+      )
+    ) {
       // A bad signature accepted (or redirected, or "no such route"): not the picture of a wrong secret.
       other = true;
     }

@@ -3,7 +3,14 @@ import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/de
 import type { NetworkError } from '../delivery/network-error.js';
 import { displayUrl } from '../delivery/target.js';
 import { planCheck, type CheckCase, type CheckCaseId, type PlanOptions } from './cases.js';
-import { judgeCase, readFindings, type CaseResult, type CheckDelivery, type CheckDiagnosis, type DeliveredCase } from './judge.js';
+import {
+  judgeCase,
+  readFindings,
+  type CaseResult,
+  type CheckDelivery,
+  type CheckDiagnosis,
+  type DeliveredCase,
+} from './judge.js';
 
 export interface RunCheckOptions {
   /** Per-request deadline in ms (default 10 s). */
@@ -57,20 +64,34 @@ function isUnreachable(error: NetworkError | undefined): boolean {
 }
 
 /** The report's one-line summary. */
-export function summarizeCheck(report: Pick<CheckReport, 'url' | 'cases' | 'failedIds' | 'diagnosis' | 'interrupted' | 'unreachable'>, planned: number): string {
+export function summarizeCheck(
+  report: Pick<CheckReport, 'url' | 'cases' | 'failedIds' | 'diagnosis' | 'interrupted' | 'unreachable'>,
+  planned: number,
+): string {
   if (report.unreachable) return `cannot reach ${report.url}: ${report.unreachable.message}`;
   const n = report.cases.length;
   const failed = report.failedIds.length;
   const warnedIds = report.cases.filter((r) => r.outcome === 'warn').map((r) => r.id);
   const head = report.interrupted ? `interrupted after ${n} of ${planned} cases; ` : '';
   const cases = `${n} ${n === 1 ? 'case' : 'cases'}`;
-  const secret = report.diagnosis === 'secret-mismatch' ? 'the secrets most likely differ (every validly signed event was rejected with 4xx); ' : '';
-  let line = failed > 0 ? `${secret}${head}${failed} of ${cases} failed: ${report.failedIds.join(', ')}` : `${head}${report.interrupted ? `${cases} passed` : `all ${cases} passed`}`;
+  const secret =
+    report.diagnosis === 'secret-mismatch'
+      ? 'the secrets most likely differ (every validly signed event was rejected with 4xx); '
+      : '';
+  let line =
+    failed > 0
+      ? `${secret}${head}${failed} of ${cases} failed: ${report.failedIds.join(', ')}`
+      : `${head}${report.interrupted ? `${cases} passed` : `all ${cases} passed`}`;
   if (warnedIds.length > 0) line += `; ${warnedIds.length} warned: ${warnedIds.join(', ')}`;
   return line;
 }
 
-async function runCase(c: CheckCase, timeoutMs: number, signal: AbortSignal | undefined, via: Pick<DeliverOptions, 'dispatcher' | 'insecure' | 'ca'>): Promise<CheckDelivery[]> {
+async function runCase(
+  c: CheckCase,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  via: Pick<DeliverOptions, 'dispatcher' | 'insecure' | 'ca'>,
+): Promise<CheckDelivery[]> {
   // One listener per request in flight: a per-case signal keeps the caller's below Node's warning limit.
   const controller = new AbortController();
   setMaxListeners(c.steps.length + 10, controller.signal);
@@ -106,7 +127,12 @@ export async function runCheck(plan: CheckCase[], url: string, options: RunCheck
   // Judges and hands out every delivered case not yet judged, with what the run has shown so far.
   const release = (findings: ReturnType<typeof readFindings>) => {
     for (const item of done.slice(cases.length)) {
-      const result = judgeCase(item.c, item.deliveries, { timeoutMs, durationMs: item.durationMs, accepted: findings.accepted, diagnosis: findings.diagnosis });
+      const result = judgeCase(item.c, item.deliveries, {
+        timeoutMs,
+        durationMs: item.durationMs,
+        accepted: findings.accepted,
+        diagnosis: findings.diagnosis,
+      });
       cases.push(result);
       options.onCase?.(result);
     }
@@ -114,7 +140,11 @@ export async function runCheck(plan: CheckCase[], url: string, options: RunCheck
   for (const c of plan) {
     if (options.signal?.aborted) break;
     const c0 = performance.now();
-    const deliveries = await runCase(c, timeoutMs, options.signal, { dispatcher: options.dispatcher, insecure: options.insecure, ca: options.ca });
+    const deliveries = await runCase(c, timeoutMs, options.signal, {
+      dispatcher: options.dispatcher,
+      insecure: options.insecure,
+      ca: options.ca,
+    });
     if (options.signal?.aborted) break;
     if (done.length === 0 && deliveries.length > 0 && deliveries.every((d) => isUnreachable(d.result.error))) {
       unreachable = deliveries[0]?.result.error;

@@ -58,17 +58,26 @@ export function planReport(options: Pick<CheckOptions, 'reporter' | 'output' | '
     throw usageError(`unknown --reporter "${reporter}"`, `use one of: ${CHECK_REPORTERS.join(', ')}`);
   }
   if (reporter === 'human') {
-    if (options.output !== undefined) throw usageError('--output is where the JUnit report goes', 'add --reporter junit, or drop --output');
+    if (options.output !== undefined)
+      throw usageError('--output is where the JUnit report goes', 'add --reporter junit, or drop --output');
     return { table: !options.json, junit: 'none' };
   }
   if (options.output === undefined) {
-    if (options.json) throw usageError('--reporter junit and --json both want stdout', 'add --output report.xml to write the JUnit report to a file');
+    if (options.json)
+      throw usageError(
+        '--reporter junit and --json both want stdout',
+        'add --output report.xml to write the JUnit report to a file',
+      );
     return { table: false, junit: 'stdout' };
   }
   if (options.output === '') throw usageError('--output is empty', 'e.g. --output reports/facesign-check.xml');
   const outputPath = resolve(options.output);
   // Refused before anything is sent: a run whose report cannot be written is wasted.
-  const cannot = (why: string) => usageError(`cannot write --output "${options.output}": ${why}`, 'pick a path in a folder you can write to, e.g. --output reports/facesign-check.xml');
+  const cannot = (why: string) =>
+    usageError(
+      `cannot write --output "${options.output}": ${why}`,
+      'pick a path in a folder you can write to, e.g. --output reports/facesign-check.xml',
+    );
   const target = existingAncestor(outputPath);
   if (target.path === outputPath && target.isDir) throw cannot('it is a folder');
   const folder = target.path === outputPath ? existingAncestor(dirname(outputPath)) : target;
@@ -149,7 +158,11 @@ function createTable(out: Output, plan: CheckCase[]) {
 function summaryLine(out: Output, report: CheckReport): string {
   const { c } = out;
   const n = report.cases.length;
-  const parts = [c.green(`${report.passed} passed`), report.warned ? c.yellow(`${report.warned} warned`) : `0 warned`, report.failed ? c.red(`${report.failed} failed`) : '0 failed'];
+  const parts = [
+    c.green(`${report.passed} passed`),
+    report.warned ? c.yellow(`${report.warned} warned`) : `0 warned`,
+    report.failed ? c.red(`${report.failed} failed`) : '0 failed',
+  ];
   const names = report.failedIds.length ? ` (${report.failedIds.join(', ')})` : '';
   const verdict = report.interrupted ? c.yellow('interrupted') : report.failed ? c.red('FAIL') : c.green('OK');
   return `${verdict}: ${n} ${n === 1 ? 'case' : 'cases'}, ${parts.join(', ')}${names} in ${formatMs(report.durationMs)}`;
@@ -167,7 +180,10 @@ export function ensureOutputFolder(outputPath: string, shown: string): void {
       mkdirSync(dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw usageError(`cannot write --output "${shown}": cannot create the folder ${dir} (${code})`, 'pick a path in a folder you can write to, e.g. --output reports/facesign-check.xml');
+      throw usageError(
+        `cannot write --output "${shown}": cannot create the folder ${dir} (${code})`,
+        'pick a path in a folder you can write to, e.g. --output reports/facesign-check.xml',
+      );
     }
   }
 }
@@ -176,7 +192,10 @@ function writeJUnit(path: string, xml: string): void {
   try {
     writeFileSync(path, xml);
   } catch (err) {
-    throw usageError(`cannot write the JUnit report to ${path}: ${(err as Error).message}`, 'check the path and its permissions');
+    throw usageError(
+      `cannot write the JUnit report to ${path}: ${(err as Error).message}`,
+      'check the path and its permissions',
+    );
   }
 }
 
@@ -184,18 +203,28 @@ function unreachableError(report: CheckReport): CliError {
   const error = report.unreachable!;
   const kind: string = error.kind;
   if (kind === 'refused') {
-    return new CliError(`connection refused at ${report.url} — is your app running? start it (and wait for its port) before check`, { exitCode: EXIT.failed });
+    return new CliError(
+      `connection refused at ${report.url} — is your app running? start it (and wait for its port) before check`,
+      { exitCode: EXIT.failed },
+    );
   }
   if (kind === 'tls') {
     // The delivery layer names the case (network-error.ts); the hint says which flag or scheme fixes it.
     const plain = /answered in plain HTTP/.exec(error.message);
     if (plain) {
-      return new CliError(`cannot reach ${report.url}: the TLS handshake failed (the port answered in plain HTTP)`, { exitCode: EXIT.failed, hint: 'https:// to a plain-HTTP port? use http://' });
+      return new CliError(`cannot reach ${report.url}: the TLS handshake failed (the port answered in plain HTTP)`, {
+        exitCode: EXIT.failed,
+        hint: 'https:// to a plain-HTTP port? use http://',
+      });
     }
     if (/ speaks TLS/.test(error.message)) {
-      return new CliError(`cannot reach ${report.url}: the port speaks TLS, not plain HTTP`, { exitCode: EXIT.failed, hint: 'http:// to a TLS port? use https://' });
+      return new CliError(`cannot reach ${report.url}: the port speaks TLS, not plain HTTP`, {
+        exitCode: EXIT.failed,
+        hint: 'http:// to a TLS port? use https://',
+      });
     }
-    const reason = /^TLS error talking to [^:]+:\d+: (.*?)(?: — .*)?$/.exec(oneLine(error.message))?.[1] ?? oneLine(error.message);
+    const reason =
+      /^TLS error talking to [^:]+:\d+: (.*?)(?: — .*)?$/.exec(oneLine(error.message))?.[1] ?? oneLine(error.message);
     return new CliError(`cannot reach ${report.url}: the TLS handshake failed (${reason})`, {
       exitCode: EXIT.failed,
       hint: "the server's certificate is not trusted here (self-signed or a private CA)? trust its CA with --ca FILE, or skip the check with --insecure",
@@ -228,7 +257,10 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   const burst = positiveInt(options.burst, '--burst', DEFAULT_BURST);
   if (options.burst !== undefined && !cases.includes('burst')) {
     const flag = options.only !== undefined && !selectCases(options.only).includes('burst') ? '--only' : '--skip';
-    throw usageError(`--burst has no effect: ${flag} leaves out the burst case`, `add burst to ${flag === '--only' ? '--only' : 'the cases (drop it from --skip)'}, or drop --burst`);
+    throw usageError(
+      `--burst has no effect: ${flag} leaves out the burst case`,
+      `add burst to ${flag === '--only' ? '--only' : 'the cases (drop it from --skip)'}, or drop --burst`,
+    );
   }
   const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
   // The target has a default (as for send), so it is never asked; only a missing secret is.
@@ -242,7 +274,9 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   const line = (text?: string) => {
     if (reportPlan.table) out.line(text);
   };
-  line(`check ${out.c.bold(displayUrl(url))} ${out.c.dim(`(secret ${maskSecret(secret)}, timeout ${timeoutMs} ms, ${plan.length} of ${CHECK_CASE_IDS.length} cases)`)}`);
+  line(
+    `check ${out.c.bold(displayUrl(url))} ${out.c.dim(`(secret ${maskSecret(secret)}, timeout ${timeoutMs} ms, ${plan.length} of ${CHECK_CASE_IDS.length} cases)`)}`,
+  );
   line();
   if (reportPlan.table) table.header();
 
@@ -269,10 +303,15 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   if (report.unreachable) throw unreachableError(report);
   line();
   if (report.diagnosis === 'secret-mismatch') {
-    line(out.c.red(`the secrets most likely differ: every validly signed event was rejected with 4xx, in every byte form sent, and so was every bad signature. This run signed with ${secretSource(options.secret, secret)}: give check the secret your app verifies with.`));
+    line(
+      out.c.red(
+        `the secrets most likely differ: every validly signed event was rejected with 4xx, in every byte form sent, and so was every bad signature. This run signed with ${secretSource(options.secret, secret)}: give check the secret your app verifies with.`,
+      ),
+    );
   }
   line(summaryLine(out, report));
-  if (reportPlan.junit === 'file' && reportPlan.table) out.note(out.ce.dim(`JUnit report written to ${options.output}`));
+  if (reportPlan.junit === 'file' && reportPlan.table)
+    out.note(out.ce.dim(`JUnit report written to ${options.output}`));
   if (report.interrupted) return EXIT.interrupted;
   return report.failed > 0 ? EXIT.failed : EXIT.ok;
 }

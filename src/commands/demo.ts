@@ -85,18 +85,32 @@ export const DEMO_STEPS: DemoStep[] = [
   },
   {
     id: 'retry-sim',
-    title: "FaceSign's retry schedule (5s, 30s, 2m, 10m, 1h) at 3600× speed, against a receiver that fails the first 3 attempts",
+    title:
+      "FaceSign's retry schedule (5s, 30s, 2m, 10m, 1h) at 3600× speed, against a receiver that fails the first 3 attempts",
     async run(ctx) {
       const flaky = await startReceiver({ secret: ctx.secret, port: 0, failFirst: 3, closeGraceMs: 500 });
       try {
         const req = prepareRequest(buildEvent('session.verified'), { url: flaky.url, secret: ctx.secret });
         ctx.out.line(ctx.out.c.dim(`     ${attemptHeader()}`));
-        const run = await simulateRetries(req, { speed: 3600, timeoutMs: DEMO_TIMEOUT_MS, onAttempt: (a) => printAttempt(ctx.out, a, '   ') });
+        const run = await simulateRetries(req, {
+          speed: 3600,
+          timeoutMs: DEMO_TIMEOUT_MS,
+          onAttempt: (a) => printAttempt(ctx.out, a, '   '),
+        });
         const delivered = run.outcome === 'delivered' && run.attempts.length === 4;
         // Every attempt must carry the same bytes, signature and event id (FaceSign resends, never rebuilds).
-        const seen = new Set(flaky.deliveries().map((d) => `${d.body_base64} ${d.headers['facesign-signature']} ${d.headers['facesign-event-id']}`));
+        const seen = new Set(
+          flaky
+            .deliveries()
+            .map((d) => `${d.body_base64} ${d.headers['facesign-signature']} ${d.headers['facesign-event-id']}`),
+        );
         const identical = seen.size === 1;
-        if (delivered && identical) ctx.out.line(ctx.out.c.dim('   delivered on attempt 4; all four attempts carried the identical body, signature and event id'));
+        if (delivered && identical)
+          ctx.out.line(
+            ctx.out.c.dim(
+              '   delivered on attempt 4; all four attempts carried the identical body, signature and event id',
+            ),
+          );
         return delivered && identical;
       } finally {
         await flaky.close();
@@ -110,7 +124,9 @@ export const DEMO_STEPS: DemoStep[] = [
       const captures = ctx.receiver.deliveries();
       for (const capture of captures) ctx.out.line(`   ${formatReceived(ctx.out, capture)}`);
       const s = ctx.receiver.stats();
-      ctx.out.line(`   ${s.received} received: ${s.accepted} accepted, ${s.duplicates} duplicate, ${s.rejected} rejected`);
+      ctx.out.line(
+        `   ${s.received} received: ${s.accepted} accepted, ${s.duplicates} duplicate, ${s.rejected} rejected`,
+      );
       // The steps above sent 12 requests: 10 distinct valid events, one bad signature, one duplicate.
       return s.received === 12 && s.accepted === 10 && s.duplicates === 1 && s.rejected === 1;
     },
@@ -120,7 +136,9 @@ export const DEMO_STEPS: DemoStep[] = [
     id: 'verify',
     title: 'verify: check a saved capture, then the same capture after a framework re-serialized its JSON',
     async run(ctx) {
-      const file = readdirSync(ctx.saveDir).filter((f) => f.endsWith('.json')).sort()[0];
+      const file = readdirSync(ctx.saveDir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()[0];
       if (!file) return false;
       const capture = readCaptureFile(join(ctx.saveDir, file));
       const body = captureBody(capture);
@@ -130,7 +148,9 @@ export const DEMO_STEPS: DemoStep[] = [
       // What `app.use(express.json())` and a later JSON.stringify do to a body before the HMAC sees it.
       const reserialized = Buffer.from(JSON.stringify(JSON.parse(body.toString('utf8')), null, 2));
       const bad = verifyWebhook({ body: reserialized, headers, secret: ctx.secret });
-      ctx.out.line(`   ${bad.signature.ok ? ctx.out.c.green('✔ valid') : ctx.out.c.red('✘ invalid')}  the same body, re-serialized with 2-space indents`);
+      ctx.out.line(
+        `   ${bad.signature.ok ? ctx.out.c.green('✔ valid') : ctx.out.c.red('✘ invalid')}  the same body, re-serialized with 2-space indents`,
+      );
       if (bad.signature.cause) ctx.out.line(ctx.out.c.dim(`   diagnosis: ${bad.signature.cause.message}`));
       return good.ok && !bad.signature.ok && bad.signature.cause !== undefined;
     },

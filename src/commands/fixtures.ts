@@ -29,7 +29,8 @@ function isDirectory(path: string): boolean {
 
 export function runFixtures(options: FixturesOptions): number {
   const out = createOutput({ json: options.json });
-  if (!options.type) throw usageError('no event type given', `e.g. facesign-webhooks fixtures session.verified (or all)`);
+  if (!options.type)
+    throw usageError('no event type given', `e.g. facesign-webhooks fixtures session.verified (or all)`);
   const types = options.type === 'all' ? [...EVENT_TYPES] : [resolveEventType(options.type)];
   const build = buildOptionsFrom(options);
   const events = types.map((type) => buildEvent(type, build));
@@ -42,7 +43,10 @@ export function runFixtures(options: FixturesOptions): number {
       try {
         writeAtomically(path, `${JSON.stringify(event, null, 2)}\n`);
       } catch (err) {
-        throw usageError(`cannot write "${path}": ${(err as Error).message}`, 'check that the folder exists and is writable');
+        throw usageError(
+          `cannot write "${path}": ${(err as Error).message}`,
+          'check that the folder exists and is writable',
+        );
       }
       out.record({ type: 'fixture_written', event_type: event.type, path });
       out.note(`wrote ${path}`);

@@ -10,7 +10,14 @@ import { printDelivery, printPreviews } from '../report/delivery.js';
 import { safeText } from '../report/text.js';
 import { resolveSecret } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
-import { buildOptionsFrom, eventIdSource, timeoutFlag, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
+import {
+  buildOptionsFrom,
+  eventIdSource,
+  timeoutFlag,
+  tlsOptionsFrom,
+  type EventFlags,
+  type SendFlags,
+} from './shared.js';
 
 export interface FlowCommandOptions extends Omit<EventFlags, 'eventId'>, SendFlags {
   outcome: string;
@@ -26,25 +33,49 @@ export { createSeededRandom as seededRandom, shuffleOrder } from '../random.js';
 
 /** Flags that would be silently ignored together are a usage error naming both. Pure. */
 export function checkFlowFlags(options: Omit<FlowCommandOptions, 'outcome'>): void {
-  if (options.dryRun && options.curl) throw usageError('--dry-run and --curl both print the requests instead of sending them', 'pick one: --dry-run for the requests as sent, --curl for commands');
+  if (options.dryRun && options.curl)
+    throw usageError(
+      '--dry-run and --curl both print the requests instead of sending them',
+      'pick one: --dry-run for the requests as sent, --curl for commands',
+    );
   const preview = options.dryRun ? '--dry-run' : options.curl ? '--curl' : undefined;
   if (preview !== undefined) {
-    const given = ([['--timeout', options.timeout], ['--insecure', options.insecure], ['--ca', options.ca]] as const).find(([, value]) => value !== undefined);
-    if (given) throw usageError(`${preview} sends nothing, so ${given[0]} cannot apply`, `drop ${given[0]}, or drop ${preview} to send`);
+    const given = (
+      [
+        ['--timeout', options.timeout],
+        ['--insecure', options.insecure],
+        ['--ca', options.ca],
+      ] as const
+    ).find(([, value]) => value !== undefined);
+    if (given)
+      throw usageError(
+        `${preview} sends nothing, so ${given[0]} cannot apply`,
+        `drop ${given[0]}, or drop ${preview} to send`,
+      );
   }
-  if (options.seed !== undefined && !options.shuffle) throw usageError('--seed only orders --shuffle', 'add --shuffle to deliver out of order, or drop --seed');
+  if (options.seed !== undefined && !options.shuffle)
+    throw usageError('--seed only orders --shuffle', 'add --shuffle to deliver out of order, or drop --seed');
 }
 
 /** `verified`, `session.verified` or `Verified`; anything else is a usage error with the nearest outcome. */
 export function parseOutcome(value: string | undefined): FlowOutcome {
-  const name = (value ?? '').trim().toLowerCase().replace(/^session\./, '');
+  const name = (value ?? '')
+    .trim()
+    .toLowerCase()
+    .replace(/^session\./, '');
   if ((FLOW_OUTCOMES as readonly string[]).includes(name)) return name as FlowOutcome;
   const list = `outcomes: ${FLOW_OUTCOMES.join(', ')}`;
   if (name === 'created' || name === 'started') {
-    throw usageError(`unknown flow outcome "${value}": every flow starts with created and started`, `name how it ends (${list})`);
+    throw usageError(
+      `unknown flow outcome "${value}": every flow starts with created and started`,
+      `name how it ends (${list})`,
+    );
   }
   const near = closestName(name, FLOW_OUTCOMES, (o) => [o]) ?? suggestEventType(name)?.replace(/^session\./, '');
-  const hint = near && (FLOW_OUTCOMES as readonly string[]).includes(near) ? `did you mean ${near}? (${list})` : `use one of the ${list}`;
+  const hint =
+    near && (FLOW_OUTCOMES as readonly string[]).includes(near)
+      ? `did you mean ${near}? (${list})`
+      : `use one of the ${list}`;
   throw usageError(`unknown flow outcome "${value}"`, hint);
 }
 
@@ -61,7 +92,15 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
     events = shuffleOrder(events, createSeededRandom(seed));
     out.note(out.ce.dim(`shuffled order (--seed ${seed}): ${events.map((e) => e.type).join(' → ')}`));
   }
-  const requests = events.map((e) => prepareRequest(e, { url, secret, headers: options.header, fromIp: options.fromIp, eventIdSource: eventIdSource(options) }));
+  const requests = events.map((e) =>
+    prepareRequest(e, {
+      url,
+      secret,
+      headers: options.header,
+      fromIp: options.fromIp,
+      eventIdSource: eventIdSource(options),
+    }),
+  );
   if (options.dryRun || options.curl) {
     printPreviews(out, requests, Boolean(options.curl));
     return EXIT.ok;
@@ -77,15 +116,34 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
       const res = await deliver(req, { ...tls, timeoutMs, signal: interrupt.signal });
       printDelivery(out, req, res, { met: res.ok, expected: '2xx' });
       if (!res.ok) {
-        out.record({ type: 'summary', session_id: sessionId, outcome, delivered, total: requests.length, stopped_at: req.eventType });
-        out.line(out.c.red(`flow stopped: ${req.eventType} was not accepted; ${delivered} of ${requests.length} delivered`));
+        out.record({
+          type: 'summary',
+          session_id: sessionId,
+          outcome,
+          delivered,
+          total: requests.length,
+          stopped_at: req.eventType,
+        });
+        out.line(
+          out.c.red(`flow stopped: ${req.eventType} was not accepted; ${delivered} of ${requests.length} delivered`),
+        );
         return EXIT.failed;
       }
       delivered++;
     }
     const interrupted = interrupt.signal.aborted && delivered < requests.length;
-    out.record({ type: 'summary', session_id: sessionId, outcome, delivered, total: requests.length, stopped_at: null, interrupted });
-    out.line(`${interrupted ? out.c.yellow('interrupted') : out.c.green('flow complete')}: session ${safeText(sessionId)}, ${delivered} of ${requests.length} delivered`);
+    out.record({
+      type: 'summary',
+      session_id: sessionId,
+      outcome,
+      delivered,
+      total: requests.length,
+      stopped_at: null,
+      interrupted,
+    });
+    out.line(
+      `${interrupted ? out.c.yellow('interrupted') : out.c.green('flow complete')}: session ${safeText(sessionId)}, ${delivered} of ${requests.length} delivered`,
+    );
     return interrupted ? EXIT.interrupted : EXIT.ok;
   } finally {
     interrupt.dispose();

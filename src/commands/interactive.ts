@@ -13,7 +13,11 @@ export function validateOverride(line: string): true | string {
   const eq = line.indexOf('=');
   if (eq <= 0) return 'write it as path=value, e.g. data.metadata.user_id=usr_42';
   try {
-    setPath(buildEvent('session.created') as unknown as JsonObject, line.slice(0, eq), parseSetValue(line.slice(eq + 1)));
+    setPath(
+      buildEvent('session.created') as unknown as JsonObject,
+      line.slice(0, eq),
+      parseSetValue(line.slice(eq + 1)),
+    );
     return true;
   } catch (err) {
     return err instanceof CliError ? err.message : String(err);
@@ -39,7 +43,10 @@ export function askEventType(defaultType: EventType = 'session.verified'): Promi
 }
 
 /** Asks where the endpoint is, validating the `--to` shorthand as it is typed. */
-export function askTarget(message = 'Target (where your webhook endpoint listens)', defaultValue = process.env[TARGET_ENV] ?? 'localhost'): Promise<string> {
+export function askTarget(
+  message = 'Target (where your webhook endpoint listens)',
+  defaultValue = process.env[TARGET_ENV] ?? 'localhost',
+): Promise<string> {
   return promptInput(message, { default: defaultValue, validate: (v) => (v.trim() === '' ? true : describeTarget(v)) });
 }
 
@@ -56,7 +63,11 @@ export async function askSendInputs(options: SendOptions): Promise<SendOptions> 
   const set = [...(options.set ?? [])];
   if (await promptConfirm('Override any fields?', false)) {
     for (;;) {
-      const line = (await promptInput('Override (path=value, blank to finish)', { validate: (v) => (v.trim() === '' ? true : validateOverride(v.trim())) })).trim();
+      const line = (
+        await promptInput('Override (path=value, blank to finish)', {
+          validate: (v) => (v.trim() === '' ? true : validateOverride(v.trim())),
+        })
+      ).trim();
       if (line === '') break;
       set.push(line);
     }

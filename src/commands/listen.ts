@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EXIT, usageError } from '../errors.js';
 import { captureFileName, type Capture } from '../receiver/capture.js';
-import { DELIVERIES_PATH, startReceiver, type Receiver, type ReceiverOptions, type ReceiverStats } from '../receiver/server.js';
+import {
+  DELIVERIES_PATH,
+  startReceiver,
+  type Receiver,
+  type ReceiverOptions,
+  type ReceiverStats,
+} from '../receiver/server.js';
 import { createBatchedStream, createOutput, maskSecret, type Output } from '../report/output.js';
 import { safeText } from '../report/text.js';
 import { SECRET_ENV, warnSecretAccident } from '../secret.js';
@@ -50,7 +56,10 @@ export function parseProbability(value: string | number, flag = '--fail-rate'): 
   const n = Number(percent ? text.slice(0, -1) : text);
   const p = percent ? n / 100 : n;
   if (text === '' || text === '%' || !Number.isFinite(p) || p < 0 || p > 1) {
-    throw usageError(`${flag} "${value}" is not a probability`, `give a number from 0 to 1 or a percentage, e.g. ${flag} 0.3 or ${flag} 30%`);
+    throw usageError(
+      `${flag} "${value}" is not a probability`,
+      `give a number from 0 to 1 or a percentage, e.g. ${flag} 0.3 or ${flag} 30%`,
+    );
   }
   return p;
 }
@@ -61,7 +70,10 @@ export function parseByteSize(value: string | number, flag = '--max-body'): numb
   const unit = (m?.[2] ?? 'b').toLowerCase();
   const n = m ? Number(m[1]) * (unit.startsWith('m') ? 1024 * 1024 : unit.startsWith('k') ? 1024 : 1) : NaN;
   if (!Number.isFinite(n) || n < 1 || !Number.isInteger(Math.floor(n))) {
-    throw usageError(`${flag} "${value}" is not a size`, `give bytes or a size with a unit, e.g. ${flag} 1mb or ${flag} 65536`);
+    throw usageError(
+      `${flag} "${value}" is not a size`,
+      `give bytes or a size with a unit, e.g. ${flag} 1mb or ${flag} 65536`,
+    );
   }
   return Math.floor(n);
 }
@@ -69,7 +81,8 @@ export function parseByteSize(value: string | number, flag = '--max-body'): numb
 /** Seconds (decimals allowed) → milliseconds. */
 export function parseSeconds(value: string | number, flag: string): number {
   const n = Number(String(value).trim());
-  if (String(value).trim() === '' || !Number.isFinite(n) || n <= 0) throw usageError(`${flag} "${value}" is not a number of seconds`, `e.g. ${flag} 30`);
+  if (String(value).trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw usageError(`${flag} "${value}" is not a number of seconds`, `e.g. ${flag} 30`);
   return Math.round(n * 1000);
 }
 
@@ -80,13 +93,19 @@ export function generateSecret(): string {
 
 /** Maps flags and the environment onto receiver options. Pure apart from generating a secret. */
 export function planListen(options: ListenOptions, env: NodeJS.ProcessEnv = process.env): ListenPlan {
-  if (options.secret === '') throw usageError('--secret is empty', `pass a secret, set ${SECRET_ENV}, or leave both out to get a generated one`);
+  if (options.secret === '')
+    throw usageError('--secret is empty', `pass a secret, set ${SECRET_ENV}, or leave both out to get a generated one`);
   const fromEnv = env[SECRET_ENV] !== undefined && env[SECRET_ENV] !== '' ? env[SECRET_ENV] : undefined;
-  const secretSource: SecretSource = options.secret !== undefined ? 'flag' : fromEnv !== undefined ? 'env' : 'generated';
+  const secretSource: SecretSource =
+    options.secret !== undefined ? 'flag' : fromEnv !== undefined ? 'env' : 'generated';
   const secret = options.secret ?? fromEnv ?? generateSecret();
-  if (options.seed !== undefined && options.failRate === undefined) throw usageError('--seed only makes sense with --fail-rate', 'e.g. --fail-rate 0.3 --seed 42');
+  if (options.seed !== undefined && options.failRate === undefined)
+    throw usageError('--seed only makes sense with --fail-rate', 'e.g. --fail-rate 0.3 --seed 42');
   if (options.hang && (options.delay !== undefined || options.status !== undefined)) {
-    throw usageError('--hang never answers, so --delay and --status cannot apply', 'use --hang alone, or --delay MS for a slow answer');
+    throw usageError(
+      '--hang never answers, so --delay and --status cannot apply',
+      'use --hang alone, or --delay MS for a slow answer',
+    );
   }
   return {
     secretSource,
@@ -106,7 +125,8 @@ export function planListen(options: ListenOptions, env: NodeJS.ProcessEnv = proc
       saveDir: options.save,
       maxBodyBytes: options.maxBody !== undefined ? parseByteSize(options.maxBody) : undefined,
       historyLimit: options.history,
-      historyMaxBytes: options.historyBytes !== undefined ? parseByteSize(options.historyBytes, '--history-bytes') : undefined,
+      historyMaxBytes:
+        options.historyBytes !== undefined ? parseByteSize(options.historyBytes, '--history-bytes') : undefined,
     },
     exitAfter: options.exitAfter,
     maxWaitMs: options.maxWait !== undefined ? parseSeconds(options.maxWait, '--max-wait') : undefined,
@@ -150,13 +170,22 @@ export function formatReceived(out: Output, capture: Capture): string {
   const { c } = out;
   const v = capture.verdict;
   const dash = c.dim('-');
-  const marks = { accepted: c.green('✔ accepted'), duplicate: c.yellow('↺ duplicate'), rejected: c.red('✘ rejected'), fault: c.magenta('⚡ fault') };
+  const marks = {
+    accepted: c.green('✔ accepted'),
+    duplicate: c.yellow('↺ duplicate'),
+    rejected: c.red('✘ rejected'),
+    fault: c.magenta('⚡ fault'),
+  };
   // Everything but the marks came in the request: escaped, so a request cannot forge a line.
-  const what = v.event_type !== null ? safeText(v.event_type) : c.dim(safeText(`${capture.method} ${capture.path.slice(0, 60)}`));
+  const what =
+    v.event_type !== null ? safeText(v.event_type) : c.dim(safeText(`${capture.method} ${capture.path.slice(0, 60)}`));
   const attempt = v.attempt !== undefined && v.attempt > 1 ? c.dim(` attempt ${v.attempt}`) : '';
   const reason = v.reason && v.outcome !== 'duplicate' ? ` ${c.dim(`(${safeText(v.reason)})`)}` : '';
   const colour = v.status >= 200 && v.status < 300 ? c.green : c.red;
-  const answer = v.status === 0 ? c.magenta('no answer') : `${colour(String(v.status))} ${c.dim(safeText(JSON.stringify(v.response_body ?? '')))}`;
+  const answer =
+    v.status === 0
+      ? c.magenta('no answer')
+      : `${colour(String(v.status))} ${c.dim(safeText(JSON.stringify(v.response_body ?? '')))}`;
   const delay = v.delayed_ms ? c.dim(` after ${v.delayed_ms} ms`) : '';
   const shown = (value: string | null) => (value === null ? dash : safeText(value));
   return [
@@ -193,8 +222,20 @@ function printSummary(out: Output, stats: ReceiverStats, reason: StopReason, pla
     met,
   });
   const { c } = out;
-  const why = reason === 'interrupted' ? 'stopped' : reason === 'exit-after' ? c.green(`got ${plural(plan.exitAfter ?? 0, 'accepted delivery', 'accepted deliveries')}`) : met ? 'time is up (--max-wait)' : c.red(`--max-wait: only ${stats.accepted} of ${plan.exitAfter} accepted deliveries arrived in time`);
-  const parts = [`${stats.accepted} accepted`, plural(stats.duplicates, 'duplicate'), `${stats.rejected} rejected`, plural(stats.faults, 'fault')];
+  const why =
+    reason === 'interrupted'
+      ? 'stopped'
+      : reason === 'exit-after'
+        ? c.green(`got ${plural(plan.exitAfter ?? 0, 'accepted delivery', 'accepted deliveries')}`)
+        : met
+          ? 'time is up (--max-wait)'
+          : c.red(`--max-wait: only ${stats.accepted} of ${plan.exitAfter} accepted deliveries arrived in time`);
+  const parts = [
+    `${stats.accepted} accepted`,
+    plural(stats.duplicates, 'duplicate'),
+    `${stats.rejected} rejected`,
+    plural(stats.faults, 'fault'),
+  ];
   let line = `${why}: ${plural(stats.received, 'request')} received (${parts.join(', ')})`;
   if (plan.receiver.saveDir !== undefined) line += `; ${plural(stats.saved, 'capture')} in ${plan.receiver.saveDir}`;
   if (stats.saveErrors) line += c.red(`; ${stats.saveErrors} could not be written`);
@@ -205,7 +246,8 @@ function describeFaults(r: ListenPlan['receiver']): string[] {
   const f: string[] = [];
   if (r.failFirst) f.push(`the first ${r.failFirst} attempts of each event id get ${r.failStatus ?? 500}`);
   if (r.status !== undefined) f.push(`every delivery gets ${r.status}`);
-  if (r.failRate !== undefined) f.push(`${Math.round(r.failRate * 1000) / 10}% get ${r.failStatus ?? 500} (--seed ${r.seed})`);
+  if (r.failRate !== undefined)
+    f.push(`${Math.round(r.failRate * 1000) / 10}% get ${r.failStatus ?? 500} (--seed ${r.seed})`);
   if (r.delayMs) f.push(`answers wait ${r.delayMs} ms`);
   if (r.hang) f.push('no request is ever answered (--hang)');
   return f;
@@ -229,7 +271,10 @@ function waitForStop(signal: AbortSignal, maxWaitMs: number | undefined, reached
 }
 
 /** Writes out the batched lines and resolves once stdout has taken them (pipes are asynchronous). */
-function flushed(stdout: { flush(): void }, target: NodeJS.WritableStream & { writableLength?: number } = process.stdout): Promise<void> {
+function flushed(
+  stdout: { flush(): void },
+  target: NodeJS.WritableStream & { writableLength?: number } = process.stdout,
+): Promise<void> {
   stdout.flush();
   if (!target.writableLength) return Promise.resolve();
   return new Promise((resolve) => target.once('drain', () => resolve()));
@@ -281,15 +326,28 @@ export async function runListen(options: ListenOptions): Promise<number> {
   });
   out.line(`Listening on ${c.bold(receiver.url)}`);
   const source = plan.secretSource === 'flag' ? '--secret' : plan.secretSource === 'env' ? SECRET_ENV : 'generated';
-  out.note(ce.dim(`secret ${maskSecret(secret)} (${source}); history at ${receiver.url.slice(0, -receiver.path.length)}${DELIVERIES_PATH}`));
+  out.note(
+    ce.dim(
+      `secret ${maskSecret(secret)} (${source}); history at ${receiver.url.slice(0, -receiver.path.length)}${DELIVERIES_PATH}`,
+    ),
+  );
   for (const fault of describeFaults(plan.receiver)) out.note(ce.magenta(`fault: ${fault}`));
   if (plan.receiver.saveDir !== undefined) out.note(ce.dim(`saving every delivery to ${plan.receiver.saveDir}`));
   if (!out.json) {
-    const to = receiver.host === '127.0.0.1' || receiver.host === 'localhost' ? `localhost:${receiver.port}` : receiver.url;
-    out.note(ce.dim(`try: facesign-webhooks send session.verified --to ${to}${plan.receiver.path && plan.receiver.path !== '/webhooks/facesign' ? plan.receiver.path : ''}   (Ctrl-C to stop)`));
+    const to =
+      receiver.host === '127.0.0.1' || receiver.host === 'localhost' ? `localhost:${receiver.port}` : receiver.url;
+    out.note(
+      ce.dim(
+        `try: facesign-webhooks send session.verified --to ${to}${plan.receiver.path && plan.receiver.path !== '/webhooks/facesign' ? plan.receiver.path : ''}   (Ctrl-C to stop)`,
+      ),
+    );
   }
 
-  const reason = await waitForStop(interrupt.signal, plan.maxWaitMs, plan.exitAfter !== undefined ? reached : new Promise(() => undefined));
+  const reason = await waitForStop(
+    interrupt.signal,
+    plan.maxWaitMs,
+    plan.exitAfter !== undefined ? reached : new Promise(() => undefined),
+  );
   try {
     await receiver.close();
   } finally {

@@ -46,7 +46,18 @@ export interface ReplayItem {
 }
 
 /** Headers the HTTP client sets itself (or that describe the old connection), so never replayed. */
-const CONNECTION_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'proxy-connection']);
+const CONNECTION_HEADERS = new Set([
+  'host',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'proxy-connection',
+]);
 
 /** The capture files a path names: the file itself, or a directory's `*.json` files (temp files skipped). */
 export function listCaptureFiles(path: string): string[] {
@@ -54,20 +65,26 @@ export function listCaptureFiles(path: string): string[] {
   try {
     isDir = statSync(path).isDirectory();
   } catch {
-    throw usageError(`cannot read captures from "${path}": no such file or directory`, 'pass a capture file or the directory given to `listen --save`');
+    throw usageError(
+      `cannot read captures from "${path}": no such file or directory`,
+      'pass a capture file or the directory given to `listen --save`',
+    );
   }
   if (!isDir) return [path];
   const files = readdirSync(path)
     .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
     .sort()
     .map((name) => join(path, name));
-  if (files.length === 0) throw usageError(`no capture files (*.json) in "${path}"`, 'captures are written by `listen --save DIR`');
+  if (files.length === 0)
+    throw usageError(`no capture files (*.json) in "${path}"`, 'captures are written by `listen --save DIR`');
   return files;
 }
 
 /** The captured headers to resend, names as received and in order; repeated names joined. */
 export function replayHeaders(capture: Capture): Record<string, string> {
-  const source: [string, string][] = Array.isArray(capture.raw_headers) ? capture.raw_headers : Object.entries(capture.headers ?? {});
+  const source: [string, string][] = Array.isArray(capture.raw_headers)
+    ? capture.raw_headers
+    : Object.entries(capture.headers ?? {});
   const out: Record<string, string> = {};
   const nameOf = new Map<string, string>();
   for (const [name, value] of source) {
@@ -109,7 +126,10 @@ export function hadValidSignature(capture: Capture): boolean {
  * only with `resignWith`, and then only those whose original signature listen found valid (a
  * tampered or unsigned capture stays as it was) unless `resignAll`. Sorted in arrival order. Pure.
  */
-export function planReplay(captures: { file: string; capture: Capture }[], options: { url: string; resignWith?: string; resignAll?: boolean }): ReplayItem[] {
+export function planReplay(
+  captures: { file: string; capture: Capture }[],
+  options: { url: string; resignWith?: string; resignAll?: boolean },
+): ReplayItem[] {
   const ordered = [...captures].sort(
     (a, b) =>
       String(a.capture.received_at ?? '').localeCompare(String(b.capture.received_at ?? '')) ||
@@ -136,7 +156,10 @@ export function planReplay(captures: { file: string; capture: Capture }[], optio
         method: 'POST',
         headers,
         body,
-        eventId: v?.event_id ?? headers[Object.keys(headers).find((k) => k.toLowerCase() === EVENT_ID_FIELD) ?? ''] ?? '(no event id)',
+        eventId:
+          v?.event_id ??
+          headers[Object.keys(headers).find((k) => k.toLowerCase() === EVENT_ID_FIELD) ?? ''] ??
+          '(no event id)',
         eventType: v?.event_type ?? '(no type)',
         sessionId: v?.session_id ?? undefined,
         signatureMode: signatureModeOf(capture, resigned),
@@ -154,20 +177,32 @@ export interface ReplayFilter {
   eventIds: string[];
 }
 
-const splitList = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+const splitList = (values: string[] | undefined) =>
+  (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 
 /**
  * Reads `--only`, `--type` and `--event-id` into a filter. A type may be a short name; an unknown
  * one is a usage error with the nearest name, unless a capture carries exactly that type.
  */
-export function planReplayFilter(options: Pick<ReplayOptions, 'only' | 'type' | 'eventId'>, captures: { capture: Capture }[]): ReplayFilter {
+export function planReplayFilter(
+  options: Pick<ReplayOptions, 'only' | 'type' | 'eventId'>,
+  captures: { capture: Capture }[],
+): ReplayFilter {
   const outcomes = splitList(options.only).map((o) => o.toLowerCase());
   for (const o of outcomes) {
     if (!(REPLAY_OUTCOMES as readonly string[]).includes(o)) {
-      throw usageError(`bad --only "${o}": not one of listen's verdicts`, `use ${REPLAY_OUTCOMES.join(', ')} (comma-separated or repeated)`);
+      throw usageError(
+        `bad --only "${o}": not one of listen's verdicts`,
+        `use ${REPLAY_OUTCOMES.join(', ')} (comma-separated or repeated)`,
+      );
     }
   }
-  const captured = new Set(captures.map((c) => c.capture.verdict?.event_type).filter((t): t is string => typeof t === 'string'));
+  const captured = new Set(
+    captures.map((c) => c.capture.verdict?.event_type).filter((t): t is string => typeof t === 'string'),
+  );
   const types = splitList(options.type).map((name) => {
     const known = normalizeEventType(name);
     if (known) return known;
@@ -223,7 +258,9 @@ export function resignHint(results: { item: ReplayItem; status: number | undefin
 function noteKeptSignatures(out: Output, items: ReplayItem[]): void {
   const kept = items.filter((i) => !i.resigned);
   if (kept.length === 0) return;
-  const shown = kept.slice(0, 3).map((i) => `${safeText(basename(i.file))}: ${safeText(i.capture.verdict?.signature ?? 'no verdict')}`);
+  const shown = kept
+    .slice(0, 3)
+    .map((i) => `${safeText(basename(i.file))}: ${safeText(i.capture.verdict?.signature ?? 'no verdict')}`);
   const more = kept.length > 3 ? `, and ${kept.length - 3} more` : '';
   out.note(
     out.ce.yellow(
@@ -243,18 +280,28 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
     const capture = readCaptureFile(file);
     const name = safeText(basename(file));
     // Only deliveries can be replayed: a GET or a body the receiver threw away has nothing to resend.
-    if (capture.method !== 'POST') out.note(out.ce.yellow(`skipped ${name}: a ${safeText(capture.method)} request, not a delivery`));
-    else if (capture.body_discarded) out.note(out.ce.yellow(`skipped ${name}: its body was over the receiver's cap and was not kept`));
+    if (capture.method !== 'POST')
+      out.note(out.ce.yellow(`skipped ${name}: a ${safeText(capture.method)} request, not a delivery`));
+    else if (capture.body_discarded)
+      out.note(out.ce.yellow(`skipped ${name}: its body was over the receiver's cap and was not kept`));
     else captures.push({ file, capture });
   }
-  if (captures.length === 0) throw usageError(`nothing to replay in "${options.capture}"`, 'only POST deliveries with their body kept can be replayed');
+  if (captures.length === 0)
+    throw usageError(
+      `nothing to replay in "${options.capture}"`,
+      'only POST deliveries with their body kept can be replayed',
+    );
   const filter = planReplayFilter(options, captures);
   const selected = captures.filter(({ capture }) => matchesReplayFilter(capture, filter));
   if (selected.length === 0) {
-    throw usageError(`no capture in "${options.capture}" matches ${describeFilter(filter)}`, `the ${captures.length} there: ${describeCaptures(captures)}`);
+    throw usageError(
+      `no capture in "${options.capture}" matches ${describeFilter(filter)}`,
+      `the ${captures.length} there: ${describeCaptures(captures)}`,
+    );
   }
   const resign = options.resign === true || options.resignAll === true;
-  if (options.secret !== undefined && !resign) out.note(out.ce.yellow('note: --secret is only used with --resign; sending the captured signatures'));
+  if (options.secret !== undefined && !resign)
+    out.note(out.ce.yellow('note: --secret is only used with --resign; sending the captured signatures'));
   const resignWith = resign ? await resolveSecret(options.secret) : undefined;
   const items = planReplay(selected, { url, resignWith, resignAll: options.resignAll });
   if (resignWith !== undefined) noteKeptSignatures(out, items);
@@ -280,9 +327,14 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
       });
       const { c } = out;
       const mark = met ? c.green('✔') : c.red('✘');
-      const sig = item.request.signatureMode === 'valid' ? '' : c.magenta(` [captured signature ${safeText(item.capture.verdict?.signature ?? 'unknown')}]`);
+      const sig =
+        item.request.signatureMode === 'valid'
+          ? ''
+          : c.magenta(` [captured signature ${safeText(item.capture.verdict?.signature ?? 'unknown')}]`);
       const what = `${c.dim(safeText(basename(item.file)))} ${c.bold(safeText(item.request.eventType))} ${c.dim(safeText(item.request.eventId))}`;
-      out.line(`${mark} ${what}${sig} → ${describeResponse(out, res, met ? undefined : expect.label)} ${c.dim(formatMs(res.latencyMs))}`);
+      out.line(
+        `${mark} ${what}${sig} → ${describeResponse(out, res, met ? undefined : expect.label)} ${c.dim(formatMs(res.latencyMs))}`,
+      );
     }
     const sent = results.length;
     const interrupted = interrupt.signal.aborted && sent < items.length;
@@ -301,9 +353,16 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
       interrupted,
     });
     const tail = missed ? out.c.red(`${missed} did not`) : out.c.green('all did');
-    const signedAgain = resignWith === undefined ? '' : resignedCount === items.length ? ' (signed again)' : ` (${resignedCount} signed again)`;
+    const signedAgain =
+      resignWith === undefined
+        ? ''
+        : resignedCount === items.length
+          ? ' (signed again)'
+          : ` (${resignedCount} signed again)`;
     const picked = selected.length < captures.length ? ` (picked from ${captures.length})` : '';
-    out.line(`${sent} of ${items.length} replayed${picked}${signedAgain}, expected ${expect.label}: ${tail}${interrupted ? out.c.yellow(' (interrupted)') : ''}`);
+    out.line(
+      `${sent} of ${items.length} replayed${picked}${signedAgain}, expected ${expect.label}: ${tail}${interrupted ? out.c.yellow(' (interrupted)') : ''}`,
+    );
     const hint = resignWith === undefined ? resignHint(results) : undefined;
     if (hint) out.note(out.ce.yellow(`hint: ${hint}`));
     if (interrupted) return EXIT.interrupted;

@@ -25,7 +25,17 @@ import {
   type RetryRunResult,
   type WaitInfo,
 } from '../retry/index.js';
-import { buildOptionsFrom, describeMs, eventIdSource, positiveInt, readFixtureFile, timeoutFlag, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
+import {
+  buildOptionsFrom,
+  describeMs,
+  eventIdSource,
+  positiveInt,
+  readFixtureFile,
+  timeoutFlag,
+  tlsOptionsFrom,
+  type EventFlags,
+  type SendFlags,
+} from './shared.js';
 
 export const RETRY_EXPECTATIONS = ['delivered', 'failed'] as const;
 export type RetryExpectation = (typeof RETRY_EXPECTATIONS)[number];
@@ -63,7 +73,10 @@ function parseSpeed(value: number | string | undefined): number {
   if (value === undefined) return 1;
   const n = typeof value === 'number' ? value : Number(String(value).trim());
   if (String(value).trim() === '' || !Number.isFinite(n) || n <= 0) {
-    throw usageError(`--speed must be a positive number (got "${value}")`, 'e.g. --speed 1000 (an hour becomes 3.6 s) or --speed 3600 (an hour becomes a second)');
+    throw usageError(
+      `--speed must be a positive number (got "${value}")`,
+      'e.g. --speed 1000 (an hour becomes 3.6 s) or --speed 3600 (an hour becomes a second)',
+    );
   }
   return n;
 }
@@ -83,10 +96,16 @@ export function planRetrySim(options: RetrySimOptions, fixtureType?: unknown): R
   }
   const expect = (options.expect ?? 'delivered').trim().toLowerCase();
   if (!(RETRY_EXPECTATIONS as readonly string[]).includes(expect)) {
-    throw usageError(`bad --expect "${options.expect}"`, 'use delivered (exit 0 when an attempt succeeds) or failed (exit 0 when the delivery is marked failed)');
+    throw usageError(
+      `bad --expect "${options.expect}"`,
+      'use delivered (exit 0 when an attempt succeeds) or failed (exit 0 when the delivery is marked failed)',
+    );
   }
   if (options.to !== undefined && options.failFirst !== undefined) {
-    throw usageError('--fail-first only applies to the built-in receiver', 'drop --to to run against the built-in receiver, or make your endpoint fail on its own');
+    throw usageError(
+      '--fail-first only applies to the built-in receiver',
+      'drop --to to run against the built-in receiver, or make your endpoint fail on its own',
+    );
   }
   const speed = parseSpeed(options.speed);
   // A wait longer than one timer holds is refused here (the clock could chain timers, but a
@@ -130,9 +149,19 @@ export interface SimulateRetriesOptions {
  * Delivers one prepared request on FaceSign's retry schedule: the identical bytes, signature and
  * event id every attempt, until a 2xx or the last retry.
  */
-export function simulateRetries(req: WebhookRequest, options: SimulateRetriesOptions = {}): Promise<RetryRunResult<DeliveryResult>> {
+export function simulateRetries(
+  req: WebhookRequest,
+  options: SimulateRetriesOptions = {},
+): Promise<RetryRunResult<DeliveryResult>> {
   return runRetries<DeliveryResult>({
-    attempt: () => deliver(req, { dispatcher: options.dispatcher, insecure: options.insecure, ca: options.ca, timeoutMs: options.timeoutMs, signal: options.signal }),
+    attempt: () =>
+      deliver(req, {
+        dispatcher: options.dispatcher,
+        insecure: options.insecure,
+        ca: options.ca,
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+      }),
     schedule: options.schedule,
     speed: options.speed,
     clock: options.clock,
@@ -203,7 +232,14 @@ export function printAttempt(out: Output, a: AttemptReport<DeliveryResult>, inde
   const { c } = out;
   const mark = a.outcome.ok ? c.green('✔') : a.interrupted ? c.yellow('–') : c.red('✘');
   const result = a.interrupted ? c.yellow('interrupted') : describeResponse(out, a.outcome);
-  const cells = [String(a.attempt), formatOffset(a.plannedOffsetMs), timeOfDay(a.plannedAt), timeOfDay(a.actualAt), formatMs(a.driftMs), formatMs(a.latencyMs)];
+  const cells = [
+    String(a.attempt),
+    formatOffset(a.plannedOffsetMs),
+    timeOfDay(a.plannedAt),
+    timeOfDay(a.actualAt),
+    formatMs(a.driftMs),
+    formatMs(a.latencyMs),
+  ];
   out.line(`${indent}${mark} ${row(cells)} ${result}`);
 }
 
@@ -211,8 +247,11 @@ export function printAttempt(out: Output, a: AttemptReport<DeliveryResult>, inde
 function startCountdown(out: Output, clock: Clock, wait: WaitInfo): () => void {
   const render = () => {
     const left = Math.max(0, wait.plannedAt - clock.now());
-    const shown = left < 60_000 ? `${(left / 1_000).toFixed(1)} s` : formatOffset(Math.ceil(left / 1_000) * 1_000).slice(1);
-    process.stderr.write(`\r\x1b[2K${out.ce.dim(`next: attempt ${wait.attempt} (FaceSign ${formatOffset(wait.plannedOffsetMs)}) in ${shown} — Ctrl-C to stop`)}`);
+    const shown =
+      left < 60_000 ? `${(left / 1_000).toFixed(1)} s` : formatOffset(Math.ceil(left / 1_000) * 1_000).slice(1);
+    process.stderr.write(
+      `\r\x1b[2K${out.ce.dim(`next: attempt ${wait.attempt} (FaceSign ${formatOffset(wait.plannedOffsetMs)}) in ${shown} — Ctrl-C to stop`)}`,
+    );
   };
   render();
   const timer = setInterval(render, 100);
@@ -240,7 +279,10 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
   // The built-in receiver needs no real secret: use the given one, else make one up (never prompt).
   const fromEnv = process.env[SECRET_ENV];
   if (builtIn && options.secret === undefined && fromEnv) warnSecretAccident(fromEnv, 'env');
-  const secret = builtIn && options.secret === undefined ? fromEnv || `whsec_${randomBytes(18).toString('base64url')}` : await resolveSecret(options.secret);
+  const secret =
+    builtIn && options.secret === undefined
+      ? fromEnv || `whsec_${randomBytes(18).toString('base64url')}`
+      : await resolveSecret(options.secret);
   const event = buildEvent(plan.type, buildOptionsFrom(options, fixture));
   const tls = tlsOptionsFrom(options, out.note);
   const clock = options.clock;
@@ -250,11 +292,19 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
   try {
     receiver = builtIn ? await openBuiltInReceiver(secret, plan.failFirst) : undefined;
     const url = plan.url ?? receiver!.url;
-    const req = prepareRequest(event, { url, secret, headers: options.header, fromIp: options.fromIp, eventIdSource: eventIdSource(options, fixture) });
+    const req = prepareRequest(event, {
+      url,
+      secret,
+      headers: options.header,
+      fromIp: options.fromIp,
+      eventIdSource: eventIdSource(options, fixture),
+    });
     const maxAttempts = plan.schedule.length + 1;
     const { c } = out;
 
-    out.line(`${c.bold('retry-sim')} ${c.bold(req.eventType)} ${c.dim(safeText(req.eventId))} → ${safeText(displayUrl(url))}`);
+    out.line(
+      `${c.bold('retry-sim')} ${c.bold(req.eventType)} ${c.dim(safeText(req.eventId))} → ${safeText(displayUrl(url))}`,
+    );
     out.line(
       c.dim(
         `schedule ${formatSchedule(plan.schedule)} (up to ${maxAttempts} attempts, each delay from the end of the attempt before)` +
@@ -262,7 +312,11 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
       ),
     );
     if (receiver) {
-      out.note(out.ce.dim(`built-in receiver at ${url}: fails the first ${plan.failFirst} attempt${plan.failFirst === 1 ? '' : 's'} with a 500; secret ${maskSecret(secret)}`));
+      out.note(
+        out.ce.dim(
+          `built-in receiver at ${url}: fails the first ${plan.failFirst} attempt${plan.failFirst === 1 ? '' : 's'} with a 500; secret ${maskSecret(secret)}`,
+        ),
+      );
     }
     out.line(c.dim(`  ${attemptHeader()}`));
 
@@ -315,14 +369,22 @@ export async function runRetrySim(options: RetrySimOptions): Promise<number> {
     const expectNote = plan.expect === 'failed' ? c.dim(` (expected: ${plan.expect})`) : '';
     if (result.outcome === 'delivered') {
       const mark = met ? c.green('✔') : c.red('✘');
-      out.line(`${mark} delivered on attempt ${result.deliveredOn} of ${result.maxAttempts} after ${formatOffset(facesignMs).slice(1)} on FaceSign's clock (${wall}; worst drift ${formatMs(result.maxDriftMs)})${expectNote}`);
+      out.line(
+        `${mark} delivered on attempt ${result.deliveredOn} of ${result.maxAttempts} after ${formatOffset(facesignMs).slice(1)} on FaceSign's clock (${wall}; worst drift ${formatMs(result.maxDriftMs)})${expectNote}`,
+      );
     } else if (result.outcome === 'failed') {
       const mark = met ? c.green('✔') : c.red('✘');
-      out.line(`${mark} marked failed after ${result.attempts.length} attempts at FaceSign ${formatOffset(facesignMs)} (${wall}; worst drift ${formatMs(result.maxDriftMs)}): FaceSign would not retry again${expectNote}`);
+      out.line(
+        `${mark} marked failed after ${result.attempts.length} attempts at FaceSign ${formatOffset(facesignMs)} (${wall}; worst drift ${formatMs(result.maxDriftMs)}): FaceSign would not retry again${expectNote}`,
+      );
     } else {
       const next = result.attempts.length + 1;
       const tail = next <= result.maxAttempts ? `; attempt ${next} would have come next` : '';
-      out.line(c.yellow(`interrupted after ${result.attempts.length} attempt${result.attempts.length === 1 ? '' : 's'} (${wall})${tail}`));
+      out.line(
+        c.yellow(
+          `interrupted after ${result.attempts.length} attempt${result.attempts.length === 1 ? '' : 's'} (${wall})${tail}`,
+        ),
+      );
     }
     if (result.outcome === 'interrupted') return EXIT.interrupted;
     return met ? EXIT.ok : EXIT.failed;

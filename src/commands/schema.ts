@@ -1,7 +1,15 @@
 import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT, usageError } from '../errors.js';
-import { envelopeSchema, eventSchema, eventsSchema, openApiDocument, SCHEMA_FORMATS, type JsonSchema, type SchemaFormat } from '../events/schema.js';
+import {
+  envelopeSchema,
+  eventSchema,
+  eventsSchema,
+  openApiDocument,
+  SCHEMA_FORMATS,
+  type JsonSchema,
+  type SchemaFormat,
+} from '../events/schema.js';
 import { EVENT_TYPES, normalizeEventType, type EventType } from '../events/types.js';
 import { createOutput } from '../report/output.js';
 
@@ -30,11 +38,20 @@ export function planSchemaDocuments(name: string, format: string): { stdout: Sch
   const subject = name.trim().toLowerCase();
   const type = subject === 'all' || subject === 'envelope' ? undefined : normalizeEventType(subject);
   if (subject !== 'all' && subject !== 'envelope' && type === undefined) {
-    throw usageError(`unknown event type "${name}"`, `use one of: ${SUBJECTS.join(', ')} (short names such as verified work too)`);
+    throw usageError(
+      `unknown event type "${name}"`,
+      `use one of: ${SUBJECTS.join(', ')} (short names such as verified work too)`,
+    );
   }
   if ((format as SchemaFormat) === 'openapi') {
-    if (subject === 'envelope') throw usageError('--format openapi describes the six webhooks, not the envelope alone', 'use all or an event type, or drop --format');
-    const doc = type ? { file: `${type}.openapi.json`, document: openApiDocument([type]) } : { file: 'facesign-webhooks.openapi.json', document: openApiDocument() };
+    if (subject === 'envelope')
+      throw usageError(
+        '--format openapi describes the six webhooks, not the envelope alone',
+        'use all or an event type, or drop --format',
+      );
+    const doc = type
+      ? { file: `${type}.openapi.json`, document: openApiDocument([type]) }
+      : { file: 'facesign-webhooks.openapi.json', document: openApiDocument() };
     return { stdout: doc, files: [doc] };
   }
   if (type) {
@@ -54,8 +71,14 @@ function prepareDirectory(dir: string): void {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way (--out takes a directory)' : (err as Error).message;
-    throw usageError(`cannot write to --out "${dir}": ${reason}`, 'give a directory that exists or can be created, and that you can write to');
+    const reason =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'a file is in the way (--out takes a directory)'
+        : (err as Error).message;
+    throw usageError(
+      `cannot write to --out "${dir}": ${reason}`,
+      'give a directory that exists or can be created, and that you can write to',
+    );
   }
 }
 
@@ -75,7 +98,9 @@ export function runSchema(options: SchemaOptions): number {
   const plan = planSchemaDocuments(options.type ?? 'all', format);
   if (options.out === undefined) {
     // The document is the result: pretty JSON, or one compact line under --json.
-    process.stdout.write(`${options.json ? JSON.stringify(plan.stdout.document) : JSON.stringify(plan.stdout.document, null, 2)}\n`);
+    process.stdout.write(
+      `${options.json ? JSON.stringify(plan.stdout.document) : JSON.stringify(plan.stdout.document, null, 2)}\n`,
+    );
     return EXIT.ok;
   }
   if (options.out.trim() === '') throw usageError('--out is empty', 'e.g. --out ./schemas');

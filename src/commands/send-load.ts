@@ -52,7 +52,9 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
   const credentials = urlCredentials(input.url);
   const headers = [...(input.options.header ?? [])];
   if (credentials && !headers.some((h) => /^\s*authorization\s*:/i.test(h))) {
-    headers.push(`Authorization: Basic ${Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64')}`);
+    headers.push(
+      `Authorization: Basic ${Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64')}`,
+    );
   }
   const factories = types.map((type) =>
     wireRequestFactory(
@@ -69,18 +71,34 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
   );
   let n = 0;
   const next = () => factories[n++ % factories.length]!();
-  out.note(out.ce.dim(`sending ${count} ${types.length === EVENT_TYPES.length ? 'events (all six types)' : types[0]} to ${displayUrl(input.url)}, ${concurrency} at a time…`));
+  out.note(
+    out.ce.dim(
+      `sending ${count} ${types.length === EVENT_TYPES.length ? 'events (all six types)' : types[0]} to ${displayUrl(input.url)}, ${concurrency} at a time…`,
+    ),
+  );
   const interrupt = watchInterrupt();
   const releaseHeap = await boundHeap();
   let report: LoadReport;
   try {
-    report = await runWireLoad(target, next, { count, concurrency, timeoutMs: input.timeoutMs, signal: interrupt.signal, cutOnAbort: true });
+    report = await runWireLoad(target, next, {
+      count,
+      concurrency,
+      timeoutMs: input.timeoutMs,
+      signal: interrupt.signal,
+      cutOnAbort: true,
+    });
   } finally {
     releaseHeap();
     interrupt.dispose();
   }
-  const met = Object.entries(report.statuses).reduce((sum, [key, n]) => (input.expect.matches(Number(key)) ? sum + n : sum), 0);
-  const delivered = Object.entries(report.statuses).reduce((sum, [key, n]) => (key.startsWith('error:') ? sum : sum + n), 0);
+  const met = Object.entries(report.statuses).reduce(
+    (sum, [key, n]) => (input.expect.matches(Number(key)) ? sum + n : sum),
+    0,
+  );
+  const delivered = Object.entries(report.statuses).reduce(
+    (sum, [key, n]) => (key.startsWith('error:') ? sum : sum + n),
+    0,
+  );
   const round = (x: number) => Math.round(x * 100) / 100;
   out.record({
     type: 'load',
@@ -94,7 +112,13 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
     concurrency,
     duration_ms: round(report.durationMs),
     requests_per_second: round(report.requestsPerSecond),
-    latency_ms: { p50: round(report.latency.p50), p95: round(report.latency.p95), p99: round(report.latency.p99), max: round(report.latency.max), mean: round(report.latency.mean) },
+    latency_ms: {
+      p50: round(report.latency.p50),
+      p95: round(report.latency.p95),
+      p99: round(report.latency.p99),
+      max: round(report.latency.max),
+      mean: round(report.latency.mean),
+    },
     statuses: report.statuses,
     errors: report.errors,
     interrupted: report.interrupted,
@@ -108,25 +132,44 @@ export async function runLoadMode(input: LoadCommandInput): Promise<number> {
  * The human summary. When nothing got an HTTP answer there are no rates or latencies to speak of,
  * only why: `0 of 200 delivered: connection refused at 127.0.0.1:1 — is the server running?`.
  */
-function printLoadReport(out: Output, report: LoadReport, s: { count: number; concurrency: number; delivered: number; met: number; expected: string }): void {
+function printLoadReport(
+  out: Output,
+  report: LoadReport,
+  s: { count: number; concurrency: number; delivered: number; met: number; expected: string },
+): void {
   const { c } = out;
-  const errorKinds = Object.entries(report.errors).sort(([a], [b]) => (report.statuses[b] ?? 0) - (report.statuses[a] ?? 0));
+  const errorKinds = Object.entries(report.errors).sort(
+    ([a], [b]) => (report.statuses[b] ?? 0) - (report.statuses[a] ?? 0),
+  );
   const stop = report.interrupted ? c.yellow(`interrupted after ${report.sent} of ${s.count}`) : '';
   if (s.delivered === 0) {
     const why = errorKinds[0] ? `: ${safeText(errorKinds[0][1])}` : '';
     out.line(c.red(`0 of ${report.sent} delivered${why}`));
-    for (const [key, message] of errorKinds.slice(1)) out.line(c.red(`  ${report.statuses[key]}× ${safeText(message)}`));
+    for (const [key, message] of errorKinds.slice(1))
+      out.line(c.red(`  ${report.statuses[key]}× ${safeText(message)}`));
     if (stop) out.line(stop);
     return;
   }
-  out.line(`${c.bold(String(report.sent))} requests in ${formatMs(report.durationMs)} — ${c.bold(report.requestsPerSecond.toFixed(0))} req/s, ${s.concurrency} concurrent`);
-  out.line(`latency  p50 ${formatMs(report.latency.p50)}  p95 ${formatMs(report.latency.p95)}  p99 ${formatMs(report.latency.p99)}  max ${formatMs(report.latency.max)}`);
-  out.line(`statuses ${Object.entries(report.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+  out.line(
+    `${c.bold(String(report.sent))} requests in ${formatMs(report.durationMs)} — ${c.bold(report.requestsPerSecond.toFixed(0))} req/s, ${s.concurrency} concurrent`,
+  );
+  out.line(
+    `latency  p50 ${formatMs(report.latency.p50)}  p95 ${formatMs(report.latency.p95)}  p99 ${formatMs(report.latency.p99)}  max ${formatMs(report.latency.max)}`,
+  );
+  out.line(
+    `statuses ${Object.entries(report.statuses)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}`,
+  );
   if (errorKinds.length > 0) {
     out.line(c.red(`${report.sent - s.delivered} of ${report.sent} got no HTTP answer:`));
     for (const [key, message] of errorKinds) out.line(c.red(`  ${report.statuses[key]}× ${safeText(message)}`));
   }
   const missed = report.sent - s.met;
-  out.line(missed ? c.red(`${missed} of ${report.sent} did not meet ${s.expected}`) : c.green(`all ${report.sent} met ${s.expected}`));
+  out.line(
+    missed
+      ? c.red(`${missed} of ${report.sent} did not meet ${s.expected}`)
+      : c.green(`all ${report.sent} met ${s.expected}`),
+  );
   if (stop) out.line(stop);
 }

@@ -10,7 +10,16 @@ import { printDelivery, printPreviews } from '../report/delivery.js';
 import { resolveSecret } from '../secret.js';
 import { canPrompt } from '../prompts.js';
 import { watchInterrupt } from '../interrupt.js';
-import { buildOptionsFrom, eventIdSource, positiveInt, readFixtureFile, timeoutFlag, tlsOptionsFrom, type EventFlags, type SendFlags } from './shared.js';
+import {
+  buildOptionsFrom,
+  eventIdSource,
+  positiveInt,
+  readFixtureFile,
+  timeoutFlag,
+  tlsOptionsFrom,
+  type EventFlags,
+  type SendFlags,
+} from './shared.js';
 
 export interface SendOptions extends EventFlags, SendFlags {
   /** An event type, its short name (`verified`), or `all`. */
@@ -31,14 +40,23 @@ function resolveTypes(type: string | undefined, fixtureType: unknown): EventType
   if (type === 'all') return [...EVENT_TYPES];
   if (type !== undefined) return [resolveEventType(type)];
   if (typeof fixtureType === 'string') return [resolveEventType(fixtureType)];
-  throw usageError('no event type given', `name one: facesign-webhooks send session.verified (types: ${EVENT_TYPES.join(', ')}, or all)`);
+  throw usageError(
+    'no event type given',
+    `name one: facesign-webhooks send session.verified (types: ${EVENT_TYPES.join(', ')}, or all)`,
+  );
 }
 
 /** Sends each request (`repeat` times, identically) and prints a line per delivery; returns how many missed. */
 export async function sendAll(
   out: Output,
   requests: WebhookRequest[],
-  options: { repeat: number; timeoutMs: number; expect: Expectation; signal?: AbortSignal; tls?: Pick<DeliverOptions, 'insecure' | 'ca'> },
+  options: {
+    repeat: number;
+    timeoutMs: number;
+    expect: Expectation;
+    signal?: AbortSignal;
+    tls?: Pick<DeliverOptions, 'insecure' | 'ca'>;
+  },
 ): Promise<{ sent: number; missed: number; interrupted: boolean }> {
   let sent = 0;
   let missed = 0;
@@ -67,7 +85,13 @@ export function negativeSignatureHint(options: Pick<SendOptions, 'signature' | '
 
 /** `--set id=…` / `--set data.id=…`: the assignment that pins an id, if any. */
 function pinningAssignment(set: string[] | undefined, path: 'id' | 'data.id'): string | undefined {
-  return set?.find((a) => a.slice(0, Math.max(0, a.indexOf('='))).trim().replace(/\[(\d+)\]/g, '.$1') === path);
+  return set?.find(
+    (a) =>
+      a
+        .slice(0, Math.max(0, a.indexOf('=')))
+        .trim()
+        .replace(/\[(\d+)\]/g, '.$1') === path,
+  );
 }
 
 /**
@@ -76,21 +100,44 @@ function pinningAssignment(set: string[] | undefined, path: 'id' | 'data.id'): s
  */
 export function checkSendFlags(o: SendOptions): void {
   const load = o.count !== undefined;
-  if (o.dryRun && o.curl) throw usageError('--dry-run and --curl both print the request instead of sending it', 'pick one: --dry-run for the request as sent, --curl for a command');
+  if (o.dryRun && o.curl)
+    throw usageError(
+      '--dry-run and --curl both print the request instead of sending it',
+      'pick one: --dry-run for the request as sent, --curl for a command',
+    );
   const preview = o.dryRun ? '--dry-run' : o.curl ? '--curl' : undefined;
   if (preview !== undefined) {
-    const sendingOnly: [string, unknown][] = [['--count', o.count], ['--concurrency', o.concurrency], ['--repeat', o.repeat], ['--expect', o.expect], ['--timeout', o.timeout], ['--insecure', o.insecure], ['--ca', o.ca]];
+    const sendingOnly: [string, unknown][] = [
+      ['--count', o.count],
+      ['--concurrency', o.concurrency],
+      ['--repeat', o.repeat],
+      ['--expect', o.expect],
+      ['--timeout', o.timeout],
+      ['--insecure', o.insecure],
+      ['--ca', o.ca],
+    ];
     const given = sendingOnly.find(([, value]) => value !== undefined);
-    if (given) throw usageError(`${preview} sends nothing, so ${given[0]} cannot apply`, `drop ${given[0]}, or drop ${preview} to send`);
+    if (given)
+      throw usageError(
+        `${preview} sends nothing, so ${given[0]} cannot apply`,
+        `drop ${given[0]}, or drop ${preview} to send`,
+      );
   }
   const idSet = pinningAssignment(o.set, 'id');
   const sessionSet = pinningAssignment(o.set, 'data.id');
   if (load) {
     // Load mode has its own client, which checks certificates against Node's list only.
     const tlsFlag = o.insecure ? '--insecure' : o.ca !== undefined ? '--ca' : undefined;
-    if (tlsFlag) throw usageError(`${tlsFlag} does not apply to load mode (--count): its client checks certificates against Node's CA list`, 'drop it, or load-test over http:// (NODE_EXTRA_CA_CERTS adds a CA for https://)');
+    if (tlsFlag)
+      throw usageError(
+        `${tlsFlag} does not apply to load mode (--count): its client checks certificates against Node's CA list`,
+        'drop it, or load-test over http:// (NODE_EXTRA_CA_CERTS adds a CA for https://)',
+      );
     if (o.repeat !== undefined) {
-      throw usageError('--count and --repeat cannot be combined: load mode sends distinct events, --repeat resends one identical delivery', 'use --count N for load, or --repeat N for identical deliveries');
+      throw usageError(
+        '--count and --repeat cannot be combined: load mode sends distinct events, --repeat resends one identical delivery',
+        'use --count N for load, or --repeat N for identical deliveries',
+      );
     }
     const pinned: [string, string][] = [];
     if (o.eventId !== undefined) pinned.push(['--event-id', 'event id']);
@@ -99,14 +146,23 @@ export function checkSendFlags(o: SendOptions): void {
     if (sessionSet !== undefined) pinned.push([`--set ${sessionSet}`, 'session id']);
     if (pinned.length > 0) {
       const [flag, what] = pinned[0]!;
-      throw usageError(`${flag} cannot apply with --count: load mode gives every event a fresh ${what}`, `drop ${flag.split(' ')[0]}, or drop --count to send one event with that ${what}`);
+      throw usageError(
+        `${flag} cannot apply with --count: load mode gives every event a fresh ${what}`,
+        `drop ${flag.split(' ')[0]}, or drop --count to send one event with that ${what}`,
+      );
     }
   } else if (o.concurrency !== undefined) {
-    throw usageError('--concurrency only applies to load mode (--count)', 'add --count N to send N distinct events, C at a time, or drop --concurrency');
+    throw usageError(
+      '--concurrency only applies to load mode (--count)',
+      'add --count N to send N distinct events, C at a time, or drop --concurrency',
+    );
   }
   if (o.type === 'all' && (o.eventId !== undefined || idSet !== undefined)) {
     const flag = o.eventId !== undefined ? '--event-id' : `--set ${idSet}`;
-    throw usageError(`send all sends six events, and ${flag} would give all six one id`, `send one type with ${flag.split(' ')[0]}, or drop it for six fresh ids`);
+    throw usageError(
+      `send all sends six events, and ${flag} would give all six one id`,
+      `send one type with ${flag.split(' ')[0]}, or drop it for six fresh ids`,
+    );
   }
 }
 
@@ -126,7 +182,8 @@ async function runGuided(options: SendOptions): Promise<number> {
   const tally = { sent: 0, missed: 0, rounds: 0 };
   const expect = parseExpectation(options.expect);
   const stopped = (err: unknown): never => {
-    if (err instanceof CliError && err.exitCode === EXIT.interrupted && tally.rounds > 0) printTally(out, tally, expect.label);
+    if (err instanceof CliError && err.exitCode === EXIT.interrupted && tally.rounds > 0)
+      printTally(out, tally, expect.label);
     throw err;
   };
   let filled = await askSendInputs(options).catch(stopped);
@@ -144,13 +201,25 @@ async function runGuided(options: SendOptions): Promise<number> {
 }
 
 function printTally(out: Output, tally: { sent: number; missed: number }, expected: string): void {
-  out.record({ type: 'summary', sent: tally.sent, met: tally.sent - tally.missed, missed: tally.missed, expected, interrupted: true });
+  out.record({
+    type: 'summary',
+    sent: tally.sent,
+    met: tally.sent - tally.missed,
+    missed: tally.missed,
+    expected,
+    interrupted: true,
+  });
   const tail = tally.missed ? out.c.red(`${tally.missed} did not`) : out.c.green('all did');
-  out.line(`in all: ${tally.sent} ${tally.sent === 1 ? 'delivery' : 'deliveries'}, expected ${expected}: ${tail}${out.c.yellow(' (interrupted)')}`);
+  out.line(
+    `in all: ${tally.sent} ${tally.sent === 1 ? 'delivery' : 'deliveries'}, expected ${expected}: ${tail}${out.c.yellow(' (interrupted)')}`,
+  );
 }
 
 /** The normal path: build, sign and send (or print) with every flag as given. */
-async function sendOnce(options: SendOptions, tally?: { sent: number; missed: number; rounds: number }): Promise<number> {
+async function sendOnce(
+  options: SendOptions,
+  tally?: { sent: number; missed: number; rounds: number },
+): Promise<number> {
   const out = createOutput({ json: options.json });
   const fixture = options.fixture ? readFixtureFile(options.fixture) : undefined;
   const types = resolveTypes(options.type, fixture?.type);
@@ -166,15 +235,36 @@ async function sendOnce(options: SendOptions, tally?: { sent: number; missed: nu
     const count = positiveInt(options.count, '--count', 1);
     const concurrency = positiveInt(options.concurrency, '--concurrency', 16);
     const data = fixture?.data as { id?: unknown } | undefined;
-    if (fixture?.id !== undefined || data?.id !== undefined) out.note(out.ce.yellow('note: load mode gives every event a fresh event id and session id; the fixture\'s are replaced'));
+    if (fixture?.id !== undefined || data?.id !== undefined)
+      out.note(
+        out.ce.yellow("note: load mode gives every event a fresh event id and session id; the fixture's are replaced"),
+      );
     const { runLoadMode } = await import('./send-load.js');
-    const code = await runLoadMode({ out, types, url, secret, build: buildOptions, count, concurrency, timeoutMs, expect, options });
+    const code = await runLoadMode({
+      out,
+      types,
+      url,
+      secret,
+      build: buildOptions,
+      count,
+      concurrency,
+      timeoutMs,
+      expect,
+      options,
+    });
     if (hint) out.note(out.ce.yellow(`hint: ${hint}`));
     return code;
   }
   const events: FaceSignEvent[] = types.map((type) => buildEvent(type, buildOptions));
   const requests = events.map((event) =>
-    prepareRequest(event, { url, secret, signature: options.signature, headers: options.header, fromIp: options.fromIp, eventIdSource: eventIdSource(options, fixture) }),
+    prepareRequest(event, {
+      url,
+      secret,
+      signature: options.signature,
+      headers: options.header,
+      fromIp: options.fromIp,
+      eventIdSource: eventIdSource(options, fixture),
+    }),
   );
 
   if (options.dryRun || options.curl) {
@@ -191,12 +281,21 @@ async function sendOnce(options: SendOptions, tally?: { sent: number; missed: nu
       tally.missed += result.missed;
       tally.rounds++;
     }
-    const summary = { type: 'summary', sent: result.sent, met: result.sent - result.missed, missed: result.missed, expected: expect.label, interrupted: result.interrupted };
+    const summary = {
+      type: 'summary',
+      sent: result.sent,
+      met: result.sent - result.missed,
+      missed: result.missed,
+      expected: expect.label,
+      interrupted: result.interrupted,
+    };
     out.record(summary);
     if (result.sent > 1 || result.interrupted) {
       const { c } = out;
       const tail = result.missed ? c.red(`${result.missed} did not`) : c.green('all did');
-      out.line(`${result.sent} ${result.sent === 1 ? 'delivery' : 'deliveries'}, expected ${expect.label}: ${tail}${result.interrupted ? c.yellow(' (interrupted)') : ''}`);
+      out.line(
+        `${result.sent} ${result.sent === 1 ? 'delivery' : 'deliveries'}, expected ${expect.label}: ${tail}${result.interrupted ? c.yellow(' (interrupted)') : ''}`,
+      );
     }
     if (hint) out.note(out.ce.yellow(`hint: ${hint}`));
     if (result.interrupted) return EXIT.interrupted;

@@ -32,7 +32,8 @@ export interface SendFlags {
 
 /** Reads a file, or stdin for `-`, as bytes; a missing or unreadable file is a usage error. */
 export function readInput(path: string, what: string): Buffer {
-  if (path === '-' && process.stdin.isTTY) process.stderr.write(`reading the ${what} from the terminal; end it with Ctrl-D\n`);
+  if (path === '-' && process.stdin.isTTY)
+    process.stderr.write(`reading the ${what} from the terminal; end it with Ctrl-D\n`);
   try {
     return readFileSync(path === '-' ? 0 : path);
   } catch (err) {
@@ -46,7 +47,10 @@ export function readFixtureFile(path: string): JsonObject {
   const source = path === '-' ? '<stdin>' : path;
   const value = parseJsonOrThrow(readInput(path, 'fixture').toString('utf8'), source);
   if (!isPlainObject(value)) {
-    throw usageError(`${source}: a fixture must be a JSON object (an event, or part of one)`, 'e.g. {"data": {"metadata": {"user_id": "usr_42"}}}');
+    throw usageError(
+      `${source}: a fixture must be a JSON object (an event, or part of one)`,
+      'e.g. {"data": {"metadata": {"user_id": "usr_42"}}}',
+    );
   }
   return value;
 }
@@ -64,10 +68,17 @@ export function buildOptionsFrom(flags: EventFlags, fixture?: JsonObject): Build
 }
 
 /** Parses a positive integer flag value. */
-export function positiveInt(value: string | number | undefined, flag: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+export function positiveInt(
+  value: string | number | undefined,
+  flag: string,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < min) throw usageError(`${flag} must be a whole number of at least ${min} (got "${value}")`);
+  if (!Number.isInteger(n) || n < min)
+    throw usageError(`${flag} must be a whole number of at least ${min} (got "${value}")`);
   if (n > max) throw usageError(`${flag} can be at most ${max} (got ${n})`);
   return n;
 }
@@ -80,7 +91,10 @@ export function describeMs(ms: number): string {
 /** `--timeout MS`: at least 1, at most what one timer holds (a longer one would fire at once). */
 export function timeoutFlag(value: string | number | undefined, fallback: number, flag = '--timeout'): number {
   const n = positiveInt(value, flag, fallback);
-  if (n > MAX_TIMER_MS) throw usageError(`${flag} can be at most ${MAX_TIMER_MS} ms (about ${describeMs(MAX_TIMER_MS)}, the longest a timer holds); got ${n}`);
+  if (n > MAX_TIMER_MS)
+    throw usageError(
+      `${flag} can be at most ${MAX_TIMER_MS} ms (about ${describeMs(MAX_TIMER_MS)}, the longest a timer holds); got ${n}`,
+    );
   return n;
 }
 
@@ -97,12 +111,16 @@ export function eventIdSource(flags: EventFlags, fixture?: JsonObject): string {
  * parsed up front (an unreadable or invalid file is a usage error), and `--insecure` says once on
  * stderr that certificates go unchecked.
  */
-export function tlsOptionsFrom(flags: Pick<SendFlags, 'insecure' | 'ca'>, warn: (line: string) => void): { insecure?: boolean; ca?: string } {
+export function tlsOptionsFrom(
+  flags: Pick<SendFlags, 'insecure' | 'ca'>,
+  warn: (line: string) => void,
+): { insecure?: boolean; ca?: string } {
   let ca: string | undefined;
   if (flags.ca !== undefined) {
     ca = readInput(flags.ca, '--ca file').toString('utf8');
     const blocks = ca.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    const hint = 'give a PEM file of CA certificates (-----BEGIN CERTIFICATE----- …), e.g. the CA that signed the endpoint\'s certificate';
+    const hint =
+      "give a PEM file of CA certificates (-----BEGIN CERTIFICATE----- …), e.g. the CA that signed the endpoint's certificate";
     if (blocks.length === 0) throw usageError(`--ca "${flags.ca}" holds no PEM certificate`, hint);
     for (const block of blocks) {
       try {
@@ -112,6 +130,9 @@ export function tlsOptionsFrom(flags: Pick<SendFlags, 'insecure' | 'ca'>, warn: 
       }
     }
   }
-  if (flags.insecure) warn('warning: --insecure: the endpoint\'s TLS certificate is not checked; anyone in between could read and change the deliveries');
+  if (flags.insecure)
+    warn(
+      "warning: --insecure: the endpoint's TLS certificate is not checked; anyone in between could read and change the deliveries",
+    );
   return { insecure: flags.insecure || undefined, ca };
 }

@@ -28,16 +28,30 @@ function eventIdOf(body: Buffer): string | undefined {
 
 export async function runSign(options: SignOptions): Promise<number> {
   const out = createOutput({ json: options.json });
-  if (options.to !== undefined && !options.curl) throw usageError('--to is only used with --curl', 'add --curl for a ready curl command to that target, or drop --to');
-  if (options.headers && options.curl) throw usageError('--headers and --curl both choose what to print', 'pick one: --headers for the header set, --curl for a command (which includes them)');
+  if (options.to !== undefined && !options.curl)
+    throw usageError(
+      '--to is only used with --curl',
+      'add --curl for a ready curl command to that target, or drop --to',
+    );
+  if (options.headers && options.curl)
+    throw usageError(
+      '--headers and --curl both choose what to print',
+      'pick one: --headers for the header set, --curl for a command (which includes them)',
+    );
   // Waiting silently for a body nobody is typing looks like a hang.
   if (options.payload === undefined && process.stdin.isTTY) {
-    throw usageError('no --payload given, and stdin is a terminal', 'pass --payload FILE, or pipe the body in: cat event.json | facesign-webhooks sign');
+    throw usageError(
+      'no --payload given, and stdin is a terminal',
+      'pass --payload FILE, or pipe the body in: cat event.json | facesign-webhooks sign',
+    );
   }
   const body = readInput(options.payload ?? '-', 'payload');
   if (body.length === 0) {
     const name = options.payload === undefined || options.payload === '-' ? 'from stdin' : `"${options.payload}"`;
-    throw usageError(`the payload ${name} is empty (0 bytes): there is nothing to sign`, 'FaceSign never sends an empty body; pass the exact body bytes with --payload FILE');
+    throw usageError(
+      `the payload ${name} is empty (0 bytes): there is nothing to sign`,
+      'FaceSign never sends an empty body; pass the exact body bytes with --payload FILE',
+    );
   }
   const secret = await resolveSecret(options.secret);
   const signature = signPayload(body, secret);
@@ -54,13 +68,19 @@ export async function runSign(options: SignOptions): Promise<number> {
     const url = resolveTarget(options.to);
     const parts = ['curl', '-sS', '-X', 'POST', shellQuote(url)];
     for (const [k, v] of Object.entries(headers)) parts.push('-H', shellQuote(`${k}: ${v}`));
-    parts.push('--data-binary', options.payload && options.payload !== '-' ? shellQuote(`@${options.payload}`) : shellQuote(body.toString('utf8')));
+    parts.push(
+      '--data-binary',
+      options.payload && options.payload !== '-'
+        ? shellQuote(`@${options.payload}`)
+        : shellQuote(body.toString('utf8')),
+    );
     out.line(parts.join(' '));
   } else if (options.headers) {
     for (const [k, v] of Object.entries(headers)) out.line(`${k}: ${v}`);
   } else {
     out.line(signature);
   }
-  if (!eventId && (options.headers || options.curl)) out.note(`note: the body has no string "id", so there is no ${EVENT_ID_HEADER} header`);
+  if (!eventId && (options.headers || options.curl))
+    out.note(`note: the body has no string "id", so there is no ${EVENT_ID_HEADER} header`);
   return EXIT.ok;
 }

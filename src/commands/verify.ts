@@ -42,14 +42,19 @@ export function planVerify(options: VerifyOptions): VerifyPlan {
   const given = (['capture', 'request', 'payload'] as const).filter((k) => options[k] !== undefined);
   if (given.length !== 1) {
     throw usageError(
-      given.length === 0 ? 'nothing to verify' : `give one input, not ${given.map((k) => (k === 'capture' ? 'a capture file' : `--${k}`)).join(' and ')}`,
+      given.length === 0
+        ? 'nothing to verify'
+        : `give one input, not ${given.map((k) => (k === 'capture' ? 'a capture file' : `--${k}`)).join(' and ')}`,
       'verify CAPTURE.json, verify --request FILE.http, or verify --payload FILE --signature HEX',
     );
   }
   const source = given[0]!;
   const headerFlags = options.header ?? [];
   if (source !== 'payload' && (options.signature !== undefined || headerFlags.length > 0)) {
-    throw usageError(`--signature and --header go with --payload; a ${source === 'capture' ? 'capture' : 'raw request'} carries its own headers`, 'edit the file, or use --payload FILE --signature HEX');
+    throw usageError(
+      `--signature and --header go with --payload; a ${source === 'capture' ? 'capture' : 'raw request'} carries its own headers`,
+      'edit the file, or use --payload FILE --signature HEX',
+    );
   }
   const headers = headerFlags.map(parseHeader);
   if (options.signature !== undefined && headers.some(([k]) => k.toLowerCase() === SIGNATURE_FIELD)) {
@@ -71,11 +76,24 @@ interface ReadInput {
 function readCapture(path: string): ReadInput {
   const capture = readCaptureFile(path);
   if (capture.body_discarded) {
-    throw usageError(`"${path}" has no body to verify: the receiver discarded it (${capture.body_bytes} bytes, over its size cap)`, 'raise the receiver\'s body limit and capture the delivery again');
+    throw usageError(
+      `"${path}" has no body to verify: the receiver discarded it (${capture.body_bytes} bytes, over its size cap)`,
+      "raise the receiver's body limit and capture the delivery again",
+    );
   }
-  const raw = Array.isArray(capture.raw_headers) ? capture.raw_headers.filter((h) => Array.isArray(h) && h.length === 2) : undefined;
-  const list: HeaderList = raw ? raw.map(([k, v]) => [String(k), String(v)]) : Object.entries(capture.headers ?? {}).map(([k, v]) => [k, String(v)]);
-  return { body: captureBody(capture), headers: { list, complete: true }, method: typeof capture.method === 'string' ? capture.method : undefined, notes: [], listen: capture.verdict };
+  const raw = Array.isArray(capture.raw_headers)
+    ? capture.raw_headers.filter((h) => Array.isArray(h) && h.length === 2)
+    : undefined;
+  const list: HeaderList = raw
+    ? raw.map(([k, v]) => [String(k), String(v)])
+    : Object.entries(capture.headers ?? {}).map(([k, v]) => [k, String(v)]);
+  return {
+    body: captureBody(capture),
+    headers: { list, complete: true },
+    method: typeof capture.method === 'string' ? capture.method : undefined,
+    notes: [],
+    listen: capture.verdict,
+  };
 }
 
 function readRequest(path: string): ReadInput {
@@ -86,7 +104,10 @@ function readRequest(path: string): ReadInput {
     return { body: req.body, headers: { list: req.headers, complete: true }, method: req.method, notes: req.notes };
   } catch (err) {
     if (err instanceof HttpRequestParseError) {
-      throw usageError(`${source} is not a raw HTTP request: ${err.message}`, 'save the request as text: request line, headers, a blank line, then the body');
+      throw usageError(
+        `${source} is not a raw HTTP request: ${err.message}`,
+        'save the request as text: request line, headers, a blank line, then the body',
+      );
     }
     throw err;
   }
@@ -96,11 +117,17 @@ function readVerifyInput(plan: VerifyPlan): ReadInput {
   const input = readOneInput(plan);
   const name = plan.path === '-' ? '<stdin>' : `"${plan.path}"`;
   if (plan.source === 'payload' && input.body.length === 0) {
-    throw usageError(`the payload ${name} is empty (0 bytes)`, 'FaceSign never sends an empty body; pass the exact body bytes that were received');
+    throw usageError(
+      `the payload ${name} is empty (0 bytes)`,
+      'FaceSign never sends an empty body; pass the exact body bytes that were received',
+    );
   }
   // A body nested this deep is no FaceSign event, and would overflow the stack when re-serialized.
   if (findDeepNesting(input.body.toString('utf8')) !== undefined) {
-    throw usageError(`${name}: the body is JSON nested more than ${MAX_JSON_DEPTH} levels deep`, 'a FaceSign event is a few levels deep; check that this is the right input');
+    throw usageError(
+      `${name}: the body is JSON nested more than ${MAX_JSON_DEPTH} levels deep`,
+      'a FaceSign event is a few levels deep; check that this is the right input',
+    );
   }
   return input;
 }
@@ -109,7 +136,12 @@ function readOneInput(plan: VerifyPlan): ReadInput {
   if (plan.source === 'capture') return readCapture(plan.path);
   if (plan.source === 'request') return readRequest(plan.path);
   const body = readInput(plan.path, 'payload');
-  return { body, headers: plan.headers.length > 0 ? { list: plan.headers, complete: false } : undefined, signature: plan.signature, notes: [] };
+  return {
+    body,
+    headers: plan.headers.length > 0 ? { list: plan.headers, complete: false } : undefined,
+    signature: plan.signature,
+    notes: [],
+  };
 }
 
 /** A received value made safe for a terminal: control characters escaped, long values cut. */

@@ -54,18 +54,31 @@ let undici: Promise<Undici> | undefined;
  * undici costs tens of ms to load: only a delivery loads it, once. (A CommonJS module: its
  * exports are the default export of the CLI's bundled chunk, and named ones under plain Node.)
  */
-const loadUndici = () => (undici ??= import('undici').then((m) => ((m as { default?: Undici }).default ?? m) as Undici));
+const loadUndici = () =>
+  (undici ??= import('undici').then((m) => ((m as { default?: Undici }).default ?? m) as Undici));
 
 /** Headers the HTTP client writes itself or that describe a connection; never taken from the request. */
-const CLIENT_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer', 'proxy-connection']);
+const CLIENT_HEADERS = new Set([
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
 
 /** The request's headers as they go on the wire, plus Basic auth from the URL's `user:password@` (as curl does). */
 function wireHeaders(req: WebhookRequest): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) if (!CLIENT_HEADERS.has(name.toLowerCase())) headers[name] = value;
+  for (const [name, value] of Object.entries(req.headers))
+    if (!CLIENT_HEADERS.has(name.toLowerCase())) headers[name] = value;
   const credentials = urlCredentials(req.url);
   if (credentials && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
-    headers['Authorization'] = `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64')}`;
+    headers['Authorization'] =
+      `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64')}`;
   }
   return headers;
 }
@@ -78,16 +91,39 @@ function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** A dispatcher for one delivery: one connection, closed by the caller when the delivery is done. */
-async function ownDispatcher(url: URL, options: DeliverOptions, timeoutMs: number): Promise<{ dispatcher: Dispatcher; proxied: boolean }> {
+async function ownDispatcher(
+  url: URL,
+  options: DeliverOptions,
+  timeoutMs: number,
+): Promise<{ dispatcher: Dispatcher; proxied: boolean }> {
   const { Agent, EnvHttpProxyAgent } = await loadUndici();
   const tls = { rejectUnauthorized: !options.insecure, ...(options.ca !== undefined ? { ca: options.ca } : {}) };
   // `localhost` reaches a server on 127.0.0.1 or on ::1, whatever /etc/hosts says (happy eyeballs).
-  const connect = { ...tls, timeout: timeoutMs, lookup: localhostLookup, autoSelectFamily: true, autoSelectFamilyAttemptTimeout: 250, noDelay: true } as Record<string, unknown>;
-  const base = { connections: 1, connect, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, maxHeaderSize: MAX_HEAD_BYTES };
+  const connect = {
+    ...tls,
+    timeout: timeoutMs,
+    lookup: localhostLookup,
+    autoSelectFamily: true,
+    autoSelectFamilyAttemptTimeout: 250,
+    noDelay: true,
+  } as Record<string, unknown>;
+  const base = {
+    connections: 1,
+    connect,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    maxHeaderSize: MAX_HEAD_BYTES,
+  };
   const proxy = proxyFor(url, process.env);
   if (proxy === undefined) return { dispatcher: new Agent(base), proxied: false };
   // EnvHttpProxyAgent applies NO_PROXY; plain-HTTP targets go in absolute form (as curl sends them), https ones through CONNECT.
-  const dispatcher = new EnvHttpProxyAgent({ ...base, httpProxy: proxy, httpsProxy: proxy, proxyTunnel: false, requestTls: tls });
+  const dispatcher = new EnvHttpProxyAgent({
+    ...base,
+    httpProxy: proxy,
+    httpsProxy: proxy,
+    proxyTunnel: false,
+    requestTls: tls,
+  });
   return { dispatcher, proxied: true };
 }
 
@@ -97,7 +133,14 @@ async function speaksTls(url: URL, waitMs: number): Promise<boolean> {
   const [tls, { isIP }] = await Promise.all([import('node:tls'), import('node:net')]);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return new Promise<boolean>((resolve) => {
-    const socket = tls.connect({ host, port: Number(url.port || 80), rejectUnauthorized: false, servername: isIP(host) ? undefined : host, lookup: localhostLookup as never, autoSelectFamily: true } as import("node:tls").ConnectionOptions);
+    const socket = tls.connect({
+      host,
+      port: Number(url.port || 80),
+      rejectUnauthorized: false,
+      servername: isIP(host) ? undefined : host,
+      lookup: localhostLookup as never,
+      autoSelectFamily: true,
+    } as import('node:tls').ConnectionOptions);
     const finish = (yes: boolean) => {
       clearTimeout(timer);
       socket.destroy();
@@ -116,7 +159,8 @@ function firstControl(statusText: string, headers: Record<string, string | strin
   const hex = (s: string) => `0x${s.charCodeAt(s.search(CONTROL)).toString(16).padStart(2, '0')}`;
   if (CONTROL.test(statusText)) return `control character ${hex(statusText)} in the status line`;
   for (const [name, value] of Object.entries(headers)) {
-    for (const v of Array.isArray(value) ? value : [value ?? '']) if (CONTROL.test(v)) return `control character ${hex(v)} in the ${name} header`;
+    for (const v of Array.isArray(value) ? value : [value ?? ''])
+      if (CONTROL.test(v)) return `control character ${hex(v)} in the ${name} header`;
   }
   return undefined;
 }
@@ -132,14 +176,24 @@ export async function deliver(req: WebhookRequest, options: DeliverOptions = {})
   validateHeaders(req.headers, 'the request');
   let startedAt = Date.now();
   let t0 = performance.now();
-  const finish = (result: Omit<DeliveryResult, 'latencyMs' | 'startedAt'>): DeliveryResult => ({ ...result, latencyMs: performance.now() - t0, startedAt });
+  const finish = (result: Omit<DeliveryResult, 'latencyMs' | 'startedAt'>): DeliveryResult => ({
+    ...result,
+    latencyMs: performance.now() - t0,
+    startedAt,
+  });
   const failure = (err: unknown, timedOut = false) =>
-    finish({ ok: false, error: describeNetworkError(err, req.url, timeoutMs, timedOut), responseBytes: 0, truncated: false });
+    finish({
+      ok: false,
+      error: describeNetworkError(err, req.url, timeoutMs, timedOut),
+      responseBytes: 0,
+      truncated: false,
+    });
 
   let url: URL;
   try {
     url = new URL(req.url);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`unsupported protocol ${url.protocol}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new TypeError(`unsupported protocol ${url.protocol}`);
   } catch (err) {
     return failure(err);
   }
@@ -188,7 +242,8 @@ export async function deliver(req: WebhookRequest, options: DeliverOptions = {})
       // undici passes a 101 to a request that asked for no upgrade on as an interim answer (and then
       // trips over it): it is a protocol error at once, never a timeout or a later success.
       onInfo: ({ statusCode }) => {
-        if (statusCode === 101) stop(new ProtocolError('a 101 Switching Protocols answer to a request that asked for no upgrade'));
+        if (statusCode === 101)
+          stop(new ProtocolError('a 101 Switching Protocols answer to a request that asked for no upgrade'));
       },
     });
     gotHeaders = true;
@@ -214,7 +269,10 @@ export async function deliver(req: WebhookRequest, options: DeliverOptions = {})
     }
     const status = res.statusCode;
     // undici keeps the optional whitespace after a header value; a Location is reported without it.
-    const location = (Array.isArray(res.headers.location) ? res.headers.location[0] : res.headers.location)?.replace(/^[ \t]+|[ \t]+$/g, '');
+    const location = (Array.isArray(res.headers.location) ? res.headers.location[0] : res.headers.location)?.replace(
+      /^[ \t]+|[ \t]+$/g,
+      '',
+    );
     return finish({
       ok: status >= 200 && status < 300,
       status,
@@ -228,11 +286,22 @@ export async function deliver(req: WebhookRequest, options: DeliverOptions = {})
     if (ended === 'timeout') return failure(err, true);
     if (ended === 'aborted') return failure(abortError());
     const error = describeNetworkError(err, req.url, timeoutMs);
-    if (error.code === 'UND_ERR_HEADERS_OVERFLOW' && own) error.message = error.message.replace('too large for the client', 'over 64 KiB');
+    if (error.code === 'UND_ERR_HEADERS_OVERFLOW' && own)
+      error.message = error.message.replace('too large for the client', 'over 64 KiB');
     // A TLS server closes on a plain-HTTP request without a word: say so rather than "reset".
-    const closedQuietly = error.code === 'UND_ERR_SOCKET' && !gotHeaders && url.protocol === 'http:' && own !== undefined && !own.proxied;
+    const closedQuietly =
+      error.code === 'UND_ERR_SOCKET' && !gotHeaders && url.protocol === 'http:' && own !== undefined && !own.proxied;
     if (closedQuietly && (await speaksTls(url, Math.min(1_000, deadline - Date.now())))) {
-      return finish({ ok: false, error: { kind: 'tls', code: error.code, message: `${url.hostname}:${url.port || 80} speaks TLS — use https://` }, responseBytes: 0, truncated: false });
+      return finish({
+        ok: false,
+        error: {
+          kind: 'tls',
+          code: error.code,
+          message: `${url.hostname}:${url.port || 80} speaks TLS — use https://`,
+        },
+        responseBytes: 0,
+        truncated: false,
+      });
     }
     return finish({ ok: false, error, responseBytes: 0, truncated: false });
   } finally {

@@ -49,7 +49,11 @@ interface Lane {
  * closing early, hanging, answering garbage or endless bodies) is counted, never thrown; a
  * connection that breaks is replaced for the next request.
  */
-export async function runWireLoad(target: WireTarget, next: () => string | Buffer, options: LoadOptions): Promise<LoadReport> {
+export async function runWireLoad(
+  target: WireTarget,
+  next: () => string | Buffer,
+  options: LoadOptions,
+): Promise<LoadReport> {
   const { count, timeoutMs, signal } = options;
   const tls = target.https ? await import('node:tls') : undefined;
   const histogram = new LatencyHistogram();
@@ -166,7 +170,14 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
 
   const t0 = performance.now();
   const width = Math.max(0, Math.min(options.concurrency, count));
-  for (let i = 0; i < width; i++) lanes.push({ socket: undefined, reader: new ResponseReader(MAX_RESPONSE_BYTES), busy: false, startedAt: 0, error: undefined });
+  for (let i = 0; i < width; i++)
+    lanes.push({
+      socket: undefined,
+      reader: new ResponseReader(MAX_RESPONSE_BYTES),
+      busy: false,
+      startedAt: 0,
+      error: undefined,
+    });
   if (width === 0) finish();
   for (const lane of lanes) send(lane);
   try {
@@ -182,7 +193,13 @@ export async function runWireLoad(target: WireTarget, next: () => string | Buffe
     ok,
     durationMs,
     requestsPerSecond: histogram.count / (durationMs / 1000),
-    latency: { p50: histogram.percentile(50), p95: histogram.percentile(95), p99: histogram.percentile(99), max: histogram.max, mean: histogram.mean },
+    latency: {
+      p50: histogram.percentile(50),
+      p95: histogram.percentile(95),
+      p99: histogram.percentile(99),
+      max: histogram.max,
+      mean: histogram.mean,
+    },
     statuses,
     errors,
     interrupted: signal?.aborted ?? false,

@@ -19,7 +19,7 @@ interface Cut {
 function cutAround(text: string, ids: string[]): Cut {
   const pieces: string[] = [];
   const slots: number[] = [];
-  for (let at = 0; ; ) {
+  for (let at = 0; ;) {
     let next = -1;
     let which = -1;
     for (const [i, id] of ids.entries()) {
@@ -85,8 +85,14 @@ export function wireRequestFactory(template: WebhookRequest, secret: string, tar
   const bodyCut = cutAround(template.body.toString('utf8'), [template.eventId, template.sessionId ?? '']);
   const body = Buffer.from(fill(bodyCut, [eventSlot, sessionSlot]), 'utf8');
   const signature = template.headers[SIGNATURE_HEADER] ?? '';
-  const headCut = cutAround(headLines(template, target), [`${EVENT_ID_HEADER}: ${template.eventId}\r\n`, signed ? `${SIGNATURE_HEADER}: ${signature}\r\n` : '']);
-  const head = Buffer.from(`${fill(headCut, [`${EVENT_ID_HEADER}: ${eventSlot}\r\n`, `${SIGNATURE_HEADER}: ${sigSlot}\r\n`])}Content-Length: ${body.length}\r\n\r\n`, 'latin1');
+  const headCut = cutAround(headLines(template, target), [
+    `${EVENT_ID_HEADER}: ${template.eventId}\r\n`,
+    signed ? `${SIGNATURE_HEADER}: ${signature}\r\n` : '',
+  ]);
+  const head = Buffer.from(
+    `${fill(headCut, [`${EVENT_ID_HEADER}: ${eventSlot}\r\n`, `${SIGNATURE_HEADER}: ${sigSlot}\r\n`])}Content-Length: ${body.length}\r\n\r\n`,
+    'latin1',
+  );
   const bytes = Buffer.concat([head, body]);
   const bodyStart = head.length;
 

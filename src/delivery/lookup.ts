@@ -22,7 +22,12 @@ export function localhostLookup(hostname: string, options: LookupOptions, callba
     { address: '127.0.0.1', family: 4 },
     { address: '::1', family: 6 },
   ];
-  const wanted = options.family === 6 || options.family === 'IPv6' ? [both[1]!] : options.family === 4 || options.family === 'IPv4' ? [both[0]!] : both;
+  const wanted =
+    options.family === 6 || options.family === 'IPv6'
+      ? [both[1]!]
+      : options.family === 4 || options.family === 'IPv4'
+        ? [both[0]!]
+        : both;
   if (options.all) callback(null, wanted);
   else callback(null, wanted[0]!.address, wanted[0]!.family);
 }

@@ -21,9 +21,11 @@ export class ProtocolError extends Error {
   }
 }
 
-const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|ERR_OSSL|EPROTO$|HOSTNAME_MISMATCH|ERR_TLS_CERT)/;
+const TLS_CODES =
+  /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|ERR_OSSL|EPROTO$|HOSTNAME_MISMATCH|ERR_TLS_CERT)/;
 /** OpenSSL's reasons for a TLS client that got plain HTTP bytes back. */
-const PLAIN_HTTP_REASONS = /wrong version number|packet length too long|http request|unknown protocol|record layer failure/i;
+const PLAIN_HTTP_REASONS =
+  /wrong version number|packet length too long|http request|unknown protocol|record layer failure/i;
 
 interface ErrorLike {
   name?: unknown;
@@ -73,7 +75,11 @@ export function describeNetworkError(err: unknown, url: string, timeoutMs: numbe
   const name = typeof e.name === 'string' ? e.name : '';
   const detail = typeof e.message === 'string' ? e.message : err instanceof Error ? err.message : String(err);
   if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return { kind: 'timeout', code: code ?? 'ETIMEDOUT', message: `timeout after ${timeoutMs} ms — no full response from ${where}` };
+    return {
+      kind: 'timeout',
+      code: code ?? 'ETIMEDOUT',
+      message: `timeout after ${timeoutMs} ms — no full response from ${where}`,
+    };
   }
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
     return { kind: 'timeout', code, message: `timeout after ${timeoutMs} ms connecting to ${where}` };
@@ -81,32 +87,55 @@ export function describeNetworkError(err: unknown, url: string, timeoutMs: numbe
   // llhttp's parse errors (undici leaves their code unset), a body shorter or longer than its
   // Content-Length, an upgrade or a 100 nobody asked for, and what the tool itself rejects.
   if (name === 'HTTPParserError' || code?.startsWith('HPE_')) {
-    if (looksLikeTls(e.data)) return { kind: 'tls', code: code ?? 'HPE_TLS', message: `${where} speaks TLS — use https://` };
+    if (looksLikeTls(e.data))
+      return { kind: 'tls', code: code ?? 'HPE_TLS', message: `${where} speaks TLS — use https://` };
     return { kind: 'protocol', code: code ?? 'HPE_INVALID', message: `protocol error from ${where}: ${detail}` };
   }
-  if (code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' || name === 'ProtocolError') {
+  if (
+    code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ||
+    code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE' ||
+    name === 'ProtocolError'
+  ) {
     return { kind: 'protocol', code, message: `protocol error from ${where}: ${detail}` };
   }
   if (code === 'UND_ERR_HEADERS_OVERFLOW') {
     return { kind: 'protocol', code, message: `protocol error from ${where}: response head too large for the client` };
   }
   if (code === 'UND_ERR_SOCKET' && (detail === 'bad upgrade' || detail === 'bad response')) {
-    const why = detail === 'bad upgrade' ? 'a 101 Switching Protocols (upgrade) answer to a request that asked for none' : 'an unexpected interim response (100 Continue) to a request that did not ask for one';
+    const why =
+      detail === 'bad upgrade'
+        ? 'a 101 Switching Protocols (upgrade) answer to a request that asked for none'
+        : 'an unexpected interim response (100 Continue) to a request that did not ask for one';
     return { kind: 'protocol', code, message: `protocol error from ${where}: ${why}` };
   }
   if (code === 'ECONNREFUSED') {
     return { kind: 'refused', code, message: `connection refused at ${where} — is the server running?` };
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || code === 'EAI_FAIL') {
-    return { kind: 'dns', code, message: `DNS lookup failed for ${new URL(url).hostname} (${code}) — check the host name` };
+    return {
+      kind: 'dns',
+      code,
+      message: `DNS lookup failed for ${new URL(url).hostname} (${code}) — check the host name`,
+    };
   }
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE' || code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {
+  if (
+    code === 'ECONNRESET' ||
+    code === 'UND_ERR_SOCKET' ||
+    code === 'EPIPE' ||
+    code === 'UND_ERR_CLOSED' ||
+    code === 'UND_ERR_DESTROYED'
+  ) {
     return { kind: 'reset', code, message: `connection reset by ${where} before a full response` };
   }
   if ((code && TLS_CODES.test(code)) || /ssl|tls|certificate/i.test(detail)) {
     const reason = tlsReason(detail);
-    if (PLAIN_HTTP_REASONS.test(reason)) return { kind: 'tls', code, message: `TLS error: ${where} answered in plain HTTP — use http://` };
-    return { kind: 'tls', code, message: `TLS error talking to ${where}: ${reason}${code ? ` (${code})` : ''} — trust its CA with --ca FILE, or skip the check with --insecure` };
+    if (PLAIN_HTTP_REASONS.test(reason))
+      return { kind: 'tls', code, message: `TLS error: ${where} answered in plain HTTP — use http://` };
+    return {
+      kind: 'tls',
+      code,
+      message: `TLS error talking to ${where}: ${reason}${code ? ` (${code})` : ''} — trust its CA with --ca FILE, or skip the check with --insecure`,
+    };
   }
   if (name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') {
     return { kind: 'network', code: code ?? 'ABORT_ERR', message: `aborted before a full response from ${where}` };

@@ -40,7 +40,9 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** A value as an error shows it: quoted, control characters and anything past ASCII escaped, cut at 60. */
 function quoteValue(value: string): string {
   const short = value.length > 60 ? `${value.slice(0, 60)}…` : value;
-  return JSON.stringify(short).replace(/[\u007f-\uffff]/g, (ch) => (ch === '…' ? ch : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return JSON.stringify(short).replace(/[\u007f-\uffff]/g, (ch) =>
+    ch === '…' ? ch : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**
@@ -54,12 +56,18 @@ export function headerValueProblem(value: string): string | undefined {
     if (code > 0xff) {
       const hex = code.toString(16).toUpperCase().padStart(4, '0');
       const folded = code & 0xff;
-      const into = folded === 0x0d || folded === 0x0a ? ' (Latin-1 would fold it into a line break)' : folded === 0 ? ' (Latin-1 would fold it into NUL)' : '';
+      const into =
+        folded === 0x0d || folded === 0x0a
+          ? ' (Latin-1 would fold it into a line break)'
+          : folded === 0
+            ? ' (Latin-1 would fold it into NUL)'
+            : '';
       return `contains U+${hex}, above U+00FF${into}`;
     }
     if (code === 0x0d || code === 0x0a) return `contains a line break (${code === 0x0d ? 'CR' : 'LF'})`;
     if (code === 0) return 'contains a NUL byte';
-    if ((code < 0x20 && code !== 0x09) || code === 0x7f) return `contains the control character 0x${code.toString(16).padStart(2, '0')}`;
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f)
+      return `contains the control character 0x${code.toString(16).padStart(2, '0')}`;
   }
   return undefined;
 }
@@ -70,7 +78,10 @@ export function headerValueProblem(value: string): string | undefined {
  */
 export function validateHeader(name: string, value: string, source: string): void {
   if (!TOKEN.test(name)) {
-    throw usageError(`${source}: ${quoteValue(name)} is not a valid header name`, 'a header name is letters, digits and !#$%&\'*+-.^_`|~, with no spaces');
+    throw usageError(
+      `${source}: ${quoteValue(name)} is not a valid header name`,
+      "a header name is letters, digits and !#$%&'*+-.^_`|~, with no spaces",
+    );
   }
   const problem = headerValueProblem(value);
   if (problem) {
@@ -98,7 +109,12 @@ export function parseHeader(line: string): [string, string] {
   const problem = headerValueProblem(value);
   if (problem) {
     const breaks = /line break|fold it into a line break/.test(problem);
-    throw usageError(`bad --header "${name}": the value ${problem}`, breaks ? 'give one header per --header, on one line' : 'header values may hold no control characters (tab aside) and no characters above U+00FF');
+    throw usageError(
+      `bad --header "${name}": the value ${problem}`,
+      breaks
+        ? 'give one header per --header, on one line'
+        : 'header values may hold no control characters (tab aside) and no characters above U+00FF',
+    );
   }
   return [name, value];
 }
@@ -118,7 +134,10 @@ function wrongSignature(body: Buffer, secret: string): string {
  * Serializes an event once and signs exactly those bytes (or, for the negative modes, signs them
  * wrongly on purpose). Pure: no I/O.
  */
-export function prepareRequest(event: { id: string; type: string; data?: { id?: unknown } }, options: PrepareOptions): WebhookRequest {
+export function prepareRequest(
+  event: { id: string; type: string; data?: { id?: unknown } },
+  options: PrepareOptions,
+): WebhookRequest {
   const mode = options.signature ?? 'valid';
   if (!(SIGNATURE_MODES as readonly string[]).includes(mode)) {
     throw usageError(`unknown --signature mode "${mode}"`, `use one of: ${SIGNATURE_MODES.join(', ')}`);
@@ -148,7 +167,8 @@ export function prepareRequest(event: { id: string; type: string; data?: { id?: 
     [EVENT_ID_HEADER]: String(event.id),
   };
   if (signature !== undefined) headers[SIGNATURE_HEADER] = signature;
-  if (options.fromIp !== undefined && options.fromIp !== false) headers['X-Forwarded-For'] = resolveFromIp(options.fromIp);
+  if (options.fromIp !== undefined && options.fromIp !== false)
+    headers['X-Forwarded-For'] = resolveFromIp(options.fromIp);
   for (const line of options.headers ?? []) {
     const [name, value] = parseHeader(line);
     const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());

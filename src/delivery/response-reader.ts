@@ -4,7 +4,15 @@
  * how many body bytes came (up to a cap; none are kept) and whether the connection may be reused.
  * One reader per connection, one request in flight at a time.
  */
-import { CONTROL_BYTE, FIELD_VALUE, HEADER_LINE, HEADER_LINE_RE, contentLength, framingProblem, headerLineProblem } from './http-framing.js';
+import {
+  CONTROL_BYTE,
+  FIELD_VALUE,
+  HEADER_LINE,
+  HEADER_LINE_RE,
+  contentLength,
+  framingProblem,
+  headerLineProblem,
+} from './http-framing.js';
 
 /** A response head larger than this is treated as a broken endpoint, not buffered further. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -53,9 +61,11 @@ const CHUNK_SIZE_LINE = new RegExp(`^([0-9a-fA-F]{1,12})[ \\t]*(?:;${FIELD_VALUE
 function headProblem(head: string): string {
   const lines = head.split('\r\n');
   const status = lines[0]!;
-  if (!/^HTTP\/1\.[01] [0-9]{3}(?: |$)/.test(status) || CONTROL_BYTE.test(status) || status.includes('\r')) return `bad status line ${JSON.stringify(status.slice(0, 40))}`;
+  if (!/^HTTP\/1\.[01] [0-9]{3}(?: |$)/.test(status) || CONTROL_BYTE.test(status) || status.includes('\r'))
+    return `bad status line ${JSON.stringify(status.slice(0, 40))}`;
   for (const line of lines.slice(1)) {
-    if (!HEADER_LINE_RE.test(line)) return `header line ${JSON.stringify(line.slice(0, 40))} ${line.includes('\r') ? 'holds a lone CR' : headerLineProblem(line)}`;
+    if (!HEADER_LINE_RE.test(line))
+      return `header line ${JSON.stringify(line.slice(0, 40))} ${line.includes('\r') ? 'holds a lone CR' : headerLineProblem(line)}`;
   }
   return `bad response head ${JSON.stringify(head.slice(0, 60))}`;
 }
@@ -114,17 +124,22 @@ export class ResponseReader {
           // banner, say) fails now instead of waiting for a blank line that may never come.
           const seen = Math.min(STATUS_PREFIX.length, data.length - at);
           if (data.compare(STATUS_PREFIX, 0, seen, at, at + seen) !== 0) {
-            throw new ResponseProtocolError(`not an HTTP/1.x response: ${JSON.stringify(data.toString('latin1', at, Math.min(data.length, at + 40)))}`, 'HPE_INVALID_CONSTANT');
+            throw new ResponseProtocolError(
+              `not an HTTP/1.x response: ${JSON.stringify(data.toString('latin1', at, Math.min(data.length, at + 40)))}`,
+              'HPE_INVALID_CONSTANT',
+            );
           }
           const end = this.findHeadEnd(data, at);
           if (end < 0) {
-            if (data.length - at > MAX_HEAD_BYTES) throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
+            if (data.length - at > MAX_HEAD_BYTES)
+              throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
             this.checkPartialHead(data, at);
             this.scanned = data.length - at;
             this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
             return undefined;
           }
-          if (end - at > MAX_HEAD_BYTES) throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
+          if (end - at > MAX_HEAD_BYTES)
+            throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
           const head = data.toString('latin1', at, end);
           at = end + 4;
           this.scanned = 0;
@@ -147,7 +162,8 @@ export class ResponseReader {
             this.keepAlive = false;
             return { response: this.result(true), leftover: 0 };
           }
-          if (this.remaining === 0 && this.phase === Phase.Length) return { response: this.result(false), leftover: data.length - at };
+          if (this.remaining === 0 && this.phase === Phase.Length)
+            return { response: this.result(false), leftover: data.length - at };
           if (this.remaining === 0 && this.phase === Phase.ChunkData) {
             this.phase = Phase.ChunkEnd;
             this.remaining = 2;
@@ -156,7 +172,8 @@ export class ResponseReader {
         }
         case Phase.ChunkEnd: {
           // Exactly CRLF after a chunk's data.
-          if (data[at] !== (this.remaining === 2 ? CR : LF)) throw new ResponseProtocolError('chunk data not followed by CRLF', 'HPE_STRICT');
+          if (data[at] !== (this.remaining === 2 ? CR : LF))
+            throw new ResponseProtocolError('chunk data not followed by CRLF', 'HPE_STRICT');
           at++;
           if (--this.remaining === 0) this.phase = Phase.ChunkSize;
           break;
@@ -165,22 +182,36 @@ export class ResponseReader {
         case Phase.Trailer: {
           const eol = data.indexOf(LF, at);
           if (eol < 0) {
-            if (data.length - at > MAX_CHUNK_LINE) throw new ResponseProtocolError('chunk line too long', 'HPE_INVALID_CHUNK_SIZE');
+            if (data.length - at > MAX_CHUNK_LINE)
+              throw new ResponseProtocolError('chunk line too long', 'HPE_INVALID_CHUNK_SIZE');
             const tail = data.toString('latin1', at, data[data.length - 1] === CR ? data.length - 1 : data.length);
-            if (CONTROL_BYTE.test(tail)) throw new ResponseProtocolError(`control byte in a chunk line ${JSON.stringify(tail.slice(0, 20))}`, 'HPE_STRICT');
+            if (CONTROL_BYTE.test(tail))
+              throw new ResponseProtocolError(
+                `control byte in a chunk line ${JSON.stringify(tail.slice(0, 20))}`,
+                'HPE_STRICT',
+              );
             this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
             return undefined;
           }
-          if (eol === at || data[eol - 1] !== CR) throw new ResponseProtocolError('bare LF ending a chunk line (CRLF expected)', 'HPE_CR_EXPECTED');
+          if (eol === at || data[eol - 1] !== CR)
+            throw new ResponseProtocolError('bare LF ending a chunk line (CRLF expected)', 'HPE_CR_EXPECTED');
           const line = data.toString('latin1', at, eol - 1);
           at = eol + 1;
           if (this.phase === Phase.Trailer) {
             if (line === '') return { response: this.result(false), leftover: data.length - at };
-            if (!HEADER_LINE_RE.test(line)) throw new ResponseProtocolError(`bad trailer line ${JSON.stringify(line.slice(0, 40))}`, 'HPE_INVALID_HEADER_TOKEN');
+            if (!HEADER_LINE_RE.test(line))
+              throw new ResponseProtocolError(
+                `bad trailer line ${JSON.stringify(line.slice(0, 40))}`,
+                'HPE_INVALID_HEADER_TOKEN',
+              );
             break;
           }
           const size = CHUNK_SIZE_LINE.exec(line);
-          if (!size) throw new ResponseProtocolError(`bad chunk size line ${JSON.stringify(line.slice(0, 20))}`, 'HPE_INVALID_CHUNK_SIZE');
+          if (!size)
+            throw new ResponseProtocolError(
+              `bad chunk size line ${JSON.stringify(line.slice(0, 20))}`,
+              'HPE_INVALID_CHUNK_SIZE',
+            );
           this.remaining = parseInt(size[1]!, 16);
           this.phase = this.remaining === 0 ? Phase.Trailer : Phase.ChunkData;
           break;
@@ -204,7 +235,8 @@ export class ResponseReader {
    */
   private findHeadEnd(data: Buffer, at: number): number {
     for (let lf = data.indexOf(LF, at + this.scanned); lf >= 0; lf = data.indexOf(LF, lf + 1)) {
-      if (data[lf - 1] !== CR || lf === at) throw new ResponseProtocolError('bare LF in the response head (CRLF expected)', 'HPE_CR_EXPECTED');
+      if (data[lf - 1] !== CR || lf === at)
+        throw new ResponseProtocolError('bare LF in the response head (CRLF expected)', 'HPE_CR_EXPECTED');
       if (lf - at >= 3 && data[lf - 2] === LF) return lf - 3;
     }
     return -1;
@@ -220,11 +252,19 @@ export class ResponseReader {
     if (complete > at + this.lineStart) {
       const lines = data.toString('latin1', at + this.lineStart, complete);
       const ok = this.lineStart === 0 ? VALID_HEAD.test(lines.slice(0, -2)) : VALID_LINES.test(lines);
-      if (!ok) throw new ResponseProtocolError(headProblem(data.toString('latin1', at, complete - 2)), 'HPE_INVALID_HEADER_TOKEN');
+      if (!ok)
+        throw new ResponseProtocolError(
+          headProblem(data.toString('latin1', at, complete - 2)),
+          'HPE_INVALID_HEADER_TOKEN',
+        );
       this.lineStart = complete - at;
     }
     const tail = data.toString('latin1', complete, data[data.length - 1] === CR ? data.length - 1 : data.length);
-    if (CONTROL_BYTE.test(tail)) throw new ResponseProtocolError(headProblem(data.toString('latin1', at, data.length)), 'HPE_INVALID_HEADER_TOKEN');
+    if (CONTROL_BYTE.test(tail))
+      throw new ResponseProtocolError(
+        headProblem(data.toString('latin1', at, data.length)),
+        'HPE_INVALID_HEADER_TOKEN',
+      );
   }
 
   /**
@@ -236,7 +276,8 @@ export class ResponseReader {
     const status = digit(head, 9) * 100 + digit(head, 10) * 10 + digit(head, 11);
     if (status < 100) throw new ResponseProtocolError(`bad status code ${head.slice(9, 12)}`, 'HPE_INVALID_STATUS');
     // The tool never asks to upgrade: a 101 is a server speaking another protocol from here on.
-    if (status === 101) throw new ResponseProtocolError('101 Switching Protocols, but no upgrade was asked for', 'HPE_INVALID_STATUS');
+    if (status === 101)
+      throw new ResponseProtocolError('101 Switching Protocols, but no upgrade was asked for', 'HPE_INVALID_STATUS');
     // Other 1xx are informational; the real response follows on the same connection.
     if (status < 200) return Phase.Head;
     const http10 = head.charCodeAt(7) === 0x30;
@@ -244,7 +285,7 @@ export class ResponseReader {
     let transferEncoding = false;
     let chunked = false;
     let close = http10;
-    for (let start = head.indexOf('\r\n'); start >= 0; ) {
+    for (let start = head.indexOf('\r\n'); start >= 0;) {
       const lineStart = start + 2;
       const next = head.indexOf('\r\n', lineStart);
       start = next;
@@ -269,7 +310,11 @@ export class ResponseReader {
     let length = -1;
     if (lengths !== undefined || transferEncoding) {
       const problem = framingProblem(lengths ?? [], transferEncoding);
-      if (problem) throw new ResponseProtocolError(problem, lengths?.length === 1 && !transferEncoding ? 'HPE_INVALID_CONTENT_LENGTH' : 'HPE_UNEXPECTED_CONTENT_LENGTH');
+      if (problem)
+        throw new ResponseProtocolError(
+          problem,
+          lengths?.length === 1 && !transferEncoding ? 'HPE_INVALID_CONTENT_LENGTH' : 'HPE_UNEXPECTED_CONTENT_LENGTH',
+        );
       if (lengths) length = contentLength(lengths[0]!)!;
     }
     this.status = status;
@@ -285,7 +330,12 @@ export class ResponseReader {
   }
 
   private result(truncated: boolean): ReadResponse {
-    const response: ReadResponse = { status: this.status, keepAlive: this.keepAlive && !truncated, bodyBytes: this.bodyBytes, truncated };
+    const response: ReadResponse = {
+      status: this.status,
+      keepAlive: this.keepAlive && !truncated,
+      bodyBytes: this.bodyBytes,
+      truncated,
+    };
     this.phase = Phase.Done;
     return response;
   }

@@ -59,7 +59,8 @@ export function resolveTarget(input: string | undefined, env: NodeJS.ProcessEnv 
   if (!/^\d+$/.test(port) || portNumber < 1 || portNumber > 65535) {
     throw usageError(`${source} "${shown}" has an invalid port "${port}"`, 'a port is a number from 1 to 65535');
   }
-  if (host === '' || /[\s@#?]/.test(host)) throw usageError(`${source} "${shown}" has an invalid host "${host.replace(/^([^:@]*):[^@]*@/, '$1:***@')}"`, fix);
+  if (host === '' || /[\s@#?]/.test(host))
+    throw usageError(`${source} "${shown}" has an invalid host "${host.replace(/^([^:@]*):[^@]*@/, '$1:***@')}"`, fix);
   const url = `http://${host}:${portNumber}${path}`;
   try {
     new URL(url);

@@ -42,7 +42,8 @@ export function headLines(req: WebhookRequest, target: WireTarget): string {
   let head = `POST ${target.path} HTTP/1.1\r\n`;
   const host = Object.entries(req.headers).find(([k]) => k.toLowerCase() === 'host')?.[1] ?? target.hostHeader;
   head += `Host: ${host}\r\n`;
-  for (const [name, value] of Object.entries(req.headers)) if (!CLIENT_HEADERS.has(name.toLowerCase())) head += `${name}: ${value}\r\n`;
+  for (const [name, value] of Object.entries(req.headers))
+    if (!CLIENT_HEADERS.has(name.toLowerCase())) head += `${name}: ${value}\r\n`;
   return head;
 }
 
@@ -60,16 +61,30 @@ export function serializeRequest(req: WebhookRequest, target: WireTarget): Buffe
  * connection hands each read to it instead of emitting 'data'; a TLS one emits 'data' as usual.
  */
 export function connect(target: WireTarget, tls: typeof Tls | undefined, onread?: (chunk: Buffer) => void): Socket {
-  const options = { host: target.host, port: target.port, lookup: localhostLookup as never, autoSelectFamily: true, autoSelectFamilyAttemptTimeout: 250, noDelay: true };
+  const options = {
+    host: target.host,
+    port: target.port,
+    lookup: localhostLookup as never,
+    autoSelectFamily: true,
+    autoSelectFamilyAttemptTimeout: 250,
+    noDelay: true,
+  };
   if (!target.https) {
     if (!onread) return netConnect(options);
     // Reads land in one reused buffer and go straight to `onread`, past the stream machinery
     // ('data' events are not emitted); the callee must copy whatever it keeps.
     const buffer = Buffer.allocUnsafe(16 * 1024);
-    return netConnect({ ...options, onread: { buffer, callback: (n: number, buf: Uint8Array) => (onread((buf as Buffer).subarray(0, n)), true) } });
+    return netConnect({
+      ...options,
+      onread: { buffer, callback: (n: number, buf: Uint8Array) => (onread((buf as Buffer).subarray(0, n)), true) },
+    });
   }
   if (!tls) throw new Error('an https target needs node:tls');
-  return tls.connect({ ...options, servername: isIP(target.host) ? undefined : target.host, ALPNProtocols: ['http/1.1'] });
+  return tls.connect({
+    ...options,
+    servername: isIP(target.host) ? undefined : target.host,
+    ALPNProtocols: ['http/1.1'],
+  });
 }
 
 /** An error a report names as a reset (`ECONNRESET`): the connection ended before a full response. */

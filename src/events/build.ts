@@ -1,8 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { usageError } from '../errors.js';
 import { loadFixture } from './fixtures.js';
-import { deepMerge, isPlainObject, parseSetValue, setPath, unsetPath, type JsonObject, type JsonValue } from './json.js';
-import { EVENT_TYPES, normalizeEventType, type EventType, type FaceSignEvent, type FaceSignEventOf } from './types.js';
+import {
+  deepMerge,
+  isPlainObject,
+  parseSetValue,
+  setPath,
+  unsetPath,
+  type JsonObject,
+  type JsonValue,
+} from './json.js';
+import { normalizeEventType, type EventType, type FaceSignEvent, type FaceSignEventOf } from './types.js';
 import { unknownTypeHint } from './suggest.js';
 
 export type { FaceSignEvent, VerificationSession } from './types.js';
@@ -144,7 +152,7 @@ export function buildEvent<T extends EventType>(type: T, options: BuildOptions =
 export const FLOW_OUTCOMES = ['verified', 'failed', 'cancelled', 'expired'] as const;
 export type FlowOutcome = (typeof FLOW_OUTCOMES)[number];
 
-export interface FlowOptions extends Omit<BuildOptions, 'eventId' | 'sessionCreated'> {}
+export type FlowOptions = Omit<BuildOptions, 'eventId' | 'sessionCreated'>;
 
 /**
  * One session's life: created → started → outcome, with one `vs_` id, one user, and event times

@@ -35,7 +35,8 @@ function envelopeProblem(event: unknown): string | undefined {
   if (typeof event.id !== 'string' || !event.id.startsWith('evt_')) return '"id" is not an "evt_…" string';
   if (event.object !== 'event') return '"object" is not "event"';
   if (typeof event.type !== 'string' || event.type === '') return '"type" is not a string';
-  if (typeof event.created !== 'number' || !Number.isInteger(event.created)) return '"created" is not whole unix seconds';
+  if (typeof event.created !== 'number' || !Number.isInteger(event.created))
+    return '"created" is not whole unix seconds';
   const data = event.data;
   if (!isObject(data)) return '"data" is not a session object';
   if (typeof data.id !== 'string' || !data.id.startsWith('vs_')) return '"data.id" is not a "vs_…" string';
@@ -57,7 +58,11 @@ function envelopeProblem(event: unknown): string | undefined {
  * (checked in constant time), or when a correctly signed body is not JSON or not an event envelope.
  * An event of a type this version does not know is returned as it is: acknowledge it and ignore it.
  */
-export function constructEvent(rawBody: Buffer | Uint8Array | string, signature: string | string[] | undefined, secret: string): FaceSignEvent {
+export function constructEvent(
+  rawBody: Buffer | Uint8Array | string,
+  signature: string | string[] | undefined,
+  secret: string,
+): FaceSignEvent {
   const bytes = bodyBytes(rawBody);
   if (bytes === undefined) {
     throw new TypeError(
@@ -67,7 +72,9 @@ export function constructEvent(rawBody: Buffer | Uint8Array | string, signature:
     );
   }
   if (typeof secret !== 'string' || secret === '') {
-    throw new TypeError(`constructEvent needs the endpoint secret as a non-empty string, but got ${describeValue(secret)} (is FACESIGN_WEBHOOK_SECRET set?)`);
+    throw new TypeError(
+      `constructEvent needs the endpoint secret as a non-empty string, but got ${describeValue(secret)} (is FACESIGN_WEBHOOK_SECRET set?)`,
+    );
   }
   const verdict = verifySignature(bytes, signature, secret);
   if (!verdict.ok) {
@@ -78,9 +85,13 @@ export function constructEvent(rawBody: Buffer | Uint8Array | string, signature:
   try {
     event = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
   } catch (err) {
-    throw new WebhookVerificationError('invalid-json', `the signed body is not valid UTF-8 JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new WebhookVerificationError(
+      'invalid-json',
+      `the signed body is not valid UTF-8 JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const problem = envelopeProblem(event);
-  if (problem !== undefined) throw new WebhookVerificationError('invalid-event', `the signed body is not a FaceSign event: ${problem}`);
+  if (problem !== undefined)
+    throw new WebhookVerificationError('invalid-event', `the signed body is not a FaceSign event: ${problem}`);
   return event as FaceSignEvent;
 }

@@ -64,7 +64,8 @@ export function findDeepNesting(text: string, limit = MAX_JSON_DEPTH): number | 
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
     if (inString) {
-      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      if (ch === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (ch === 0x22) inString = false;
     } else if (ch === 0x22) inString = true;
     else if (ch === 0x5b || ch === 0x7b) {
@@ -96,7 +97,9 @@ export function parseJsonOrThrow(text: string, source: string): JsonValue {
   } catch (err) {
     const message = (err as Error).message;
     const { line, column } = lineColumn(text, findJsonErrorOffset(text, message));
-    const what = message.replace(/,? (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '').replace(/ (in JSON )?at position \d+.*$/s, '');
+    const what = message
+      .replace(/,? (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '')
+      .replace(/ (in JSON )?at position \d+.*$/s, '');
     throw usageError(
       `${source}:${line}:${column}: invalid JSON (${what || 'syntax error'})`,
       'fix the JSON at that position (a JSON linter such as `node -e "JSON.parse(require(\'fs\').readFileSync(0))"` shows it too)',

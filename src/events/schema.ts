@@ -52,7 +52,11 @@ const sessionErrorSchema: JsonSchema = {
   description: `Why the session failed. ${ASSUMED}`,
   required: ['code', 'reason'],
   properties: {
-    code: { type: 'string', examples: ['face_mismatch', 'document_rejected'], description: `A machine-readable code. ${ASSUMED}` },
+    code: {
+      type: 'string',
+      examples: ['face_mismatch', 'document_rejected'],
+      description: `A machine-readable code. ${ASSUMED}`,
+    },
     reason: { type: 'string', description: `A human-readable sentence. ${ASSUMED}` },
   },
 };
@@ -67,17 +71,42 @@ function sessionSchema(type: EventType | undefined): JsonSchema {
       type: 'string',
       description: `The session's status. FaceSign's docs show "verified"; the others (${SESSION_STATUSES.join(', ')}) and which event carries which are ${ASSUMED}`,
     };
-    verifiedOutputs = { ...verifiedOutputsSchema, type: ['object', 'null'], description: `${verifiedOutputsSchema.description as string} null until the session is verified: ${ASSUMED}` };
-    lastError = { ...sessionErrorSchema, type: ['object', 'null'], description: `Why the session failed; null otherwise. ${ASSUMED}` };
+    verifiedOutputs = {
+      ...verifiedOutputsSchema,
+      type: ['object', 'null'],
+      description: `${verifiedOutputsSchema.description as string} null until the session is verified: ${ASSUMED}`,
+    };
+    lastError = {
+      ...sessionErrorSchema,
+      type: ['object', 'null'],
+      description: `Why the session failed; null otherwise. ${ASSUMED}`,
+    };
   } else {
-    status = { const: STATUS_BY_TYPE[type], description: `The status a ${type} event carries. ${type === 'session.verified' ? "From FaceSign's docs." : ASSUMED}` };
-    verifiedOutputs = type === 'session.verified' ? verifiedOutputsSchema : { type: 'null', description: `null: only a verified session has results. ${ASSUMED}` };
-    lastError = type === 'session.failed' ? sessionErrorSchema : { type: 'null', description: `null: only a failed session has an error. ${ASSUMED}` };
+    status = {
+      const: STATUS_BY_TYPE[type],
+      description: `The status a ${type} event carries. ${type === 'session.verified' ? "From FaceSign's docs." : ASSUMED}`,
+    };
+    verifiedOutputs =
+      type === 'session.verified'
+        ? verifiedOutputsSchema
+        : { type: 'null', description: `null: only a verified session has results. ${ASSUMED}` };
+    lastError =
+      type === 'session.failed'
+        ? sessionErrorSchema
+        : { type: 'null', description: `null: only a failed session has an error. ${ASSUMED}` };
   }
   return {
     type: 'object',
-    description: 'The verification session ("the full session object" in FaceSign\'s docs). Other properties may appear.',
-    required: ['id', 'object', 'status', 'verified_outputs', 'metadata', ...(type === 'session.failed' ? ['last_error'] : [])],
+    description:
+      'The verification session ("the full session object" in FaceSign\'s docs). Other properties may appear.',
+    required: [
+      'id',
+      'object',
+      'status',
+      'verified_outputs',
+      'metadata',
+      ...(type === 'session.failed' ? ['last_error'] : []),
+    ],
     properties: {
       id: { type: 'string', pattern: '^vs_\\S+$', description: "The session id, vs_… (FaceSign's docs)." },
       object: { const: 'verification_session', description: "From FaceSign's docs." },
@@ -85,12 +114,17 @@ function sessionSchema(type: EventType | undefined): JsonSchema {
       verified_outputs: verifiedOutputs,
       metadata: {
         type: 'object',
-        description: "Your own metadata on the session. FaceSign's docs' handler reads metadata.user_id; the simulator always sets it.",
-        properties: { user_id: { type: 'string', description: 'Your user id (read by the handler in FaceSign\'s docs).' } },
+        description:
+          "Your own metadata on the session. FaceSign's docs' handler reads metadata.user_id; the simulator always sets it.",
+        properties: {
+          user_id: { type: 'string', description: "Your user id (read by the handler in FaceSign's docs)." },
+        },
       },
       livemode: { type: 'boolean', description: `false for test data. ${ASSUMED}` },
       created: unixSeconds(`When the session was created, unix seconds. ${ASSUMED}`),
-      expires_at: unixSeconds(`When the session expires (the simulator: an hour after created), unix seconds. ${ASSUMED}`),
+      expires_at: unixSeconds(
+        `When the session expires (the simulator: an hour after created), unix seconds. ${ASSUMED}`,
+      ),
       started_at: unixSeconds(`When the user began, unix seconds; null before. ${ASSUMED}`, true),
       completed_at: unixSeconds(`When it was verified or failed, unix seconds; null otherwise. ${ASSUMED}`, true),
       cancelled_at: unixSeconds(`When it was cancelled, unix seconds; null otherwise. ${ASSUMED}`, true),
@@ -139,7 +173,10 @@ function eventBody(type: EventType): JsonSchema {
     description: `Sent when ${EVENT_DESCRIPTIONS[type]} (FaceSign's docs). The session's status "${STATUS_BY_TYPE[type]}" is ${type === 'session.verified' ? "from FaceSign's docs" : 'assumed by the simulator'}; fields marked so are assumed by the simulator.`,
     type: 'object',
     required: ENVELOPE_REQUIRED,
-    properties: envelopeProperties({ const: type, description: "The event type (FaceSign's docs)." }, sessionSchema(type)),
+    properties: envelopeProperties(
+      { const: type, description: "The event type (FaceSign's docs)." },
+      sessionSchema(type),
+    ),
     examples: [loadFixture(type)],
   };
 }
@@ -185,11 +222,18 @@ export function openApiDocument(types: readonly EventType[] = EVENT_TYPES): Json
         description:
           'FaceSign POSTs the event to your endpoint. Verify the signature over the raw body bytes before parsing it, respond quickly with a 2xx, and process asynchronously; use the event id to ignore duplicates.',
         parameters: [
-          headerParameter(SIGNATURE_HEADER, "Lowercase hex HMAC-SHA256 of the exact raw body bytes, keyed with your endpoint secret; no prefix, no timestamp (FaceSign's docs).", {
+          headerParameter(
+            SIGNATURE_HEADER,
+            "Lowercase hex HMAC-SHA256 of the exact raw body bytes, keyed with your endpoint secret; no prefix, no timestamp (FaceSign's docs).",
+            {
+              type: 'string',
+              pattern: '^[0-9a-f]{64}$',
+            },
+          ),
+          headerParameter(EVENT_ID_HEADER, "The event's id, the same as the body's id (FaceSign's docs).", {
             type: 'string',
-            pattern: '^[0-9a-f]{64}$',
+            pattern: '^evt_\\S+$',
           }),
-          headerParameter(EVENT_ID_HEADER, "The event's id, the same as the body's id (FaceSign's docs).", { type: 'string', pattern: '^evt_\\S+$' }),
           headerParameter(
             'Content-Type',
             "Always application/json (FaceSign's docs). OpenAPI tools take it from the request body's media type and ignore this parameter.",

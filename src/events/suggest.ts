@@ -4,12 +4,15 @@ import { EVENT_TYPES, type EventType } from './types.js';
 export function editDistance(a: string, b: string): number {
   const rows = a.length + 1;
   const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: rows }, (_, i) =>
+    Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i < rows; i++) {
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
   return d[rows - 1]![cols - 1]!;
@@ -20,7 +23,11 @@ export function editDistance(a: string, b: string): number {
  * short words, two from 6 characters, three from 12. Each candidate may have several spellings
  * (a full and a short name); undefined when none is close or two are equally close.
  */
-export function closestName<T extends string>(input: string, candidates: readonly T[], spellings: (c: T) => string[] = (c) => [c]): T | undefined {
+export function closestName<T extends string>(
+  input: string,
+  candidates: readonly T[],
+  spellings: (c: T) => string[] = (c) => [c],
+): T | undefined {
   const word = input.trim().toLowerCase();
   if (word === '' || word.length > 64) return undefined;
   let best: T | undefined;

@@ -84,7 +84,11 @@ export function fitsInString(bodyBytes: number): boolean {
  * size: a body of any size is written without ever making its base64 or text as one string.
  * `capture` gives every field but the two body encodings, which are made from `body`.
  */
-export function* captureJsonPieces(capture: Omit<Capture, 'body_base64' | 'body_text'>, body: Buffer, indent: 0 | 2 = 0): Generator<string> {
+export function* captureJsonPieces(
+  capture: Omit<Capture, 'body_base64' | 'body_text'>,
+  body: Buffer,
+  indent: 0 | 2 = 0,
+): Generator<string> {
   const piece = captureLimits.pieceBytes - (captureLimits.pieceBytes % 3) || 3;
   const head = {
     version: capture.version,
@@ -104,7 +108,11 @@ export function* captureJsonPieces(capture: Omit<Capture, 'body_base64' | 'body_
     verdict: capture.verdict,
   };
   if (body.length <= piece) {
-    yield JSON.stringify({ ...head, body_base64: body.toString('base64'), body_text: body.toString('utf8'), ...tail }, null, indent);
+    yield JSON.stringify(
+      { ...head, body_base64: body.toString('base64'), body_text: body.toString('utf8'), ...tail },
+      null,
+      indent,
+    );
     return;
   }
   const [nl, pad, colon] = indent ? ['\n', ' '.repeat(indent), ': '] : ['', '', ':'];
@@ -139,7 +147,12 @@ export function readCaptureFile(path: string): Capture {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'ERR_STRING_TOO_LONG' ? 'the file is larger than one string can hold (~512 MiB)' : (err as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'ERR_STRING_TOO_LONG'
+          ? 'the file is larger than one string can hold (~512 MiB)'
+          : (err as Error).message;
     throw usageError(`cannot read capture "${path}": ${why}`);
   }
   assertJsonDepth(text, path);
@@ -147,18 +160,28 @@ export function readCaptureFile(path: string): Capture {
   try {
     value = JSON.parse(text);
   } catch {
-    throw usageError(`"${path}" is not a capture: not valid JSON`, 'captures are the .json files written by `listen --save DIR`');
+    throw usageError(
+      `"${path}" is not a capture: not valid JSON`,
+      'captures are the .json files written by `listen --save DIR`',
+    );
   }
   const c = value as Partial<Capture>;
   const missing = (['body_base64', 'headers', 'method', 'path'] as const).filter((k) => c?.[k] === undefined);
   if (typeof value !== 'object' || value === null || missing.length > 0) {
-    throw usageError(`"${path}" is not a capture: missing ${missing.join(', ') || 'fields'}`, 'captures are the .json files written by `listen --save DIR`');
+    throw usageError(
+      `"${path}" is not a capture: missing ${missing.join(', ') || 'fields'}`,
+      'captures are the .json files written by `listen --save DIR`',
+    );
   }
   if (typeof c.body_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(c.body_base64)) {
     throw usageError(`"${path}" is not a capture: body_base64 is not base64`);
   }
   const wrong = wrongTypedField(c);
-  if (wrong) throw usageError(`"${path}" is not a capture: ${wrong}`, 'captures are the .json files written by `listen --save DIR`; fix or remove that field');
+  if (wrong)
+    throw usageError(
+      `"${path}" is not a capture: ${wrong}`,
+      'captures are the .json files written by `listen --save DIR`; fix or remove that field',
+    );
   return value as Capture;
 }
 
@@ -169,13 +192,19 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 function wrongTypedField(c: Partial<Record<keyof Capture, unknown>>): string | undefined {
   if (!isText(c.method)) return 'method is not a string';
   if (!isText(c.path)) return 'path is not a string';
-  if (!isRecord(c.headers) || !Object.values(c.headers).every(isText)) return 'headers is not an object of string values';
-  if (c.raw_headers !== undefined && (!Array.isArray(c.raw_headers) || !c.raw_headers.every((h) => Array.isArray(h) && h.length === 2 && isText(h[0]) && isText(h[1])))) {
+  if (!isRecord(c.headers) || !Object.values(c.headers).every(isText))
+    return 'headers is not an object of string values';
+  if (
+    c.raw_headers !== undefined &&
+    (!Array.isArray(c.raw_headers) ||
+      !c.raw_headers.every((h) => Array.isArray(h) && h.length === 2 && isText(h[0]) && isText(h[1])))
+  ) {
     return 'raw_headers is not a list of [name, value] string pairs';
   }
   if (c.sequence !== undefined && typeof c.sequence !== 'number') return 'sequence is not a number';
   if (c.received_at !== undefined && !isText(c.received_at)) return 'received_at is not a string';
-  if (c.body_discarded !== undefined && typeof c.body_discarded !== 'boolean') return 'body_discarded is not true or false';
+  if (c.body_discarded !== undefined && typeof c.body_discarded !== 'boolean')
+    return 'body_discarded is not true or false';
   if (c.verdict !== undefined) {
     const v = c.verdict;
     if (!isRecord(v)) return 'verdict is not an object';

@@ -31,7 +31,10 @@ const MAX_TRACKED_IDS = 100_000;
  * Counts attempts per event id and decides which delivery gets a fault. No I/O: the only state
  * is the counters and the seeded random sequence. Order: --status, then --fail-first, then --fail-rate.
  */
-export function createFaultPlan(settings: FaultSettings): { decide(eventId: string): FaultDecision; seed: number | undefined } {
+export function createFaultPlan(settings: FaultSettings): {
+  decide(eventId: string): FaultDecision;
+  seed: number | undefined;
+} {
   const attempts = new Map<string, number>();
   const failStatus = settings.failStatus ?? 500;
   const seed = settings.failRate !== undefined ? (settings.seed ?? Math.floor(Math.random() * 2 ** 31)) : settings.seed;
@@ -50,7 +53,10 @@ export function createFaultPlan(settings: FaultSettings): { decide(eventId: stri
       }
       const failFirst = settings.failFirst ?? 0;
       if (attempt <= failFirst) {
-        return { attempt, fault: { status: failStatus, reason: `--fail-first ${failFirst}: attempt ${attempt} of this event id` } };
+        return {
+          attempt,
+          fault: { status: failStatus, reason: `--fail-first ${failFirst}: attempt ${attempt} of this event id` },
+        };
       }
       if (settings.failRate !== undefined && settings.failRate > 0 && random() < settings.failRate) {
         return { attempt, fault: { status: failStatus, reason: `--fail-rate ${settings.failRate}` } };

@@ -49,9 +49,11 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /** Reads the ids a log line shows from a parsed body (any shape; missing parts are null). */
 export function readEventFacts(value: unknown, headerEventId: string | null): EventFacts {
-  const event = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  const event =
+    typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   const data = typeof event.data === 'object' && event.data !== null ? (event.data as Record<string, unknown>) : {};
-  const metadata = typeof data.metadata === 'object' && data.metadata !== null ? (data.metadata as Record<string, unknown>) : {};
+  const metadata =
+    typeof data.metadata === 'object' && data.metadata !== null ? (data.metadata as Record<string, unknown>) : {};
   return {
     event_id: str(event.id) ?? headerEventId,
     event_type: str(event.type),
@@ -101,13 +103,33 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
   }
   const facts = readEventFacts(parsed, headerEventId);
   // Each verdict is made once, in one shape: status, outcome, signature, reason, the ids, attempt.
-  const verdict = (status: number, outcome: CaptureVerdict['outcome'], signature: CaptureVerdict['signature'], reason: string | undefined, attempt?: number): CaptureVerdict => {
-    const v: CaptureVerdict = { status, outcome, signature, event_id: facts.event_id, event_type: facts.event_type, session_id: facts.session_id, user_id: facts.user_id };
+  const verdict = (
+    status: number,
+    outcome: CaptureVerdict['outcome'],
+    signature: CaptureVerdict['signature'],
+    reason: string | undefined,
+    attempt?: number,
+  ): CaptureVerdict => {
+    const v: CaptureVerdict = {
+      status,
+      outcome,
+      signature,
+      event_id: facts.event_id,
+      event_type: facts.event_type,
+      session_id: facts.session_id,
+      user_id: facts.user_id,
+    };
     if (reason !== undefined) v.reason = reason;
     if (attempt !== undefined) v.attempt = attempt;
     return v;
   };
-  const reject = (status: number, signature: CaptureVerdict['signature'], reason: string, responseBody: string, headers: Record<string, string> = NO_HEADERS): Judgement => ({
+  const reject = (
+    status: number,
+    signature: CaptureVerdict['signature'],
+    reason: string,
+    responseBody: string,
+    headers: Record<string, string> = NO_HEADERS,
+  ): Judgement => ({
     verdict: verdict(status, 'rejected', signature, reason),
     responseBody,
     headers,
@@ -116,10 +138,21 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
   const path = targetPath(req.target);
   const wanted = ctx.path.replace(/\/+$/, '') || '/';
   if (path === null || (path !== wanted && path !== `${wanted}/`)) {
-    return reject(404, 'unchecked', `wrong path ${JSON.stringify(req.target.slice(0, 200))}; webhooks go to ${ctx.path}`, `Not found: POST webhooks to ${ctx.path}`);
+    return reject(
+      404,
+      'unchecked',
+      `wrong path ${JSON.stringify(req.target.slice(0, 200))}; webhooks go to ${ctx.path}`,
+      `Not found: POST webhooks to ${ctx.path}`,
+    );
   }
   if (req.method !== 'POST') {
-    return reject(405, 'unchecked', `wrong method ${req.method}; FaceSign sends POST`, 'Method not allowed: FaceSign webhooks are POST', { Allow: 'POST' });
+    return reject(
+      405,
+      'unchecked',
+      `wrong method ${req.method}; FaceSign sends POST`,
+      'Method not allowed: FaceSign webhooks are POST',
+      { Allow: 'POST' },
+    );
   }
   if (req.bodyTooLarge) {
     const reason = `body of ${req.bodyBytesSeen} bytes or more is over the ${formatBytes(ctx.maxBodyBytes)} cap`;
@@ -127,7 +160,10 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
   }
   const sig = verifySignature(req.body, req.headers[SIGNATURE_FIELD], ctx.secret);
   if (!sig.ok) {
-    const kind = sig.reason === 'missing' || sig.reason === 'prefixed' || sig.reason === 'uppercase' || sig.reason === 'malformed' ? sig.reason : 'mismatch';
+    const kind =
+      sig.reason === 'missing' || sig.reason === 'prefixed' || sig.reason === 'uppercase' || sig.reason === 'malformed'
+        ? sig.reason
+        : 'mismatch';
     return reject(400, kind, sig.message, `Invalid signature: ${sig.message}`);
   }
   if (jsonError !== undefined) {
@@ -148,7 +184,15 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
   // A 2xx --status still processes the event; it only changes the code the sender sees.
   const status = decision.statusOverride ?? 200;
   if (ctx.isProcessed(eventId)) {
-    return { verdict: verdict(status, 'duplicate', 'valid', 'event id already processed', decision.attempt), responseBody: 'Already processed', headers: NO_HEADERS };
+    return {
+      verdict: verdict(status, 'duplicate', 'valid', 'event id already processed', decision.attempt),
+      responseBody: 'Already processed',
+      headers: NO_HEADERS,
+    };
   }
-  return { verdict: verdict(status, 'accepted', 'valid', undefined, decision.attempt), responseBody: 'OK', headers: NO_HEADERS };
+  return {
+    verdict: verdict(status, 'accepted', 'valid', undefined, decision.attempt),
+    responseBody: 'OK',
+    headers: NO_HEADERS,
+  };
 }

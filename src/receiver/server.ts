@@ -5,7 +5,7 @@ import { CliError, EXIT, usageError } from '../errors.js';
 import { EVENT_ID_FIELD, SIGNATURE_FIELD } from '../signature/index.js';
 import { captureJsonPieces, fitsInString, type Capture, type CaptureVerdict } from './capture.js';
 import { createFaultPlan } from './faults.js';
-import { judgeRequest, targetPath, type Judgement, type ReceivedRequest } from './judge.js';
+import { judgeRequest, targetPath, type Judgement } from './judge.js';
 import { describeFsError, prepareSaveDir, writeCaptureFile } from './store.js';
 
 export const DEFAULT_RECEIVER_HOST = '127.0.0.1';
@@ -126,15 +126,23 @@ function checkInt(value: number | undefined, name: string, min: number, max: num
 
 /** Validates the options and fills in the defaults. Pure. */
 export function resolveReceiverSettings(options: ReceiverOptions): Settings {
-  if (typeof options.secret !== 'string' || options.secret === '') throw usageError('the receiver needs a non-empty secret');
+  if (typeof options.secret !== 'string' || options.secret === '')
+    throw usageError('the receiver needs a non-empty secret');
   const path = options.path ?? DEFAULT_RECEIVER_PATH;
-  if (!path.startsWith('/') || /[\s?#]/.test(path)) throw usageError(`--path "${path}" must start with / and hold no spaces, ? or #`, 'e.g. --path /webhooks/facesign');
-  if (path === RECEIVER_API_PREFIX || path.startsWith(`${RECEIVER_API_PREFIX}/`)) throw usageError(`--path ${path} is reserved: ${RECEIVER_API_PREFIX}/ holds the receiver's own endpoints (the delivery history)`);
+  if (!path.startsWith('/') || /[\s?#]/.test(path))
+    throw usageError(`--path "${path}" must start with / and hold no spaces, ? or #`, 'e.g. --path /webhooks/facesign');
+  if (path === RECEIVER_API_PREFIX || path.startsWith(`${RECEIVER_API_PREFIX}/`))
+    throw usageError(
+      `--path ${path} is reserved: ${RECEIVER_API_PREFIX}/ holds the receiver's own endpoints (the delivery history)`,
+    );
   checkInt(options.failFirst, '--fail-first', 0, 1_000_000, 0);
   checkInt(options.failStatus, '--fail-status', 300, 599, 500);
   checkInt(options.status, '--status', 200, 599, 200);
   if (options.failRate !== undefined && !(options.failRate >= 0 && options.failRate <= 1)) {
-    throw usageError(`--fail-rate must be a probability from 0 to 1 (got ${String(options.failRate)})`, 'e.g. --fail-rate 0.3 fails about 3 deliveries in 10');
+    throw usageError(
+      `--fail-rate must be a probability from 0 to 1 (got ${String(options.failRate)})`,
+      'e.g. --fail-rate 0.3 fails about 3 deliveries in 10',
+    );
   }
   checkInt(options.seed, '--seed', 0, 2 ** 32 - 1, 0);
   const requestTimeoutMs = checkInt(options.requestTimeoutMs, 'requestTimeoutMs', 100, 3_600_000, 30_000);
@@ -149,7 +157,10 @@ export function resolveReceiverSettings(options: ReceiverOptions): Settings {
     historyLimit: checkInt(options.historyLimit, '--history', 0, 1_000_000, DEFAULT_HISTORY_LIMIT),
     historyMaxBytes: checkInt(options.historyMaxBytes, '--history-bytes', 1, 64 * 1024 ** 3, DEFAULT_HISTORY_MAX_BYTES),
     requestTimeoutMs,
-    headersTimeoutMs: Math.min(requestTimeoutMs, checkInt(options.headersTimeoutMs, 'headersTimeoutMs', 100, 3_600_000, 10_000)),
+    headersTimeoutMs: Math.min(
+      requestTimeoutMs,
+      checkInt(options.headersTimeoutMs, 'headersTimeoutMs', 100, 3_600_000, 10_000),
+    ),
     closeGraceMs: checkInt(options.closeGraceMs, 'closeGraceMs', 0, 600_000, 5_000),
   };
 }
@@ -179,8 +190,24 @@ const MAX_HEADER_FIELDS = 1000;
 
 /** Header fields of which Node keeps only the first copy (as `IncomingMessage.headers` does). */
 const SINGLE_VALUE_HEADERS = new Set([
-  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
-  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after', 'server', 'user-agent',
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
 ]);
 
 /**
@@ -243,13 +270,33 @@ class ReceivedCapture implements Capture {
 
   /** The same capture without its body bytes, for a history that cannot hold them. */
   withoutBody(): ReceivedCapture {
-    return new ReceivedCapture(this.sequence, this.receivedAt, this.remote_address, this.remote_port, this.method, this.path, this.rawHeaderText, EMPTY, this.tooLarge, this.verdict, this.body.length);
+    return new ReceivedCapture(
+      this.sequence,
+      this.receivedAt,
+      this.remote_address,
+      this.remote_port,
+      this.method,
+      this.path,
+      this.rawHeaderText,
+      EMPTY,
+      this.tooLarge,
+      this.verdict,
+      this.body.length,
+    );
   }
 
   /** What keeping this capture costs, roughly in bytes: body, headers and the ids read from the body. */
   get weight(): number {
     const v = this.verdict;
-    return this.body.length + this.rawHeaderText.length + (v.event_id?.length ?? 0) + (v.event_type?.length ?? 0) + (v.session_id?.length ?? 0) + (v.user_id?.length ?? 0) + (v.reason?.length ?? 0);
+    return (
+      this.body.length +
+      this.rawHeaderText.length +
+      (v.event_id?.length ?? 0) +
+      (v.event_type?.length ?? 0) +
+      (v.session_id?.length ?? 0) +
+      (v.user_id?.length ?? 0) +
+      (v.reason?.length ?? 0)
+    );
   }
 
   /** The bytes the capture file's body fields are made from. */
@@ -332,7 +379,12 @@ function recordedVerdict(judgement: Judgement, hang: boolean, delayMs: number): 
   const verdict = judgement.verdict;
   if (hang) {
     // The judgement is kept (signature, ids); only the answer is withheld.
-    return { ...verdict, status: 0, outcome: 'fault', reason: `no answer (--hang)${verdict.reason ? `; would have been ${verdict.status}: ${verdict.reason}` : ''}` };
+    return {
+      ...verdict,
+      status: 0,
+      outcome: 'fault',
+      reason: `no answer (--hang)${verdict.reason ? `; would have been ${verdict.status}: ${verdict.reason}` : ''}`,
+    };
   }
   verdict.response_body = judgement.responseBody;
   if (delayMs > 0) verdict.delayed_ms = delayMs;
@@ -348,7 +400,17 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const settings = resolveReceiverSettings(options);
   if (options.saveDir !== undefined) prepareSaveDir(options.saveDir);
   const faults = createFaultPlan(options);
-  const stats: ReceiverStats = { received: 0, accepted: 0, duplicates: 0, rejected: 0, faults: 0, saved: 0, saveErrors: 0, incomplete: 0, badHttp: 0 };
+  const stats: ReceiverStats = {
+    received: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: 0,
+    faults: 0,
+    saved: 0,
+    saveErrors: 0,
+    incomplete: 0,
+    badHttp: 0,
+  };
   /** The history by sequence, in the order captures were recorded (a Map drops its oldest in O(1)). */
   const history = new Map<number, ReceivedCapture>();
   let historyBytes = 0;
@@ -373,7 +435,10 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   /** Adds a capture to the history, then drops the oldest until both the count and the byte caps hold. */
   function remember(capture: ReceivedCapture): void {
     if (settings.historyLimit === 0) return;
-    const kept = capture.weight > settings.historyMaxBytes || !fitsInString(capture.bodyBuffer.length) ? capture.withoutBody() : capture;
+    const kept =
+      capture.weight > settings.historyMaxBytes || !fitsInString(capture.bodyBuffer.length)
+        ? capture.withoutBody()
+        : capture;
     history.set(kept.sequence, kept);
     historyBytes += kept.weight;
     for (const [seq, old] of history) {
@@ -385,7 +450,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
 
   /** Long event ids are remembered by their hash: the id sets stay small whatever the bodies hold. */
   function idKey(eventId: string): string {
-    return eventId.length <= MAX_ID_KEY_CHARS ? eventId : `sha256:${createHash('sha256').update(eventId).digest('base64')}`;
+    return eventId.length <= MAX_ID_KEY_CHARS
+      ? eventId
+      : `sha256:${createHash('sha256').update(eventId).digest('base64')}`;
   }
 
   function markProcessed(eventId: string): void {
@@ -402,9 +469,18 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     else stats.faults++;
   }
 
-  function answer(res: ServerResponse, status: number, body: string, headers?: Record<string, string>, contentType = 'text/plain; charset=utf-8'): void {
+  function answer(
+    res: ServerResponse,
+    status: number,
+    body: string,
+    headers?: Record<string, string>,
+    contentType = 'text/plain; charset=utf-8',
+  ): void {
     if (res.headersSent || res.destroyed) return;
-    const all: Record<string, string> = headers === undefined || Object.keys(headers).length === 0 ? { 'Content-Type': contentType } : { 'Content-Type': contentType, ...headers };
+    const all: Record<string, string> =
+      headers === undefined || Object.keys(headers).length === 0
+        ? { 'Content-Type': contentType }
+        : { 'Content-Type': contentType, ...headers };
     if (closing) all.Connection = 'close';
     res.writeHead(status, all);
     res.end(body);
@@ -416,16 +492,20 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     if (!isLocalHost(req.headers.host, hosts, req.socket.localAddress, port)) {
       if (!refusedHostWarned) {
         refusedHostWarned = true;
-        warn(`answered 421 to ${path} for Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))}: the receiver's own endpoints answer only to ${hosts.join(' or ')} (DNS-rebinding guard)`);
+        warn(
+          `answered 421 to ${path} for Host ${JSON.stringify((req.headers.host ?? '').slice(0, 100))}: the receiver's own endpoints answer only to ${hosts.join(' or ')} (DNS-rebinding guard)`,
+        );
       }
       return answer(res, 421, `Misdirected Request: ${path} answers only to Host ${hosts.join(' or ')}`);
     }
     if (path !== DELIVERIES_PATH) return answer(res, 404, `Not found: the receiver's history is at ${DELIVERIES_PATH}`);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'Method not allowed: GET the history', { Allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return answer(res, 405, 'Method not allowed: GET the history', { Allow: 'GET, HEAD' });
     const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     const since = readQueryInt(query, 'since', 0);
     const limit = readQueryInt(query, 'limit', 1);
-    if (typeof since === 'string' || typeof limit === 'string') return answer(res, 400, (typeof since === 'string' ? since : limit) as string);
+    if (typeof since === 'string' || typeof limit === 'string')
+      return answer(res, 400, (typeof since === 'string' ? since : limit) as string);
     streamHistory(res, since ?? 0, limit, req.method === 'HEAD').catch((err: unknown) => {
       warn(`serving the history failed: ${(err as Error).message}`);
       res.destroy();
@@ -438,7 +518,12 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
    * the request came (after `since`, at most `limit`); one dropped meanwhile is left out, and
    * `count` (after the list) says how many were written.
    */
-  async function streamHistory(res: ServerResponse, since: number, limit: number | undefined, headOnly: boolean): Promise<void> {
+  async function streamHistory(
+    res: ServerResponse,
+    since: number,
+    limit: number | undefined,
+    headOnly: boolean,
+  ): Promise<void> {
     const sequences: number[] = [];
     let more = false;
     for (const seq of history.keys()) {
@@ -449,8 +534,17 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       }
       sequences.push(seq);
     }
-    const head = { ...stats, history_limit: settings.historyLimit, history_max_bytes: settings.historyMaxBytes, history_bytes: historyBytes };
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...(closing ? { Connection: 'close' } : {}) });
+    const head = {
+      ...stats,
+      history_limit: settings.historyLimit,
+      history_max_bytes: settings.historyMaxBytes,
+      history_bytes: historyBytes,
+    };
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+      ...(closing ? { Connection: 'close' } : {}),
+    });
     if (headOnly) return void res.end();
     const send = async (text: string): Promise<boolean> => {
       if (res.destroyed) return false;
@@ -495,7 +589,15 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       }
       const tooLarge = seen > cap;
       try {
-        processRequest(req, res, { seq, receivedAt, remoteAddress, remotePort, body: tooLarge ? EMPTY : Buffer.concat(chunks), tooLarge, seen });
+        processRequest(req, res, {
+          seq,
+          receivedAt,
+          remoteAddress,
+          remotePort,
+          body: tooLarge ? EMPTY : Buffer.concat(chunks),
+          tooLarge,
+          seen,
+        });
       } catch (err) {
         // Not expected for any request; the receiver must still answer and keep serving.
         warn(`request failed: ${(err as Error).message}`);
@@ -520,7 +622,19 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     req.on('close', () => finish(req.complete));
   }
 
-  function processRequest(req: IncomingMessage, res: ServerResponse, read: { seq: number; receivedAt: number; remoteAddress: string | undefined; remotePort: number | undefined; body: Buffer; tooLarge: boolean; seen: number }): void {
+  function processRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    read: {
+      seq: number;
+      receivedAt: number;
+      remoteAddress: string | undefined;
+      remotePort: number | undefined;
+      body: Buffer;
+      tooLarge: boolean;
+      seen: number;
+    },
+  ): void {
     const method = req.method ?? '';
     const target = req.url ?? '';
     const raw = req.rawHeaders;
@@ -531,7 +645,18 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     );
     const hang = settings.hang && !read.tooLarge;
     const delayMs = hang ? 0 : settings.delayMs;
-    const capture = new ReceivedCapture(read.seq, read.receivedAt, read.remoteAddress ?? null, read.remotePort ?? null, method, target, raw.join('\0'), read.body, read.tooLarge, recordedVerdict(judgement, hang, delayMs));
+    const capture = new ReceivedCapture(
+      read.seq,
+      read.receivedAt,
+      read.remoteAddress ?? null,
+      read.remotePort ?? null,
+      method,
+      target,
+      raw.join('\0'),
+      read.body,
+      read.tooLarge,
+      recordedVerdict(judgement, hang, delayMs),
+    );
     if (capture.verdict.outcome === 'accepted' && capture.verdict.event_id) markProcessed(capture.verdict.event_id);
     count(capture);
     remember(capture);
@@ -563,7 +688,13 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     }
   }
 
-  async function finishSlowly(res: ServerResponse, capture: ReceivedCapture, judgement: Judgement, hang: boolean, delayMs: number): Promise<void> {
+  async function finishSlowly(
+    res: ServerResponse,
+    capture: ReceivedCapture,
+    judgement: Judgement,
+    hang: boolean,
+    delayMs: number,
+  ): Promise<void> {
     if (options.saveDir !== undefined) {
       try {
         await writeCaptureFile(options.saveDir, capture, capture.bodyBuffer);
@@ -573,7 +704,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
         const kind = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
         if (!saveFailuresSeen.has(kind)) {
           saveFailuresSeen.add(kind);
-          warn(`could not write capture #${capture.sequence} to ${options.saveDir}: ${describeFsError(err)}; the delivery is still answered and in the history, and further ${kind} failures are only counted`);
+          warn(
+            `could not write capture #${capture.sequence} to ${options.saveDir}: ${describeFsError(err)}; the delivery is still answered and in the history, and further ${kind} failures are only counted`,
+          );
         }
       }
     }
@@ -603,7 +736,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       const url = req.url ?? '';
       if (url.startsWith(RECEIVER_API_PREFIX)) {
         const path = targetPath(url);
-        if (path === RECEIVER_API_PREFIX || path?.startsWith(`${RECEIVER_API_PREFIX}/`)) return serveApi(req, res, path);
+        if (path === RECEIVER_API_PREFIX || path?.startsWith(`${RECEIVER_API_PREFIX}/`))
+          return serveApi(req, res, path);
       }
       receive(req, res);
     },
@@ -612,8 +746,14 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
     stats.badHttp++;
     const [status, text] =
-      err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : [400, 'Bad Request'];
-    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout']
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large']
+          : [400, 'Bad Request'];
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
+    );
     socket.destroySoon?.();
   });
 
@@ -672,14 +812,20 @@ export function localHosts(boundHost: string, port: number): string[] {
  * arrived on. A DNS-rebinding page always sends its own domain name, never an IP address, so this
  * keeps a page in the user's browser from reading the captured deliveries.
  */
-export function isLocalHost(header: string | undefined, hosts: readonly string[], localAddress: string | undefined, port: number): boolean {
+export function isLocalHost(
+  header: string | undefined,
+  hosts: readonly string[],
+  localAddress: string | undefined,
+  port: number,
+): boolean {
   if (header === undefined || header === '') return false;
   let host = header.trim().toLowerCase();
   if (port === 80 && !/:\d+$/.test(host)) host = `${host}:80`;
   if (hosts.includes(host)) return true;
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(host);
   const address = m?.[1] ?? m?.[2];
-  if (!m || address === undefined || Number(m[3]) !== port || isIP(address) === 0 || localAddress === undefined) return false;
+  if (!m || address === undefined || Number(m[3]) !== port || isIP(address) === 0 || localAddress === undefined)
+    return false;
   const plain = (a: string) => a.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
   return plain(address) === plain(localAddress);
 }
@@ -689,7 +835,9 @@ function readQueryInt(query: URLSearchParams, name: string, min: number): number
   const text = query.get(name);
   if (text === null || text === '') return undefined;
   const n = Number(text);
-  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min ? n : `Bad request: ${name} must be a whole number from ${min} (got ${JSON.stringify(text.slice(0, 40))})`;
+  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min
+    ? n
+    : `Bad request: ${name} must be a whole number from ${min} (got ${JSON.stringify(text.slice(0, 40))})`;
 }
 
 /** Resolves once a response can take more data, or is gone. */
@@ -708,13 +856,22 @@ function drained(res: ServerResponse): Promise<void> {
 function listenError(err: NodeJS.ErrnoException, host: string, port: number): CliError {
   switch (err.code) {
     case 'EADDRINUSE':
-      return new CliError(`port ${port} on ${host} is already in use`, { exitCode: EXIT.usage, hint: 'stop the other server, pick another --port, or use --port 0 for a free one' });
+      return new CliError(`port ${port} on ${host} is already in use`, {
+        exitCode: EXIT.usage,
+        hint: 'stop the other server, pick another --port, or use --port 0 for a free one',
+      });
     case 'EACCES':
-      return new CliError(`not allowed to listen on port ${port}`, { exitCode: EXIT.usage, hint: 'ports below 1024 need privileges; use e.g. --port 3000' });
+      return new CliError(`not allowed to listen on port ${port}`, {
+        exitCode: EXIT.usage,
+        hint: 'ports below 1024 need privileges; use e.g. --port 3000',
+      });
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new CliError(`cannot listen on host "${host}" (${err.code})`, { exitCode: EXIT.usage, hint: 'use an address of this machine, e.g. --host 127.0.0.1' });
+      return new CliError(`cannot listen on host "${host}" (${err.code})`, {
+        exitCode: EXIT.usage,
+        hint: 'use an address of this machine, e.g. --host 127.0.0.1',
+      });
     default:
       return new CliError(`cannot listen on ${host}:${port}: ${err.message}`, { exitCode: EXIT.usage });
   }

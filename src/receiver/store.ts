@@ -32,7 +32,8 @@ export function describeFsError(err: unknown): string {
  * time: Node's recursive mkdir never returns for some paths under /proc.
  */
 export function prepareSaveDir(dir: string): void {
-  const fail = (reason: string) => usageError(`cannot create the capture directory "${dir}": ${reason}`, 'pass a writable directory to --save');
+  const fail = (reason: string) =>
+    usageError(`cannot create the capture directory "${dir}": ${reason}`, 'pass a writable directory to --save');
   const target = resolve(dir);
   const missing: string[] = [];
   for (let at = target; ; at = dirname(at)) {
@@ -62,7 +63,10 @@ export function prepareSaveDir(dir: string): void {
   try {
     writeFileSync(probe, '');
   } catch (err) {
-    throw usageError(`cannot write captures to "${dir}": ${describeFsError(err)}`, 'pass a writable directory to --save');
+    throw usageError(
+      `cannot write captures to "${dir}": ${describeFsError(err)}`,
+      'pass a writable directory to --save',
+    );
   }
   rmSync(probe, { force: true });
 }
@@ -72,7 +76,11 @@ export function prepareSaveDir(dir: string): void {
  * reader (or a Ctrl-C) never sees half a file. The JSON is written in pieces, so a body of any
  * size is saved. `body` defaults to the capture's own bytes. Returns the final path.
  */
-export async function writeCaptureFile(dir: string, capture: Capture, body: Buffer = captureBody(capture)): Promise<string> {
+export async function writeCaptureFile(
+  dir: string,
+  capture: Capture,
+  body: Buffer = captureBody(capture),
+): Promise<string> {
   const name = captureFileName(capture);
   const path = join(dir, name);
   const temp = join(dir, `.${name}.${process.pid}.tmp`);

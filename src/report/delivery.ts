@@ -5,7 +5,11 @@ import { formatMs, shellQuote, type Output } from './output.js';
 import { previewBody, safeText } from './text.js';
 
 /** The NDJSON shape of one delivery (documented in the README; keep it stable). */
-export function deliveryRecord(req: WebhookRequest, res: DeliveryResult, extra: { met: boolean; expected: string; repeat?: number }) {
+export function deliveryRecord(
+  req: WebhookRequest,
+  res: DeliveryResult,
+  extra: { met: boolean; expected: string; repeat?: number },
+) {
   return {
     type: 'delivery',
     event_type: req.eventType,
@@ -36,7 +40,8 @@ export function describeResponse(out: Output, res: DeliveryResult, expected?: st
   const { c } = out;
   const miss = expected !== undefined ? c.red(`, expected ${expected}`) : '';
   // A network error already says it failed; only an unusual expectation is worth repeating.
-  if (res.error) return `${c.red(safeText(res.error.message))}${expected !== undefined && expected !== '2xx' ? c.dim(` (expected ${expected})`) : ''}`;
+  if (res.error)
+    return `${c.red(safeText(res.error.message))}${expected !== undefined && expected !== '2xx' ? c.dim(` (expected ${expected})`) : ''}`;
   const status = res.status ?? 0;
   const colour = status >= 200 && status < 300 ? c.green : status >= 300 && status < 400 ? c.yellow : c.red;
   let text = colour(String(status));
@@ -60,7 +65,9 @@ export function printDelivery(
   const mode = req.signatureMode === 'valid' ? '' : c.magenta(` [signature ${req.signatureMode}]`);
   const rep = extra.repeatOf && extra.repeatOf > 1 ? c.dim(` #${extra.repeat}/${extra.repeatOf}`) : '';
   const response = describeResponse(out, res, extra.met ? undefined : extra.expected);
-  out.line(`${mark} ${c.bold(safeText(req.eventType))} ${c.dim(safeText(req.eventId))}${mode}${rep} → ${response} ${c.dim(formatMs(res.latencyMs))}`);
+  out.line(
+    `${mark} ${c.bold(safeText(req.eventType))} ${c.dim(safeText(req.eventId))}${mode}${rep} → ${response} ${c.dim(formatMs(res.latencyMs))}`,
+  );
 }
 
 /** The Basic auth `deliver` adds from the URL's `user:password@` (unless an Authorization header is given), shown without the password. */
@@ -74,7 +81,13 @@ function urlAuthShown(req: WebhookRequest): string | undefined {
 export function printRequest(out: Output, req: WebhookRequest): void {
   const auth = urlAuthShown(req);
   const headers = auth ? { ...req.headers, Authorization: auth } : req.headers;
-  out.record({ type: 'request', method: req.method, url: displayUrl(req.url), headers, body: req.body.toString('utf8') });
+  out.record({
+    type: 'request',
+    method: req.method,
+    url: displayUrl(req.url),
+    headers,
+    body: req.body.toString('utf8'),
+  });
   out.line(`${req.method} ${safeText(displayUrl(req.url))}`);
   for (const [k, v] of Object.entries(headers)) out.line(`${safeText(k)}: ${safeText(v)}`);
   out.line('');
@@ -97,7 +110,10 @@ export function curlCommand(req: WebhookRequest): string {
 /** `--dry-run` / `--curl`: prints each request (or a curl command for it) instead of sending. */
 export function printPreviews(out: Output, requests: WebhookRequest[], curl: boolean): void {
   const credentials = curl ? urlCredentials(requests[0]?.url ?? '') : undefined;
-  if (credentials?.password) out.note(out.ce.dim(`note: the URL's password is not printed; curl asks for it (-u '${safeText(credentials.user)}')`));
+  if (credentials?.password)
+    out.note(
+      out.ce.dim(`note: the URL's password is not printed; curl asks for it (-u '${safeText(credentials.user)}')`),
+    );
   for (const req of requests) {
     if (curl) {
       out.record({ type: 'curl', event_id: req.eventId, command: curlCommand(req) });

@@ -10,7 +10,12 @@ export function escapeXml(value: string): string {
 
 /** Escapes an attribute value; line breaks become references, since parsers turn raw ones into spaces. */
 export function escapeXmlAttribute(value: string): string {
-  return escapeXml(value).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
+  return escapeXml(value)
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;')
+    .replace(/\n/g, '&#10;')
+    .replace(/\r/g, '&#13;')
+    .replace(/\t/g, '&#9;');
 }
 
 function seconds(ms: number): string {
@@ -30,7 +35,13 @@ export function formatJUnit(report: CheckReport): string {
       .join(' ');
   // An endpoint nobody answers at is one failing test, so a CI reader never sees an empty green suite.
   const extra = report.unreachable ? 1 : 0;
-  const counts = { tests: report.cases.length + extra, failures: report.failed + extra, errors: 0, skipped: 0, time: seconds(report.durationMs) };
+  const counts = {
+    tests: report.cases.length + extra,
+    failures: report.failed + extra,
+    errors: 0,
+    skipped: 0,
+    time: seconds(report.durationMs),
+  };
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites ${attrs({ name: SUITE, ...counts })}>`,
@@ -50,7 +61,9 @@ export function formatJUnit(report: CheckReport): string {
       lines.push(`${open}/>`);
     } else if (r.outcome === 'fail') {
       lines.push(`${open}>`);
-      lines.push(`      <failure ${attrs({ message: `expected ${r.expected}, got ${r.happened}`, type: r.id })}>${escapeXml(detail)}</failure>`);
+      lines.push(
+        `      <failure ${attrs({ message: `expected ${r.expected}, got ${r.happened}`, type: r.id })}>${escapeXml(detail)}</failure>`,
+      );
       lines.push('    </testcase>');
     } else {
       lines.push(`${open}>`);
@@ -59,8 +72,12 @@ export function formatJUnit(report: CheckReport): string {
     }
   }
   if (report.unreachable) {
-    lines.push(`    <testcase ${attrs({ classname: 'facesign-webhooks.check', name: 'reach the endpoint', time: '0.000' })}>`);
-    lines.push(`      <failure ${attrs({ message: report.unreachable.message, type: report.unreachable.kind })}>${escapeXml(`${report.url}: ${report.unreachable.message}`)}</failure>`);
+    lines.push(
+      `    <testcase ${attrs({ classname: 'facesign-webhooks.check', name: 'reach the endpoint', time: '0.000' })}>`,
+    );
+    lines.push(
+      `      <failure ${attrs({ message: report.unreachable.message, type: report.unreachable.kind })}>${escapeXml(`${report.url}: ${report.unreachable.message}`)}</failure>`,
+    );
     lines.push('    </testcase>');
   }
   lines.push('  </testsuite>', '</testsuites>', '');

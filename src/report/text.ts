@@ -50,7 +50,10 @@ const collapse = (text: string) => text.replace(/\s+/g, ' ').trim();
 /** True for a body that is an HTML document (an error page from a proxy or a framework). */
 export function looksLikeHtml(body: string): boolean {
   const head = body.trimStart().slice(0, 200).toLowerCase();
-  return /^<!doctype html|^<html[\s>]|^<head[\s>]|^<body[\s>]|^<title[\s>]/.test(head) || (head.startsWith('<') && /<title[\s>]/.test(body.toLowerCase()));
+  return (
+    /^<!doctype html|^<html[\s>]|^<head[\s>]|^<body[\s>]|^<title[\s>]/.test(head) ||
+    (head.startsWith('<') && /<title[\s>]/.test(body.toLowerCase()))
+  );
 }
 
 /**
@@ -66,10 +69,11 @@ export function htmlSummary(body: string): string {
     .replace(/<(script|style|title|head)[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi, '\n')
     .replace(/<(br|p|div|h[1-6]|pre|li|tr|hr|body|html)\b[^>]*>/gi, '\n')
     .replace(/<[^>]*>?/g, '');
-  const firstLine = decodeEntities(afterHead)
-    .split('\n')
-    .map(collapse)
-    .find((l) => l !== '') ?? '';
+  const firstLine =
+    decodeEntities(afterHead)
+      .split('\n')
+      .map(collapse)
+      .find((l) => l !== '') ?? '';
   if (!titleText) return firstLine;
   if (!firstLine || titleText.toLowerCase().includes(firstLine.toLowerCase())) return titleText;
   return `${titleText} — ${firstLine}`;

@@ -12,7 +12,15 @@ export {
   planRetries,
   type PlannedAttempt,
 } from './schedule.js';
-export { FINE_WAIT_MS, MAX_TIMER_MS, createFakeClock, createRealClock, realClock, type Clock, type FakeClock } from './clock.js';
+export {
+  FINE_WAIT_MS,
+  MAX_TIMER_MS,
+  createFakeClock,
+  createRealClock,
+  realClock,
+  type Clock,
+  type FakeClock,
+} from './clock.js';
 export {
   runRetries,
   type AttemptOutcome,

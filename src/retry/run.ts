@@ -93,7 +93,13 @@ export async function runRetries<O extends AttemptOutcome>(options: RunRetriesOp
     if (step.attempt > 1) {
       const previousEnd = attempts[attempts.length - 1]!.endedAt;
       plannedAt = previousEnd + waitMs;
-      options.onWait?.({ attempt: step.attempt, delayMs: step.delayMs, waitMs, plannedOffsetMs: step.offsetMs, plannedAt });
+      options.onWait?.({
+        attempt: step.attempt,
+        delayMs: step.delayMs,
+        waitMs,
+        plannedOffsetMs: step.offsetMs,
+        plannedAt,
+      });
       // Sleep to the planned instant, not for waitMs: time spent reporting must not add drift.
       await clock.sleep(Math.max(0, plannedAt - clock.now()), signal);
     }

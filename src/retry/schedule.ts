@@ -9,7 +9,13 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 
 /** The documented delays, in ms, before retry 1..5. */
-export const DEFAULT_SCHEDULE: readonly number[] = Object.freeze([5 * SECOND, 30 * SECOND, 2 * MINUTE, 10 * MINUTE, 1 * HOUR]);
+export const DEFAULT_SCHEDULE: readonly number[] = Object.freeze([
+  5 * SECOND,
+  30 * SECOND,
+  2 * MINUTE,
+  10 * MINUTE,
+  1 * HOUR,
+]);
 
 /** A custom schedule may hold at most this many delays (so at most 21 attempts). */
 export const MAX_SCHEDULE_ENTRIES = 20;
@@ -21,7 +27,10 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: SECOND, m: MINUTE, h: HOUR }
 /** A schedule that does not parse; the CLI turns it into a usage error (exit 2). */
 export class ScheduleError extends Error {
   readonly hint: string;
-  constructor(message: string, hint = 'write delays with a unit, comma-separated, e.g. 5s,30s,2m,10m,1h (units: ms, s, m, h)') {
+  constructor(
+    message: string,
+    hint = 'write delays with a unit, comma-separated, e.g. 5s,30s,2m,10m,1h (units: ms, s, m, h)',
+  ) {
     super(message);
     this.name = 'ScheduleError';
     this.hint = hint;
@@ -44,12 +53,14 @@ export function parseDuration(entry: string): number {
   const match = /^(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h)$/i.exec(text);
   if (!match) {
     if (text === '') throw new ScheduleError('empty delay in the schedule');
-    if (/^\d+(?:\.\d+)?$/.test(text)) throw new ScheduleError(`delay "${text}" has no unit`, `add a unit: ${text}s, ${text}m, ${text}ms or ${text}h`);
+    if (/^\d+(?:\.\d+)?$/.test(text))
+      throw new ScheduleError(`delay "${text}" has no unit`, `add a unit: ${text}s, ${text}m, ${text}ms or ${text}h`);
     throw new ScheduleError(`delay "${text}" is not a duration`);
   }
   const ms = Number(match[1]) * UNIT_MS[match[2]!.toLowerCase()]!;
   if (!(ms > 0)) throw new ScheduleError(`delay "${text}" must be positive`);
-  if (ms > MAX_DELAY_MS) throw new ScheduleError(`delay "${text}" is longer than 24h`, 'use --speed to stretch or compress time instead');
+  if (ms > MAX_DELAY_MS)
+    throw new ScheduleError(`delay "${text}" is longer than 24h`, 'use --speed to stretch or compress time instead');
   return ms;
 }
 
@@ -58,7 +69,10 @@ export function parseSchedule(text: string): number[] {
   if (text.trim() === '') throw new ScheduleError('the schedule is empty');
   const entries = text.split(',');
   if (entries.length > MAX_SCHEDULE_ENTRIES) {
-    throw new ScheduleError(`the schedule has ${entries.length} delays; at most ${MAX_SCHEDULE_ENTRIES} are allowed`, 'FaceSign itself uses 5: 5s,30s,2m,10m,1h');
+    throw new ScheduleError(
+      `the schedule has ${entries.length} delays; at most ${MAX_SCHEDULE_ENTRIES} are allowed`,
+      'FaceSign itself uses 5: 5s,30s,2m,10m,1h',
+    );
   }
   return entries.map(parseDuration);
 }
@@ -68,7 +82,8 @@ export function planRetries(schedule: readonly number[] = DEFAULT_SCHEDULE): Pla
   const plan: PlannedAttempt[] = [{ attempt: 1, delayMs: 0, offsetMs: 0 }];
   let offset = 0;
   schedule.forEach((delay, i) => {
-    if (!(delay > 0) || !Number.isFinite(delay)) throw new RangeError(`schedule delay ${i + 1} must be a positive number of ms (got ${delay})`);
+    if (!(delay > 0) || !Number.isFinite(delay))
+      throw new RangeError(`schedule delay ${i + 1} must be a positive number of ms (got ${delay})`);
     offset += delay;
     plan.push({ attempt: i + 2, delayMs: delay, offsetMs: offset });
   });

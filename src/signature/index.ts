@@ -74,7 +74,11 @@ export function verifySignature(rawBody: Uint8Array | string, signature: unknown
     return judge(rawBody, signature, secret);
   } catch (err) {
     // Unreachable for any input we know of; a verifier must still fail closed, not throw.
-    return { ok: false, reason: 'mismatch', message: `could not verify: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      ok: false,
+      reason: 'mismatch',
+      message: `could not verify: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
 }
 
@@ -85,7 +89,11 @@ function judge(rawBody: unknown, signature: unknown, secret: unknown): Signature
   let value = signature;
   if (Array.isArray(value)) {
     if (value.length > 1) {
-      return { ok: false, reason: 'malformed', message: `${value.length} ${SIGNATURE_HEADER} values; FaceSign sends exactly one` };
+      return {
+        ok: false,
+        reason: 'malformed',
+        message: `${value.length} ${SIGNATURE_HEADER} values; FaceSign sends exactly one`,
+      };
     }
     value = value[0];
   }
@@ -97,7 +105,11 @@ function judge(rawBody: unknown, signature: unknown, secret: unknown): Signature
   }
   const body = bodyBytes(rawBody);
   if (body === undefined) {
-    return { ok: false, reason: 'mismatch', message: `the body is ${describeType(rawBody)}; pass the raw body as a Buffer or string` };
+    return {
+      ok: false,
+      reason: 'mismatch',
+      message: `the body is ${describeType(rawBody)}; pass the raw body as a Buffer or string`,
+    };
   }
   const trimmed = trimHeaderValue(value);
   if (trimmed === '') return { ok: false, reason: 'missing', message: `${SIGNATURE_HEADER} is blank` };

@@ -1,4 +1,12 @@
-import { bodyBytes, matchesHex, signPayload, trimHeaderValue, verifySignature, SIGNATURE_HEADER, type SignatureVerdict } from '../signature/index.js';
+import {
+  bodyBytes,
+  matchesHex,
+  signPayload,
+  trimHeaderValue,
+  verifySignature,
+  SIGNATURE_HEADER,
+  type SignatureVerdict,
+} from '../signature/index.js';
 
 /** A change made to the body between signing and verifying, named by what undoing it does. */
 export type BodyChangeId =
@@ -68,9 +76,11 @@ const FORM_WORDS: Record<JsonForm, string> = {
 const REASON_FIXES: Partial<Record<NonNullable<SignatureVerdict['reason']>, string>> = {
   missing: `FaceSign always sends ${SIGNATURE_HEADER}: a proxy stripped it or the request did not come from FaceSign; answer 400, and read it as req.headers['facesign-signature'] (Node lowercases header names)`,
   malformed:
-    "reject it before comparing: crypto.timingSafeEqual throws a RangeError when the lengths differ, so a receiver that compares first answers 500 instead of 400; check /^[0-9a-f]{64}$/ first",
-  prefixed: 'FaceSign signs with bare lowercase hex, not GitHub\'s "sha256=<hex>"; whoever made this request should send the hex alone, and your receiver should not strip or expect a prefix',
-  uppercase: 'FaceSign signs with lowercase hex (digest(\'hex\')); whoever made this request upper-cased it; compare the decoded bytes, or the lowercase string',
+    'reject it before comparing: crypto.timingSafeEqual throws a RangeError when the lengths differ, so a receiver that compares first answers 500 instead of 400; check /^[0-9a-f]{64}$/ first',
+  prefixed:
+    'FaceSign signs with bare lowercase hex, not GitHub\'s "sha256=<hex>"; whoever made this request should send the hex alone, and your receiver should not strip or expect a prefix',
+  uppercase:
+    "FaceSign signs with lowercase hex (digest('hex')); whoever made this request upper-cased it; compare the decoded bytes, or the lowercase string",
   'no-secret': 'pass the endpoint secret with --secret or FACESIGN_WEBHOOK_SECRET',
 };
 
@@ -146,7 +156,12 @@ export function planBodyCandidates(body: Uint8Array): BodyCandidate[] {
   else add({ id: 'bom-removed' }, Buffer.concat([BOM, buf]));
   const parsed = parseJson(buf);
   if (parsed !== undefined) {
-    const forms: [JsonForm, string | number | undefined][] = [['compact', undefined], ['2-space', 2], ['4-space', 4], ['tab', '\t']];
+    const forms: [JsonForm, string | number | undefined][] = [
+      ['compact', undefined],
+      ['2-space', 2],
+      ['4-space', 4],
+      ['tab', '\t'],
+    ];
     for (const [form, indent] of forms) {
       let text: string;
       try {
@@ -164,11 +179,14 @@ export function planBodyCandidates(body: Uint8Array): BodyCandidate[] {
 function describeChange(change: BodyCandidate['change']): BodyChange {
   const message: Record<BodyChangeId, string> = {
     'trailing-newline-added': 'the body ends with a line break that was not signed: without it, the signature matches',
-    'trailing-newline-removed': 'the signed body ended with a line break that this body lacks: with it, the signature matches',
+    'trailing-newline-removed':
+      'the signed body ended with a line break that this body lacks: with it, the signature matches',
     'lf-to-crlf': 'the line endings were changed to CRLF after signing: with LF line endings, the signature matches',
     'crlf-to-lf': 'the line endings were changed to LF after signing: with CRLF line endings, the signature matches',
-    'bom-added': 'the body starts with a UTF-8 byte-order mark (EF BB BF) that was not signed: without it, the signature matches',
-    'bom-removed': 'the signed body started with a UTF-8 byte-order mark that this body lacks: with it, the signature matches',
+    'bom-added':
+      'the body starts with a UTF-8 byte-order mark (EF BB BF) that was not signed: without it, the signature matches',
+    'bom-removed':
+      'the signed body started with a UTF-8 byte-order mark that this body lacks: with it, the signature matches',
     'json-reserialized': `the JSON was re-serialized after signing: the same JSON written ${FORM_WORDS[change.signedForm ?? 'compact']} matches the signature`,
   };
   return { ...change, message: message[change.id], fix: FIXES[change.id] };
@@ -187,7 +205,8 @@ export function findSecretHint(body: Uint8Array, hex: string, secret: string): S
   const trimmed = secret.trim();
   const unquoted = trimmed.replace(/^(['"])([\s\S]*)\1$/, '$2');
   if (trimmed !== secret) {
-    const matches = trimmed !== '' && (matchesHex(body, hex, trimmed) || (unquoted !== '' && matchesHex(body, hex, unquoted)));
+    const matches =
+      trimmed !== '' && (matchesHex(body, hex, trimmed) || (unquoted !== '' && matchesHex(body, hex, unquoted)));
     return {
       id: 'secret-whitespace',
       matches,
@@ -214,7 +233,9 @@ export function findSecretHint(body: Uint8Array, hex: string, secret: string): S
 function normalizedHex(signature: unknown): string | undefined {
   const value = Array.isArray(signature) && signature.length === 1 ? signature[0] : signature;
   if (typeof value !== 'string') return undefined;
-  const hex = trimHeaderValue(value).replace(/^sha256=/i, '').toLowerCase();
+  const hex = trimHeaderValue(value)
+    .replace(/^sha256=/i, '')
+    .toLowerCase();
   return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
 }
 
@@ -223,7 +244,11 @@ function normalizedHex(signature: unknown): string | undefined {
  * line endings, byte-order mark, re-serialized JSON) makes the signature match, or whether the
  * secret looks mangled, and what to fix. Never throws on untrusted input.
  */
-export function diagnoseSignature(rawBody: Uint8Array | string, signature: unknown, secret: string): SignatureDiagnosis {
+export function diagnoseSignature(
+  rawBody: Uint8Array | string,
+  signature: unknown,
+  secret: string,
+): SignatureDiagnosis {
   const verdict = verifySignature(rawBody, signature, secret);
   const body = bodyBytes(rawBody);
   if (body === undefined || typeof secret !== 'string' || secret === '') {
@@ -233,7 +258,9 @@ export function diagnoseSignature(rawBody: Uint8Array | string, signature: unkno
   if (verdict.ok) return { ...verdict, expected };
   const diagnosis: SignatureDiagnosis = { ...verdict, expected, fix: REASON_FIXES[verdict.reason ?? 'mismatch'] };
   const hex = normalizedHex(signature);
-  const searchable = verdict.reason === 'mismatch' || ((verdict.reason === 'prefixed' || verdict.reason === 'uppercase') && !verdict.wouldMatch);
+  const searchable =
+    verdict.reason === 'mismatch' ||
+    ((verdict.reason === 'prefixed' || verdict.reason === 'uppercase') && !verdict.wouldMatch);
   if (hex === undefined || !searchable) return diagnosis;
   const cause = findBodyChange(body, hex, secret);
   if (cause) {

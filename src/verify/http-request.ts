@@ -20,7 +20,6 @@ export class HttpRequestParseError extends Error {
   override readonly name = 'HttpRequestParseError';
 }
 
-
 /** All values of a header (name case-insensitive), in order. */
 export function headerValues(headers: HeaderList, name: string): string[] {
   const wanted = name.toLowerCase();
@@ -54,7 +53,10 @@ function parseHead(head: string): Pick<ParsedHttpRequest, 'method' | 'target' | 
   const headers: HeaderList = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
-    if (!HEADER_LINE_RE.test(line)) throw new HttpRequestParseError(`line ${i + 1} is not a header ("Name: value"), it ${headerLineProblem(line)}: ${shown(line)}`);
+    if (!HEADER_LINE_RE.test(line))
+      throw new HttpRequestParseError(
+        `line ${i + 1} is not a header ("Name: value"), it ${headerLineProblem(line)}: ${shown(line)}`,
+      );
     const colon = line.indexOf(':');
     headers.push([line.slice(0, colon), line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')]);
   }
@@ -69,11 +71,15 @@ function decodeChunked(bytes: Buffer): { body: Buffer; trailing: number } {
     const lineEnd = bytes.indexOf('\n', pos);
     if (lineEnd < 0) throw new HttpRequestParseError(`chunked body: no chunk-size line at byte ${pos}`);
     const sizeText = bytes.toString('latin1', pos, lineEnd).replace(/\r$/, '').split(';')[0]!.trim();
-    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) throw new HttpRequestParseError(`chunked body: bad chunk size ${JSON.stringify(sizeText.slice(0, 20))} at byte ${pos}`);
+    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText))
+      throw new HttpRequestParseError(
+        `chunked body: bad chunk size ${JSON.stringify(sizeText.slice(0, 20))} at byte ${pos}`,
+      );
     const size = parseInt(sizeText, 16);
     pos = lineEnd + 1;
     if (size === 0) break;
-    if (pos + size > bytes.length) throw new HttpRequestParseError(`chunked body: a chunk of ${size} bytes runs past the end of the file`);
+    if (pos + size > bytes.length)
+      throw new HttpRequestParseError(`chunked body: a chunk of ${size} bytes runs past the end of the file`);
     chunks.push(bytes.subarray(pos, pos + size));
     pos += size;
     if (bytes[pos] === 0x0d) pos++;
@@ -114,6 +120,7 @@ export function parseHttpRequest(bytes: Uint8Array): ParsedHttpRequest {
     notes.push(`${rest.length - length} byte(s) after Content-Length (${length}) were ignored`);
     return { ...head, body: rest.subarray(0, length), notes };
   }
-  if (rest.length < length) notes.push(`the body has ${rest.length} bytes but Content-Length says ${length}: the request looks truncated`);
+  if (rest.length < length)
+    notes.push(`the body has ${rest.length} bytes but Content-Length says ${length}: the request looks truncated`);
   return { ...head, body: rest, notes };
 }

@@ -1,5 +1,11 @@
 /** `verify`'s core: parse a raw request, diagnose a signature, check an event's shape. No CLI knowledge. */
-export { parseHttpRequest, headerValues, HttpRequestParseError, type HeaderList, type ParsedHttpRequest } from './http-request.js';
+export {
+  parseHttpRequest,
+  headerValues,
+  HttpRequestParseError,
+  type HeaderList,
+  type ParsedHttpRequest,
+} from './http-request.js';
 export {
   diagnoseSignature,
   findBodyChange,

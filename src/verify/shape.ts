@@ -64,8 +64,10 @@ function checkEnvelope(event: Record<string, unknown>, warn: (code: string, mess
   if (typeof id !== 'string') warn('id-type', `"id" is ${describe(id)}; FaceSign sends a string "evt_…"`);
   else if (!id.startsWith('evt_')) warn('id-prefix', `"id" ${JSON.stringify(id)} does not start with "evt_"`);
   if (object !== 'event') warn('object', `"object" is ${describe(object)}; FaceSign sends "event"`);
-  if (typeof type !== 'string') warn('type-type', `"type" is ${describe(type)}; FaceSign sends one of ${EVENT_TYPES.join(', ')}`);
-  else if (!isEventType(type)) warn('type-unknown', `"type" ${JSON.stringify(type)} is not a FaceSign event (${EVENT_TYPES.join(', ')})`);
+  if (typeof type !== 'string')
+    warn('type-type', `"type" is ${describe(type)}; FaceSign sends one of ${EVENT_TYPES.join(', ')}`);
+  else if (!isEventType(type))
+    warn('type-unknown', `"type" ${JSON.stringify(type)} is not a FaceSign event (${EVENT_TYPES.join(', ')})`);
   if (typeof created !== 'number' || !Number.isInteger(created)) {
     warn('created-type', `"created" is ${describe(created)}; FaceSign sends whole unix seconds`);
   } else if (created > 100_000_000_000) {
@@ -77,23 +79,31 @@ function checkEnvelope(event: Record<string, unknown>, warn: (code: string, mess
     warn('data-type', `"data" is ${describe(data)}; FaceSign sends the verification session object`);
     return;
   }
-  if (typeof data.id !== 'string') warn('data-id-type', `"data.id" is ${describe(data.id)}; FaceSign sends a string "vs_…"`);
-  else if (!data.id.startsWith('vs_')) warn('data-id-prefix', `"data.id" ${JSON.stringify(data.id)} does not start with "vs_"`);
-  if (data.object !== 'verification_session') warn('data-object', `"data.object" is ${describe(data.object)}; FaceSign sends "verification_session"`);
+  if (typeof data.id !== 'string')
+    warn('data-id-type', `"data.id" is ${describe(data.id)}; FaceSign sends a string "vs_…"`);
+  else if (!data.id.startsWith('vs_'))
+    warn('data-id-prefix', `"data.id" ${JSON.stringify(data.id)} does not start with "vs_"`);
+  if (data.object !== 'verification_session')
+    warn('data-object', `"data.object" is ${describe(data.object)}; FaceSign sends "verification_session"`);
   if (typeof type === 'string' && isEventType(type)) {
     const want = STATUS_BY_TYPE[type];
-    if (data.status !== want) warn('status', `"data.status" is ${describe(data.status)}, but a ${type} event carries status "${want}"`);
+    if (data.status !== want)
+      warn('status', `"data.status" is ${describe(data.status)}, but a ${type} event carries status "${want}"`);
   }
 }
 
 function checkHeaders(headers: ShapeHeaders, bodyId: unknown, warn: (code: string, message: string) => void): void {
   const ids = headerValues(headers.list, EVENT_ID_HEADER);
   if (ids.length === 0) {
-    if (headers.complete) warn('event-id-header-missing', `no ${EVENT_ID_HEADER} header; FaceSign sends the event id in it`);
+    if (headers.complete)
+      warn('event-id-header-missing', `no ${EVENT_ID_HEADER} header; FaceSign sends the event id in it`);
   } else if (ids.length > 1) {
     warn('event-id-header-repeated', `${ids.length} ${EVENT_ID_HEADER} headers; FaceSign sends one`);
   } else if (typeof bodyId === 'string' && ids[0] !== bodyId) {
-    warn('event-id-header-mismatch', `${EVENT_ID_HEADER} ${JSON.stringify(ids[0])} differs from the body's id ${JSON.stringify(bodyId)}`);
+    warn(
+      'event-id-header-mismatch',
+      `${EVENT_ID_HEADER} ${JSON.stringify(ids[0])} differs from the body's id ${JSON.stringify(bodyId)}`,
+    );
   }
   const types = headerValues(headers.list, 'content-type');
   if (types.length === 0) {
@@ -101,7 +111,10 @@ function checkHeaders(headers: ShapeHeaders, bodyId: unknown, warn: (code: strin
   } else {
     const mime = (types[0] ?? '').split(';')[0]!.trim().toLowerCase();
     if (types.length > 1 || mime !== 'application/json') {
-      warn('content-type', `Content-Type is ${JSON.stringify(types.join(', '))}; FaceSign sends application/json (express.raw({ type: 'application/json' }) would not see this body)`);
+      warn(
+        'content-type',
+        `Content-Type is ${JSON.stringify(types.join(', '))}; FaceSign sends application/json (express.raw({ type: 'application/json' }) would not see this body)`,
+      );
     }
   }
 }

@@ -57,7 +57,10 @@ export function verifyWebhook(input: VerifyWebhookInput): WebhookVerdict {
   const shape = checkEventShape(input.body, input.headers);
   const warnings = [...shape.warnings];
   if (input.method !== undefined && input.method.toUpperCase() !== 'POST') {
-    warnings.unshift({ code: 'method', message: `the request was ${JSON.stringify(input.method)}; FaceSign sends POST` });
+    warnings.unshift({
+      code: 'method',
+      message: `the request was ${JSON.stringify(input.method)}; FaceSign sends POST`,
+    });
   }
   const strict = input.strict ?? false;
   return {
@@ -75,7 +78,10 @@ export function verifyWebhook(input: VerifyWebhookInput): WebhookVerdict {
 }
 
 /** The `--json` object for a verdict: one stable, documented shape (see README "verify"). */
-export function verdictRecord(verdict: WebhookVerdict, source: { source: string; input: string }): Record<string, unknown> {
+export function verdictRecord(
+  verdict: WebhookVerdict,
+  source: { source: string; input: string },
+): Record<string, unknown> {
   const s = verdict.signature;
   return {
     type: 'verify',
@@ -89,7 +95,9 @@ export function verdictRecord(verdict: WebhookVerdict, source: { source: string;
     expected: s.expected ?? null,
     length: s.length ?? null,
     would_match: s.wouldMatch ?? null,
-    cause: s.cause ? { id: s.cause.id, signed_form: s.cause.signedForm ?? null, message: s.cause.message, fix: s.cause.fix } : null,
+    cause: s.cause
+      ? { id: s.cause.id, signed_form: s.cause.signedForm ?? null, message: s.cause.message, fix: s.cause.fix }
+      : null,
     secret_hint: s.secretHint ?? null,
     fix: s.fix ?? null,
     body_bytes: verdict.bodyBytes,

@@ -55,7 +55,13 @@ interface IncomingEvent {
 function parseEvent(raw: Buffer): IncomingEvent | undefined {
   try {
     const event = JSON.parse(raw.toString('utf8')) as Partial<IncomingEvent>;
-    if (typeof event.id !== 'string' || typeof event.type !== 'string' || typeof event.data !== 'object' || event.data === null) return undefined;
+    if (
+      typeof event.id !== 'string' ||
+      typeof event.type !== 'string' ||
+      typeof event.data !== 'object' ||
+      event.data === null
+    )
+      return undefined;
     return event as IncomingEvent;
   } catch {
     return undefined;
@@ -80,7 +86,12 @@ function forwardEvent(raw: Buffer, target: { url: string; secret: string }): voi
   const eventId = (parseEvent(raw)?.id ?? '').replace(/[^\w-]/g, '');
   const req = httpRequest(target.url, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'Content-Length': raw.length, 'FaceSign-Signature': signature, 'FaceSign-Event-Id': eventId },
+    headers: {
+      'Content-Type': 'application/json',
+      'Content-Length': raw.length,
+      'FaceSign-Signature': signature,
+      'FaceSign-Event-Id': eventId,
+    },
   });
   req.on('response', (res) => res.resume());
   req.on('error', () => undefined); // best effort: the audit service being down must not hurt the webhook
@@ -101,14 +112,22 @@ export async function startExampleApp(options: ExampleAppOptions): Promise<Examp
     }
     const userId = event.data.metadata?.user_id;
     if (event.type === 'session.verified' && userId) {
-      users.set(userId, { status: 'verified', sessionId: event.data.id, eventId: event.id, verifiedOutputs: event.data.verified_outputs });
+      users.set(userId, {
+        status: 'verified',
+        sessionId: event.data.id,
+        eventId: event.id,
+        verifiedOutputs: event.data.verified_outputs,
+      });
     } else if (event.type === 'session.failed' && userId) {
       users.set(userId, { status: 'failed', sessionId: event.data.id, eventId: event.id });
     }
     // Other types (and ones FaceSign adds later) are acknowledged and ignored.
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<{ status: number; text: string; raw?: Buffer; eventId?: string }> {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<{ status: number; text: string; raw?: Buffer; eventId?: string }> {
     if ((req.url ?? '').split('?')[0] !== WEBHOOK_PATH) return { status: 404, text: 'Not found' };
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST');
@@ -116,7 +135,8 @@ export async function startExampleApp(options: ExampleAppOptions): Promise<Examp
     }
     const raw = await readBody(req);
     if (!raw) return { status: 413, text: 'Payload too large' };
-    if (!signatureMatches(raw, req.headers['facesign-signature'], options.secret)) return { status: 400, text: 'Invalid signature', raw };
+    if (!signatureMatches(raw, req.headers['facesign-signature'], options.secret))
+      return { status: 400, text: 'Invalid signature', raw };
     const event = parseEvent(raw);
     if (!event) return { status: 400, text: 'Invalid event', raw };
     if (processed.has(event.id)) return { status: 200, text: 'Already processed', raw, eventId: event.id };

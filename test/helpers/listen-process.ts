@@ -33,13 +33,19 @@ export function killListeners(): void {
  * Spawns `listen --port 0 [--json] …args` with a clean environment and waits (at most 10 s) for
  * its ready line.
  */
-export function startListen(args: string[], options: { env?: Record<string, string | undefined>; json?: boolean } = {}): Promise<ListenProcess> {
+export function startListen(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; json?: boolean } = {},
+): Promise<ListenProcess> {
   const json = options.json ?? true;
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, CI: 'true' };
   delete env.FACESIGN_WEBHOOK_SECRET;
   delete env.FACESIGN_WEBHOOKS_URL;
   Object.assign(env, options.env);
-  const child = spawn(process.execPath, [BIN, 'listen', '--port', '0', ...(json ? ['--json'] : []), ...args], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'listen', '--port', '0', ...(json ? ['--json'] : []), ...args], {
+    env: env as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   let stdout = '';
   let stderr = '';
@@ -74,7 +80,13 @@ export function startListen(args: string[], options: { env?: Record<string, stri
         if (found !== undefined) return finish(() => resolve(found));
         if (closed) return finish(() => reject(new Error(`listen exited before ${what}; stderr: ${stderr}`)));
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no ${what} within ${timeoutMs} ms; stdout: ${stdout.slice(-2000)} stderr: ${stderr}`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(new Error(`no ${what} within ${timeoutMs} ms; stdout: ${stdout.slice(-2000)} stderr: ${stderr}`)),
+          ),
+        timeoutMs,
+      );
       const finish = (f: () => void) => {
         clearTimeout(timer);
         const i = waiters.indexOf(attempt);

@@ -45,14 +45,24 @@ export function verifyingHandler(secret: string): Handler {
 }
 
 /** Starts a recording HTTP server on 127.0.0.1 (or `host`) with port 0. */
-export async function startServer(handler: Handler = (_req, _body, res) => res.end('OK'), host = '127.0.0.1'): Promise<TestServer> {
+export async function startServer(
+  handler: Handler = (_req, _body, res) => res.end('OK'),
+  host = '127.0.0.1',
+): Promise<TestServer> {
   const requests: Recorded[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const index = requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, receivedAt: Date.now() }) - 1;
+      const index =
+        requests.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body,
+          receivedAt: Date.now(),
+        }) - 1;
       handler(req, body, res, index);
     });
   });
@@ -84,7 +94,10 @@ export function hugeBodyHandler(total: number, fill: string, options: { contentL
   let gone!: () => void;
   state.clientGone = new Promise<void>((resolve) => (gone = resolve));
   const handler: Handler = (_req, _body, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain', ...(options.contentLength ? { 'content-length': String(total) } : {}) });
+    res.writeHead(200, {
+      'content-type': 'text/plain',
+      ...(options.contentLength ? { 'content-length': String(total) } : {}),
+    });
     const chunk = Buffer.alloc(64 * 1024, fill);
     const pump = () => {
       while (state.written < total && !res.destroyed) {

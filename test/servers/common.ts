@@ -72,7 +72,12 @@ export async function serveWebhooks(options: ServerOptions, handle: WebhookHandl
         const v = req.headers[name];
         return Array.isArray(v) ? v[0] : v;
       };
-      received.push({ eventId: header('facesign-event-id'), signature: header('facesign-signature'), body: raw, status: answer.status });
+      received.push({
+        eventId: header('facesign-event-id'),
+        signature: header('facesign-signature'),
+        body: raw,
+        status: answer.status,
+      });
       const send = () => reply(answer.status, answer.body);
       if (options.delayMs) setTimeout(send, options.delayMs);
       else send();
@@ -99,17 +104,30 @@ export async function serveWebhooks(options: ServerOptions, handle: WebhookHandl
  * Lets a server module run as a script:
  * `npx tsx test/servers/correct.ts --port 4000 --secret whsec_test [--delay 1500]`.
  */
-export async function runAsScript(moduleUrl: string, start: (options: ServerOptions) => Promise<RunningServer>): Promise<void> {
+export async function runAsScript(
+  moduleUrl: string,
+  start: (options: ServerOptions) => Promise<RunningServer>,
+): Promise<void> {
   if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
   const { values } = parseArgs({
-    options: { port: { type: 'string', default: '3000' }, host: { type: 'string' }, secret: { type: 'string' }, delay: { type: 'string' } },
+    options: {
+      port: { type: 'string', default: '3000' },
+      host: { type: 'string' },
+      secret: { type: 'string' },
+      delay: { type: 'string' },
+    },
   });
   const secret = values.secret ?? process.env.FACESIGN_WEBHOOK_SECRET;
   if (!secret) {
     process.stderr.write('error: pass --secret or set FACESIGN_WEBHOOK_SECRET\n');
     process.exit(2);
   }
-  const server = await start({ secret, port: Number(values.port), host: values.host, delayMs: values.delay ? Number(values.delay) : undefined }).catch((err: Error) => {
+  const server = await start({
+    secret,
+    port: Number(values.port),
+    host: values.host,
+    delayMs: values.delay ? Number(values.delay) : undefined,
+  }).catch((err: Error) => {
     process.stderr.write(`error: cannot listen: ${err.message}\n`);
     process.exit(1);
   });

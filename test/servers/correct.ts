@@ -6,7 +6,14 @@ import { runAsScript, serveWebhooks, type RunningServer, type ServerOptions } fr
  * signature's form before the constant-time compare, de-duplicate by event id, ignore unknown types.
  */
 
-const KNOWN = new Set(['session.created', 'session.started', 'session.verified', 'session.failed', 'session.cancelled', 'session.expired']);
+const KNOWN = new Set([
+  'session.created',
+  'session.started',
+  'session.verified',
+  'session.failed',
+  'session.cancelled',
+  'session.expired',
+]);
 
 function signatureMatches(raw: Buffer, header: unknown, secret: string): boolean {
   if (typeof header !== 'string' || !/^[0-9a-f]{64}$/.test(header)) return false;
@@ -18,7 +25,8 @@ function signatureMatches(raw: Buffer, header: unknown, secret: string): boolean
 export function startCorrectServer(options: ServerOptions): Promise<RunningServer> {
   const processed = new Set<string>();
   return serveWebhooks(options, (req, raw) => {
-    if (!signatureMatches(raw, req.headers['facesign-signature'], options.secret)) return { status: 400, body: 'Invalid signature' };
+    if (!signatureMatches(raw, req.headers['facesign-signature'], options.secret))
+      return { status: 400, body: 'Invalid signature' };
     let event: { id?: unknown; type?: unknown };
     try {
       event = JSON.parse(raw.toString('utf8')) as typeof event;

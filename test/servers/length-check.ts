@@ -17,7 +17,8 @@ function lengthCheckedSignature(raw: Buffer, header: unknown, secret: string): b
 export function startLengthCheckServer(options: ServerOptions): Promise<RunningServer> {
   const processed = new Set<string>();
   return serveWebhooks(options, (req, raw) => {
-    if (!lengthCheckedSignature(raw, req.headers['facesign-signature'], options.secret)) return { status: 400, body: 'Invalid signature' };
+    if (!lengthCheckedSignature(raw, req.headers['facesign-signature'], options.secret))
+      return { status: 400, body: 'Invalid signature' };
     const event = JSON.parse(raw.toString('utf8')) as { id: string };
     if (processed.has(event.id)) return { status: 200, body: 'Already processed' };
     processed.add(event.id);

@@ -23,7 +23,8 @@ function signatureOfStringified(raw: Buffer, header: unknown, secret: string): b
 export function startStringifyServer(options: ServerOptions): Promise<RunningServer> {
   const processed = new Set<string>();
   return serveWebhooks(options, (req, raw) => {
-    if (!signatureOfStringified(raw, req.headers['facesign-signature'], options.secret)) return { status: 400, body: 'Invalid signature' };
+    if (!signatureOfStringified(raw, req.headers['facesign-signature'], options.secret))
+      return { status: 400, body: 'Invalid signature' };
     const event = JSON.parse(raw.toString('utf8')) as { id: string };
     if (processed.has(event.id)) return { status: 200, body: 'Already processed' };
     processed.add(event.id);

@@ -15,7 +15,9 @@ function signatureOfReserialized(raw: Buffer, header: unknown, secret: string): 
   } catch {
     return false;
   }
-  const expected = createHmac('sha256', secret).update(JSON.stringify(parsed, null, 2)).digest();
+  const expected = createHmac('sha256', secret)
+    .update(JSON.stringify(parsed, null, 2))
+    .digest();
   return timingSafeEqual(Buffer.from(header, 'hex'), expected);
 }
 

@@ -16,7 +16,14 @@ const NAME = /^[A-Za-z_:][A-Za-z0-9_:.-]*/;
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 function isXmlChar(cp: number): boolean {
-  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+  return (
+    cp === 0x9 ||
+    cp === 0xa ||
+    cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) ||
+    (cp >= 0xe000 && cp <= 0xfffd) ||
+    (cp >= 0x10000 && cp <= 0x10ffff)
+  );
 }
 
 export function parseXmlStrict(xml: string): XmlElement {
@@ -133,7 +140,11 @@ export function parseXmlStrict(xml: string): XmlElement {
   if (xml.startsWith('<?xml', i)) {
     const end = xml.indexOf('?>', i);
     if (end < 0) fail('unterminated XML declaration');
-    if (!/^<\?xml\s+version=(["'])1\.[0-9]+\1(\s+encoding=(["'])[A-Za-z][A-Za-z0-9._-]*\3)?(\s+standalone=(["'])(yes|no)\5)?\s*\?>$/.test(xml.slice(i, end + 2))) {
+    if (
+      !/^<\?xml\s+version=(["'])1\.[0-9]+\1(\s+encoding=(["'])[A-Za-z][A-Za-z0-9._-]*\3)?(\s+standalone=(["'])(yes|no)\5)?\s*\?>$/.test(
+        xml.slice(i, end + 2),
+      )
+    ) {
       fail('malformed XML declaration');
     }
     i = end + 2;

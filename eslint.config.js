@@ -1,0 +1,26 @@
+// ESLint flat config: the recommended JavaScript and typescript-eslint rules. Formatting is Prettier's job.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
+      // Escaping and validating control bytes is much of what this tool does.
+      'no-control-regex': 'off',
+    },
+  },
+  {
+    // Tests poke at untyped JSON from the CLI and servers.
+    files: ['test/**', 'scripts/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+);
