@@ -1,0 +1,89 @@
+import type { CommandDefinition } from '../definition.js';
+import { jsonOption, secretOption } from '../options.js';
+import { numberArg } from '../parse.js';
+
+export const listen: CommandDefinition = {
+  name: 'listen',
+  description: 'the built-in test receiver: verifies signatures, de-duplicates, logs, captures, injects faults',
+  options: [
+    {
+      flags: '--port <n>',
+      description: 'port to listen on; 0 picks a free one',
+      parse: numberArg('--port'),
+      default: 3000,
+    },
+    { flags: '--host <address>', description: 'address to bind', default: '127.0.0.1' },
+    { flags: '--path <path>', description: 'the webhook path', default: '/webhooks/facesign' },
+    secretOption(', else one is generated and printed once'),
+    {
+      flags: '--fail-first <n>',
+      description: 'answer --fail-status to the first n attempts of each event id',
+      parse: numberArg('--fail-first'),
+    },
+    {
+      flags: '--fail-status <code>',
+      description: 'status for --fail-first and --fail-rate (300-599)',
+      parse: numberArg('--fail-status'),
+      default: 500,
+    },
+    {
+      flags: '--status <code>',
+      description: 'always answer this status (a 2xx one still processes the event)',
+      parse: numberArg('--status'),
+    },
+    {
+      flags: '--delay <ms>',
+      description: 'hold every answer back this long',
+      parse: numberArg('--delay', { unit: 'ms' }),
+    },
+    { flags: '--hang', description: "never answer (to test a sender's timeout)" },
+    {
+      flags: '--fail-rate <p>',
+      description: 'fail this share of deliveries with --fail-status: 0 to 1, or a percentage (30%)',
+    },
+    { flags: '--seed <n>', description: 'seed for --fail-rate, to repeat a run', parse: numberArg('--seed') },
+    {
+      flags: '--save <dir>',
+      description: 'write each delivery to DIR as a capture file (JSON, raw body in base64), in arrival order',
+    },
+    {
+      flags: '--max-body <size>',
+      description: 'answer 413 to bodies over this size (bytes, or 512kb, 2mb)',
+      default: '1mb',
+    },
+    {
+      flags: '--exit-after <n>',
+      description: 'exit 0 after n accepted deliveries',
+      parse: numberArg('--exit-after', { min: 1 }),
+    },
+    {
+      flags: '--max-wait <seconds>',
+      description: 'stop after this long; exit 1 if --exit-after was not reached',
+      parse: numberArg('--max-wait', { unit: 's' }),
+    },
+    {
+      flags: '--history <n>',
+      description: 'how many deliveries GET /__facesign/deliveries keeps',
+      parse: numberArg('--history'),
+      default: 1000,
+    },
+    {
+      flags: '--history-bytes <size>',
+      description: 'the most body bytes the history keeps (oldest dropped first)',
+      default: '64mb',
+    },
+    jsonOption('print NDJSON: a ready object, one object per delivery, then a summary'),
+  ],
+  notes:
+    '\nVerdicts: wrong path 404, wrong method 405, body over --max-body 413, bad or missing signature 400,\n' +
+    '  invalid JSON 400, duplicate event id 200 "Already processed", else 200 "OK".\n',
+  examples: [
+    'facesign-webhooks listen',
+    'facesign-webhooks listen --port 4000 --secret whsec_test --save ./captures',
+    'facesign-webhooks listen --fail-first 2 --fail-status 503',
+    'facesign-webhooks listen --port 0 --json --exit-after 3 --max-wait 30',
+    'curl -s localhost:3000/__facesign/deliveries',
+    "curl -s 'localhost:3000/__facesign/deliveries?since=100&limit=50'",
+  ],
+  run: async (options) => (await import('../../commands/listen.js')).runListen(options),
+};
