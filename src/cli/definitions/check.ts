@@ -13,7 +13,8 @@ import { collect, numberArg } from '../parse.js';
 export const check: CommandDefinition = {
   name: 'check',
   description:
-    'a conformance suite for your webhook endpoint: signatures, duplicates, bad input, a burst; exit 1 if any case fails',
+    'a conformance suite for your webhook endpoint: signatures, duplicates, bad input, a burst; exit 1 if any case ' +
+    'fails',
   options: [
     toOption('your endpoint'),
     secretOption(ASKED_ON_A_TERMINAL),
@@ -21,7 +22,8 @@ export const check: CommandDefinition = {
     {
       flags: '--only <ids>',
       description:
-        'run only these cases (comma-separated; groups: valid = the six valid.*, raw-body = the four raw-body.*); repeatable',
+        'run only these cases (comma-separated; groups: valid = the six valid.*, raw-body = the four raw-body.*); ' +
+        'repeatable',
       parse: collect,
     },
     { flags: '--skip <ids>', description: 'skip these cases (comma-separated); repeatable', parse: collect },

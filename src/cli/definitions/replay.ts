@@ -11,7 +11,8 @@ export const replay: CommandDefinition = {
     {
       flags: '--only <outcomes>',
       description:
-        'replay only captures listen gave this verdict: accepted, duplicate, rejected, fault (comma-separated); repeatable',
+        'replay only captures listen gave this verdict: accepted, duplicate, rejected, fault (comma-separated); ' +
+        'repeatable',
       parse: collect,
     },
     {
@@ -27,12 +28,14 @@ export const replay: CommandDefinition = {
     {
       flags: '--resign',
       description:
-        'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET); captures whose signature listen did not find valid keep theirs',
+        'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET); captures whose signature listen did not ' +
+        'find valid keep theirs',
     },
     {
       flags: '--resign-all',
       description:
-        'like --resign, but also sign captures whose original signature was missing or invalid (tampered, wrong secret)',
+        'like --resign, but also sign captures whose original signature was missing or invalid (tampered, wrong ' +
+        'secret)',
     },
     { flags: '--secret <secret>', description: 'the secret for --resign' },
     timeoutOption(),

@@ -14,7 +14,8 @@ import { numberArg } from '../parse.js';
 export const retrySim: CommandDefinition = {
   name: 'retry-sim',
   description:
-    "deliver one event on FaceSign's retry schedule (5s, 30s, 2m, 10m, 1h), in real time or compressed; report every attempt",
+    "deliver one event on FaceSign's retry schedule (5s, 30s, 2m, 10m, 1h), in real time or compressed; report every " +
+    'attempt',
   arguments: [{ name: '[type]', description: 'an event type or its short name (default: session.verified)' }],
   options: [
     ...eventOptions(),

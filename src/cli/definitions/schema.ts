@@ -18,7 +18,8 @@ export const schema: CommandDefinition = {
     {
       flags: '--out <dir>',
       description:
-        'write the documents to this directory instead of stdout (all: one file per type, the envelope and the combined schema)',
+        'write the documents to this directory instead of stdout (all: one file per type, the envelope and the ' +
+        'combined schema)',
     },
     jsonOption('print the document as one compact line (with --out: one NDJSON record per file written)'),
   ],

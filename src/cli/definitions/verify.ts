@@ -20,8 +20,10 @@ export const verify: CommandDefinition = {
   examples: [
     'facesign-webhooks verify captures/000001-20261126T064112.123Z-evt_abc.json --secret whsec_test',
     'facesign-webhooks verify --request request.http --strict',
-    'facesign-webhooks verify --payload body.json --signature 4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3 --secret mysecret',
-    'cat body.json | facesign-webhooks verify --payload - --header "FaceSign-Signature: $SIG" --header "FaceSign-Event-Id: evt_123" --json',
+    'facesign-webhooks verify --payload body.json --signature ' +
+      '4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3 --secret mysecret',
+    'cat body.json | facesign-webhooks verify --payload - --header "FaceSign-Signature: $SIG" --header ' +
+      '"FaceSign-Event-Id: evt_123" --json',
   ],
   footer: '\nExit codes: 0 valid, 1 invalid (or warnings under --strict), 2 unreadable input or no secret.\n',
   run: async (options) => (await import('../../commands/verify.js')).runVerify(options),
