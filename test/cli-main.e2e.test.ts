@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 
@@ -58,5 +60,56 @@ describe('main() runs only when called', () => {
     const bad = await runCli(['send', '--repeat', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--repeat takes a whole number of at least 1');
+  });
+});
+
+/** Runs the built CLI with a module loader hook and returns its result and every module URL it loaded. */
+async function runLogged(args: string[]): Promise<{ code: number | null; stdout: string; loaded: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'fw-help-'));
+  try {
+    const log = join(dir, 'loaded.log');
+    writeFileSync(log, '');
+    writeFileSync(
+      join(dir, 'hooks.mjs'),
+      "import { appendFileSync } from 'node:fs';\n" +
+        'export async function load(url, context, next) {\n' +
+        '  appendFileSync(process.env.FW_LOAD_LOG, url + "\\n");\n  return next(url, context);\n}\n',
+    );
+    const hooks = JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href);
+    writeFileSync(join(dir, 'preload.mjs'), `import { register } from 'node:module';\nregister(${hooks});\n`);
+    const run = await runCli(args, {
+      env: { NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'preload.mjs')).href}`, FW_LOAD_LOG: log },
+    });
+    return { code: run.code, stdout: run.stdout, loaded: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The bundle's files a run loaded, by name: cli.js, shared chunk-XXXX.js, and command modules (send-XXXX.js). */
+const bundleFiles = (loaded: string[]) =>
+  loaded.filter((url) => url.includes('/dist/cli/')).map((url) => url.slice(url.lastIndexOf('/') + 1));
+const ROOT = new URL('..', import.meta.url).href;
+const notShared = (names: string[]) => names.filter((name) => name !== 'cli.js' && !/^chunk-\w+\.js$/.test(name));
+
+describe('--help registers commands from the table without loading them', () => {
+  it.each([[['--help']], [['send', '--help']], [['listen', '--help']], [['fixture', '--help']]])(
+    '%j loads no command module, no undici and no prompts',
+    async (args) => {
+      const run = await runLogged(args);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('Usage: facesign-webhooks');
+      expect(bundleFiles(run.loaded)[0]).toBe('cli.js');
+      expect(notShared(bundleFiles(run.loaded))).toEqual([]);
+      // The repository's own path is left out: its folder may well be called "undici".
+      const outside = run.loaded.map((url) => (url.startsWith(ROOT) ? url.slice(ROOT.length) : url));
+      expect(outside.join('\n')).not.toMatch(/undici|inquirer/);
+    },
+  );
+
+  it('the control: running a command loads its module', async () => {
+    const run = await runLogged(['events']);
+    expect(run.code).toBe(0);
+    expect(notShared(bundleFiles(run.loaded))).toEqual([expect.stringMatching(/^events-\w+\.js$/)]);
   });
 });
