@@ -22,6 +22,25 @@ function intArg(name: string, min = 0, max?: { value: number; why: string }) {
   };
 }
 
+/** A whole number from min to max: listen's flags checked in flag terms (the receiver names its fields). */
+function rangeArg(name: string, min: number, max: number) {
+  return (value: string) => {
+    const n = intArg(name)(value);
+    if (n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max} (got ${n}).`);
+    return n;
+  };
+}
+
+/** listen's webhook path: starts with / and holds no spaces, ? or #. */
+function pathArg(value: string): string {
+  if (!value.startsWith('/') || /[\s?#]/.test(value))
+    throw new InvalidArgumentError(
+      `--path "${value}" must start with / and hold no spaces, ? or # (e.g. /webhooks/facesign).`,
+    );
+  return value;
+}
+
 // A Node timer holds at most 2^31-1 ms; a longer one fires after 1 ms, so such values are refused.
 const TIMER_LIMIT = { value: MAX_TIMER_MS, why: 'ms, about 24.8 days: the longest a timer holds' };
 const timeoutArg = intArg('--timeout', 1, TIMER_LIMIT);
@@ -339,9 +358,9 @@ export function buildProgram(only?: string): Command {
     program
       .command('listen')
       .description('the built-in test receiver: verifies signatures, de-duplicates, logs, captures, injects faults')
-      .option('--port <n>', 'port to listen on; 0 picks a free one', intArg('--port'), 3000)
+      .option('--port <n>', 'port to listen on; 0 picks a free one', rangeArg('--port', 0, 65535), 3000)
       .option('--host <address>', 'address to bind', '127.0.0.1')
-      .option('--path <path>', 'the webhook path', '/webhooks/facesign')
+      .option('--path <path>', 'the webhook path', pathArg, '/webhooks/facesign')
       .option(
         '--secret <secret>',
         `the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET, else one is generated and printed once)`,
@@ -351,7 +370,12 @@ export function buildProgram(only?: string): Command {
         'answer --fail-status to the first n attempts of each event id',
         intArg('--fail-first'),
       )
-      .option('--fail-status <code>', 'status for --fail-first and --fail-rate (300-599)', intArg('--fail-status'), 500)
+      .option(
+        '--fail-status <code>',
+        'status for --fail-first and --fail-rate (300-599)',
+        rangeArg('--fail-status', 300, 599),
+        500,
+      )
       .option('--status <code>', 'always answer this status (a 2xx one still processes the event)', intArg('--status'))
       .option('--delay <ms>', 'hold every answer back this long', intArg('--delay', 0, TIMER_LIMIT))
       .option('--hang', "never answer (to test a sender's timeout)")
