@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { usageError } from '../errors.js';
 import { assertJsonDepth } from '../events/json.js';
+import { headersFromRaw } from './headers.js';
+import type { Judgement } from './judge.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * One delivery as `listen --save` writes it: everything needed to verify or replay it byte for byte.
@@ -214,4 +218,155 @@ function wrongTypedField(c: Partial<Record<keyof Capture, unknown>>): string | u
     if (v.status !== undefined && typeof v.status !== 'number') return 'verdict.status is not a number';
   }
   return undefined;
+}
+
+/**
+ * One delivery's capture, kept small because the history holds a thousand of them: the request's
+ * raw header list and body bytes, the verdict, and a few numbers. The encodings a capture file
+ * shows (headers, base64 and text of the body, the ISO time) are made when read.
+ * `JSON.stringify` gives the full capture file (through `toJSON`).
+ */
+export class ReceivedCapture implements Capture {
+  constructor(
+    readonly sequence: number,
+    private readonly receivedAt: number,
+    readonly remote_address: string | null,
+    readonly remote_port: number | null,
+    readonly method: string,
+    readonly path: string,
+    /** The raw header list joined with NUL (which no header can hold): one string to keep, not dozens. */
+    private readonly rawHeaderText: string,
+    private readonly body: Buffer,
+    private readonly tooLarge: boolean,
+    readonly verdict: CaptureVerdict,
+    /** The body's size when `body` was left out (the history's copy of a body over its byte cap). */
+    private readonly omittedBytes?: number,
+  ) {}
+
+  /** The same capture without its body bytes, for a history that cannot hold them. */
+  withoutBody(): ReceivedCapture {
+    return new ReceivedCapture(
+      this.sequence,
+      this.receivedAt,
+      this.remote_address,
+      this.remote_port,
+      this.method,
+      this.path,
+      this.rawHeaderText,
+      EMPTY,
+      this.tooLarge,
+      this.verdict,
+      this.body.length,
+    );
+  }
+
+  /** What keeping this capture costs, roughly in bytes: body, headers and the ids read from the body. */
+  get weight(): number {
+    const v = this.verdict;
+    return (
+      this.body.length +
+      this.rawHeaderText.length +
+      (v.event_id?.length ?? 0) +
+      (v.event_type?.length ?? 0) +
+      (v.session_id?.length ?? 0) +
+      (v.user_id?.length ?? 0) +
+      (v.reason?.length ?? 0)
+    );
+  }
+
+  /** The bytes the capture file's body fields are made from. */
+  get bodyBuffer(): Buffer {
+    return this.body;
+  }
+
+  /** The size of the body bytes this copy holds (0 once left out). */
+  get bodyLength(): number {
+    return this.body.length;
+  }
+
+  /** The capture's JSON in bounded pieces (see `captureJsonPieces`). */
+  jsonPieces(indent: 0 | 2 = 0): Generator<string> {
+    return captureJsonPieces(this, this.body, indent);
+  }
+
+  get version(): 1 {
+    return 1;
+  }
+
+  get received_at(): string {
+    return new Date(this.receivedAt).toISOString();
+  }
+
+  get body_bytes(): number {
+    return this.omittedBytes ?? this.body.length;
+  }
+
+  get body_discarded(): true | undefined {
+    return this.tooLarge ? true : undefined;
+  }
+
+  get body_omitted(): true | undefined {
+    return this.omittedBytes !== undefined ? true : undefined;
+  }
+
+  get headers(): Record<string, string> {
+    return headersFromRaw(this.rawHeaderList());
+  }
+
+  private rawHeaderList(): string[] {
+    return this.rawHeaderText === '' ? [] : this.rawHeaderText.split('\0');
+  }
+
+  get raw_headers(): [string, string][] {
+    const raw = this.rawHeaderList();
+    const out: [string, string][] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+    return out;
+  }
+
+  get body_base64(): string {
+    return this.body.toString('base64');
+  }
+
+  get body_text(): string {
+    return this.body.toString('utf8');
+  }
+
+  /** The capture as a plain object, in the file's field order. */
+  toJSON(): Capture {
+    return {
+      version: 1,
+      sequence: this.sequence,
+      received_at: this.received_at,
+      remote_address: this.remote_address,
+      remote_port: this.remote_port,
+      method: this.method,
+      path: this.path,
+      headers: this.headers,
+      raw_headers: this.raw_headers,
+      body_base64: this.body_base64,
+      body_text: this.body_text,
+      body_bytes: this.body_bytes,
+      ...(this.tooLarge ? { body_discarded: true as const } : {}),
+      ...(this.omittedBytes !== undefined ? { body_omitted: true as const } : {}),
+      verdict: this.verdict,
+    };
+  }
+}
+
+/** The verdict a capture records: the judgement's, with what was answered (or that nothing was). */
+export function recordedVerdict(judgement: Judgement, hang: boolean, delayMs: number): CaptureVerdict {
+  const verdict = judgement.verdict;
+  if (hang) {
+    // The judgement is kept (signature, ids); only the answer is withheld.
+    return {
+      ...verdict,
+      status: 0,
+      outcome: 'fault',
+      reason: `no answer (--hang)${verdict.reason ? `; would have been ${verdict.status}: ${verdict.reason}` : ''}`,
+    };
+  }
+  verdict.response_body = judgement.responseBody;
+  if (delayMs > 0) verdict.delayed_ms = delayMs;
+  return verdict;
 }

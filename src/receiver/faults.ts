@@ -1,5 +1,6 @@
 import { createSeededRandom } from '../random.js';
 import type { InjectedFault } from './judge.js';
+import { AttemptCounts } from './ledger.js';
 
 /** Re-exported: `--fail-rate --seed` repeats a run. */
 export { createSeededRandom };
@@ -24,29 +25,26 @@ export interface FaultDecision {
   statusOverride?: number;
 }
 
-/** Attempt counters are kept for this many event ids at most (oldest forgotten first). */
-const MAX_TRACKED_IDS = 100_000;
-
 /**
  * Counts attempts per event id and decides which delivery gets a fault. No I/O: the only state
  * is the counters and the seeded random sequence. Order: --status, then --fail-first, then --fail-rate.
+ * `countAttempt` counts one more attempt of an id and returns the count (the receiver's ledger keeps
+ * them); by default the plan keeps its own.
  */
-export function createFaultPlan(settings: FaultSettings): {
+export function createFaultPlan(
+  settings: FaultSettings,
+  countAttempt: (eventId: string) => number = counter(),
+): {
   decide(eventId: string): FaultDecision;
   seed: number | undefined;
 } {
-  const attempts = new Map<string, number>();
   const failStatus = settings.failStatus ?? 500;
   const seed = settings.failRate !== undefined ? (settings.seed ?? Math.floor(Math.random() * 2 ** 31)) : settings.seed;
   const random = createSeededRandom(seed ?? 0);
   return {
     seed,
     decide(eventId) {
-      const attempt = (attempts.get(eventId) ?? 0) + 1;
-      attempts.set(eventId, attempt);
-      // Forgets the id first seen longest ago (a Map keeps insertion order).
-      if (attempt === 1 && attempts.size > MAX_TRACKED_IDS) attempts.delete(attempts.keys().next().value as string);
-
+      const attempt = countAttempt(eventId);
       const status = settings.status;
       if (status !== undefined && (status < 200 || status > 299)) {
         return { attempt, fault: { status, reason: `--status ${status}` } };
@@ -64,4 +62,9 @@ export function createFaultPlan(settings: FaultSettings): {
       return { attempt, statusOverride: status };
     },
   };
+}
+
+function counter(): (eventId: string) => number {
+  const attempts = new AttemptCounts();
+  return (eventId) => attempts.add(eventId);
 }

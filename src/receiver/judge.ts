@@ -83,13 +83,104 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+type SignatureVerdict = CaptureVerdict['signature'];
+
+/** Each verdict is made in one shape: status, outcome, signature, the ids, then reason and attempt. */
+function makeVerdict(
+  facts: EventFacts,
+  status: number,
+  outcome: CaptureVerdict['outcome'],
+  signature: SignatureVerdict,
+  reason: string | undefined,
+  attempt?: number,
+): CaptureVerdict {
+  const v: CaptureVerdict = {
+    status,
+    outcome,
+    signature,
+    event_id: facts.event_id,
+    event_type: facts.event_type,
+    session_id: facts.session_id,
+    user_id: facts.user_id,
+  };
+  if (reason !== undefined) v.reason = reason;
+  if (attempt !== undefined) v.attempt = attempt;
+  return v;
+}
+
+function rejection(
+  facts: EventFacts,
+  status: number,
+  signature: SignatureVerdict,
+  reason: string,
+  responseBody: string,
+  headers: Record<string, string> = NO_HEADERS,
+): Judgement {
+  return { verdict: makeVerdict(facts, status, 'rejected', signature, reason), responseBody, headers };
+}
+
+/** The first thing wrong with where and how the request came (path, method, size); undefined when none. */
+function envelopeProblem(req: ReceivedRequest, ctx: JudgeContext, facts: EventFacts): Judgement | undefined {
+  const path = targetPath(req.target);
+  const wanted = ctx.path.replace(/\/+$/, '') || '/';
+  if (path === null || (path !== wanted && path !== `${wanted}/`)) {
+    return rejection(
+      facts,
+      404,
+      'unchecked',
+      `wrong path ${JSON.stringify(req.target.slice(0, 200))}; webhooks go to ${ctx.path}`,
+      `Not found: POST webhooks to ${ctx.path}`,
+    );
+  }
+  if (req.method !== 'POST') {
+    return rejection(
+      facts,
+      405,
+      'unchecked',
+      `wrong method ${req.method}; FaceSign sends POST`,
+      'Method not allowed: FaceSign webhooks are POST',
+      { Allow: 'POST' },
+    );
+  }
+  if (req.bodyTooLarge) {
+    const cap = formatBytes(ctx.maxBodyBytes);
+    const reason = `body of ${req.bodyBytesSeen} bytes or more is over the ${cap} cap`;
+    return rejection(facts, 413, 'unchecked', reason, `Payload too large: the limit is ${cap}`);
+  }
+  return undefined;
+}
+
+/** The first thing wrong with the body (signature, JSON, event id); undefined when none. */
+function bodyProblem(
+  req: ReceivedRequest,
+  ctx: JudgeContext,
+  facts: EventFacts,
+  parsed: unknown,
+  jsonError: string | undefined,
+): Judgement | undefined {
+  const sig = verifySignature(req.body, req.headers[SIGNATURE_FIELD], ctx.secret);
+  if (!sig.ok) {
+    const kind =
+      sig.reason === 'missing' || sig.reason === 'prefixed' || sig.reason === 'uppercase' || sig.reason === 'malformed'
+        ? sig.reason
+        : 'mismatch';
+    return rejection(facts, 400, kind, sig.message, `Invalid signature: ${sig.message}`);
+  }
+  if (jsonError !== undefined) {
+    return rejection(facts, 400, 'valid', `body is not valid JSON (${jsonError})`, 'Invalid JSON');
+  }
+  if (facts.event_id === null || typeof (parsed as { id?: unknown })?.id !== 'string') {
+    return rejection(facts, 400, 'valid', 'body is not a FaceSign event: no string "id"', 'Invalid event: no id');
+  }
+  return undefined;
+}
+
 /**
  * Judges one request the way a correct FaceSign handler would (provider docs, "Complete webhook
  * handler"): path, method, size, signature over the raw bytes, JSON, then injected faults, then
  * idempotency by event id. Pure apart from the two callbacks; never throws on any input.
  */
 export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement {
-  const headerEventId = headerValue(req.headers, EVENT_ID_FIELD);
   let parsed: unknown;
   let jsonError: string | undefined;
   if (!req.bodyTooLarge && req.body.length > captureLimits.maxStringChars) {
@@ -101,82 +192,14 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
       jsonError = (err as Error).message;
     }
   }
-  const facts = readEventFacts(parsed, headerEventId);
-  // Each verdict is made once, in one shape: status, outcome, signature, reason, the ids, attempt.
-  const verdict = (
-    status: number,
-    outcome: CaptureVerdict['outcome'],
-    signature: CaptureVerdict['signature'],
-    reason: string | undefined,
-    attempt?: number,
-  ): CaptureVerdict => {
-    const v: CaptureVerdict = {
-      status,
-      outcome,
-      signature,
-      event_id: facts.event_id,
-      event_type: facts.event_type,
-      session_id: facts.session_id,
-      user_id: facts.user_id,
-    };
-    if (reason !== undefined) v.reason = reason;
-    if (attempt !== undefined) v.attempt = attempt;
-    return v;
-  };
-  const reject = (
-    status: number,
-    signature: CaptureVerdict['signature'],
-    reason: string,
-    responseBody: string,
-    headers: Record<string, string> = NO_HEADERS,
-  ): Judgement => ({
-    verdict: verdict(status, 'rejected', signature, reason),
-    responseBody,
-    headers,
-  });
-
-  const path = targetPath(req.target);
-  const wanted = ctx.path.replace(/\/+$/, '') || '/';
-  if (path === null || (path !== wanted && path !== `${wanted}/`)) {
-    return reject(
-      404,
-      'unchecked',
-      `wrong path ${JSON.stringify(req.target.slice(0, 200))}; webhooks go to ${ctx.path}`,
-      `Not found: POST webhooks to ${ctx.path}`,
-    );
-  }
-  if (req.method !== 'POST') {
-    return reject(
-      405,
-      'unchecked',
-      `wrong method ${req.method}; FaceSign sends POST`,
-      'Method not allowed: FaceSign webhooks are POST',
-      { Allow: 'POST' },
-    );
-  }
-  if (req.bodyTooLarge) {
-    const reason = `body of ${req.bodyBytesSeen} bytes or more is over the ${formatBytes(ctx.maxBodyBytes)} cap`;
-    return reject(413, 'unchecked', reason, `Payload too large: the limit is ${formatBytes(ctx.maxBodyBytes)}`);
-  }
-  const sig = verifySignature(req.body, req.headers[SIGNATURE_FIELD], ctx.secret);
-  if (!sig.ok) {
-    const kind =
-      sig.reason === 'missing' || sig.reason === 'prefixed' || sig.reason === 'uppercase' || sig.reason === 'malformed'
-        ? sig.reason
-        : 'mismatch';
-    return reject(400, kind, sig.message, `Invalid signature: ${sig.message}`);
-  }
-  if (jsonError !== undefined) {
-    return reject(400, 'valid', `body is not valid JSON (${jsonError})`, 'Invalid JSON');
-  }
-  if (facts.event_id === null || typeof (parsed as { id?: unknown })?.id !== 'string') {
-    return reject(400, 'valid', 'body is not a FaceSign event: no string "id"', 'Invalid event: no id');
-  }
-  const eventId = facts.event_id;
+  const facts = readEventFacts(parsed, headerValue(req.headers, EVENT_ID_FIELD));
+  const problem = envelopeProblem(req, ctx, facts) ?? bodyProblem(req, ctx, facts, parsed, jsonError);
+  if (problem !== undefined) return problem;
+  const eventId = facts.event_id as string;
   const decision = ctx.decideFault?.(eventId) ?? { attempt: 1 };
   if (decision.fault) {
     return {
-      verdict: verdict(decision.fault.status, 'fault', 'valid', decision.fault.reason, decision.attempt),
+      verdict: makeVerdict(facts, decision.fault.status, 'fault', 'valid', decision.fault.reason, decision.attempt),
       responseBody: `Internal error (injected: ${decision.fault.reason})`,
       headers: NO_HEADERS,
     };
@@ -185,13 +208,13 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
   const status = decision.statusOverride ?? 200;
   if (ctx.isProcessed(eventId)) {
     return {
-      verdict: verdict(status, 'duplicate', 'valid', 'event id already processed', decision.attempt),
+      verdict: makeVerdict(facts, status, 'duplicate', 'valid', 'event id already processed', decision.attempt),
       responseBody: 'Already processed',
       headers: NO_HEADERS,
     };
   }
   return {
-    verdict: verdict(status, 'accepted', 'valid', undefined, decision.attempt),
+    verdict: makeVerdict(facts, status, 'accepted', 'valid', undefined, decision.attempt),
     responseBody: 'OK',
     headers: NO_HEADERS,
   };
