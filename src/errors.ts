@@ -28,3 +28,14 @@ export class CliError extends Error {
 export function usageError(message: string, hint?: string): CliError {
   return new CliError(message, { exitCode: EXIT.usage, hint });
 }
+
+/** An input error that names the field of a core function's options; the CLI shows it under the field's flag. */
+export class FieldError extends CliError {
+  readonly field: string;
+
+  constructor(field: string, message: string, hint?: string) {
+    super(message, { exitCode: EXIT.usage, hint });
+    this.name = 'FieldError';
+    this.field = field;
+  }
+}

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { usageError } from './errors.js';
 import { canPrompt, promptSecret } from './prompts.js';
 
@@ -83,4 +84,9 @@ export async function resolveSecret(flag: string | undefined, env: NodeJS.Proces
     return typed;
   }
   throw usageError('no webhook secret', `pass --secret SECRET or set ${SECRET_ENV}`);
+}
+
+/** A secret for one run only (a receiver nobody configured): shown once, so the sender can use it. */
+export function generateSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64url')}`;
 }

@@ -1,6 +1,7 @@
 import type { DeliveryResult } from '../delivery/deliver.js';
 import type { WebhookRequest } from '../delivery/request.js';
 import { SIGNATURE_HEADER } from '../signature/index.js';
+import { formatMs } from '../report/format.js';
 import { previewBody, safeText } from '../report/text.js';
 import { BYTE_FORMS } from './byte-forms.js';
 import { NON_ASCII_SIGNATURE_LABELS, SLOW_MS, type CheckCase, type CheckCaseId, type CheckWant } from './cases.js';
@@ -50,10 +51,6 @@ export const DUPLICATE_NOTE =
 /** How to get the raw bytes in the frameworks people ask about most. */
 const RAW_BYTES_HOW = "Express: express.raw({ type: 'application/json' }); Flask: request.get_data()";
 
-function formatDuration(ms: number): string {
-  return ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
-}
-
 function isClass(status: number | undefined, base: number): boolean {
   return status !== undefined && status >= base && status < base + 100;
 }
@@ -68,7 +65,7 @@ export function describeResult(res: DeliveryResult): string {
   const body = previewBody(res.responseBody, 40);
   const shown = body === '' ? '' : ` ${body}`;
   const redirect = res.location !== undefined ? ` → ${safeText(res.location)} (not followed)` : '';
-  return `${res.status}${redirect}${shown} in ${formatDuration(res.latencyMs)}`;
+  return `${res.status}${redirect}${shown} in ${formatMs(res.latencyMs)}`;
 }
 
 /** A burst in a few words: `20/20 2xx, slowest 41 ms` or `17/20 2xx; 3× 503`. */
@@ -89,7 +86,7 @@ function describeBurst(deliveries: CheckDelivery[]): string {
     others.set(key, (others.get(key) ?? 0) + 1);
   }
   const rest = [...others].map(([k, n]) => `${n}× ${k}`).join(', ');
-  return `${ok}/${results.length} 2xx${rest ? `; ${rest}` : ''}, slowest ${formatDuration(slowest)}`;
+  return `${ok}/${results.length} 2xx${rest ? `; ${rest}` : ''}, slowest ${formatMs(slowest)}`;
 }
 
 function describeHappened(c: CheckCase, deliveries: CheckDelivery[]): string {
@@ -246,7 +243,7 @@ export function judgeCase(c: CheckCase, deliveries: CheckDelivery[], options: Ju
     return {
       ...base,
       outcome: 'warn',
-      hint: `respond quickly, process asynchronously: answer 2xx first and queue the work (took ${formatDuration(slowest)}, over ${SLOW_MS / 1000} s)`,
+      hint: `respond quickly, process asynchronously: answer 2xx first and queue the work (took ${formatMs(slowest)}, over ${SLOW_MS / 1000} s)`,
     };
   }
   return { ...base, outcome: 'pass' };

@@ -1,7 +1,8 @@
 import type { DeliveryResult } from '../delivery/deliver.js';
 import type { WebhookRequest } from '../delivery/request.js';
 import { displayUrl, urlCredentials, withoutCredentials } from '../delivery/target.js';
-import { formatMs, shellQuote, type Output } from './output.js';
+import { formatMs, isoTime, roundTo, shellQuote } from './format.js';
+import type { Output } from './output.js';
 import { previewBody, safeText } from './text.js';
 
 /** The NDJSON shape of one delivery (documented in the README; keep it stable). */
@@ -22,12 +23,12 @@ export function deliveryRecord(
     ok: res.ok,
     expected: extra.expected,
     met: extra.met,
-    latency_ms: Math.round(res.latencyMs * 10) / 10,
+    latency_ms: roundTo(res.latencyMs),
     response_body: res.responseBody ?? null,
     response_truncated: res.truncated,
     location: res.location ?? null,
     error: res.error ?? null,
-    started_at: new Date(res.startedAt).toISOString(),
+    started_at: isoTime(res.startedAt),
   };
 }
 
