@@ -59,7 +59,8 @@ export function warnSecretAccident(
   warned.add(secret);
   const them = accident.includes(' and ') || accident.endsWith('s') ? 'them' : 'it';
   write(
-    `warning: the secret from ${SOURCE_NAMES[source]} has ${accident}; it is used as given — if your endpoint's secret does not, remove ${them} where the secret is set\n`,
+    `warning: the secret from ${SOURCE_NAMES[source]} has ${accident}; it is used as given — ` +
+      `if your endpoint's secret does not, remove ${them} where the secret is set\n`,
   );
 }
 

@@ -19,7 +19,8 @@ export function describeUnreachable(report: CheckReport): { message: string; hin
   const at = `cannot reach ${report.url}`;
   if (kind === 'refused')
     return {
-      message: `connection refused at ${report.url} — is your app running? start it (and wait for its port) before check`,
+      message:
+        `connection refused at ${report.url} — is your app running? ` + 'start it (and wait for its port) before check',
     };
   if (kind === 'tls') {
     // The delivery layer names the case (network-error.ts); the hint says which flag or scheme fixes it.

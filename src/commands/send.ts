@@ -140,7 +140,8 @@ export function checkSendFlags(o: SendOptions): void {
       );
     if (o.repeat !== undefined) {
       throw usageError(
-        '--count and --repeat cannot be combined: load mode sends distinct events, --repeat resends one identical delivery',
+        '--count and --repeat cannot be combined: ' +
+          'load mode sends distinct events, --repeat resends one identical delivery',
         'use --count N for load, or --repeat N for identical deliveries',
       );
     }

@@ -89,7 +89,8 @@ export function timeoutFlag(value: string | number | undefined, fallback: number
   const n = positiveInt(value, flag, fallback);
   if (n > MAX_TIMER_MS)
     throw usageError(
-      `${flag} can be at most ${MAX_TIMER_MS} ms (about ${describeMs(MAX_TIMER_MS)}, the longest a timer holds); got ${n}`,
+      `${flag} can be at most ${MAX_TIMER_MS} ms ` +
+        `(about ${describeMs(MAX_TIMER_MS)}, the longest a timer holds); got ${n}`,
     );
   return n;
 }
@@ -116,7 +117,8 @@ export function tlsOptionsFrom(
     ca = readInput(flags.ca, '--ca file').toString('utf8');
     const blocks = ca.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
     const hint =
-      "give a PEM file of CA certificates (-----BEGIN CERTIFICATE----- …), e.g. the CA that signed the endpoint's certificate";
+      'give a PEM file of CA certificates (-----BEGIN CERTIFICATE----- …), ' +
+      "e.g. the CA that signed the endpoint's certificate";
     if (blocks.length === 0) throw usageError(`--ca "${flags.ca}" holds no PEM certificate`, hint);
     for (const block of blocks) {
       try {
@@ -128,7 +130,8 @@ export function tlsOptionsFrom(
   }
   if (flags.insecure)
     warn(
-      "warning: --insecure: the endpoint's TLS certificate is not checked; anyone in between could read and change the deliveries",
+      "warning: --insecure: the endpoint's TLS certificate is not checked; " +
+        'anyone in between could read and change the deliveries',
     );
   return { insecure: flags.insecure || undefined, ca };
 }

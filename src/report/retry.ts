@@ -116,9 +116,8 @@ export function printRetryHead(out: Output, run: RetrySimRun, extra: { timeoutMs
   const { c } = out;
   const { req, schedule, speed } = run;
   const pace = speed === 1 ? ', real time' : `, ×${speed} faster`;
-  out.line(
-    `${c.bold('retry-sim')} ${c.bold(req.eventType)} ${c.dim(safeText(req.eventId))} → ${safeText(displayUrl(run.url))}`,
-  );
+  const to = safeText(displayUrl(run.url));
+  out.line(`${c.bold('retry-sim')} ${c.bold(req.eventType)} ${c.dim(safeText(req.eventId))} → ${to}`);
   out.line(
     c.dim(
       `schedule ${formatSchedule(schedule)} (up to ${schedule.length + 1} attempts, ` +
