@@ -9,7 +9,6 @@ import {
   type CheckCaseId,
 } from '../check/cases.js';
 import { runCheck, type RunCheckOptions } from '../check/run.js';
-import { describeUnreachable } from '../check/unreachable.js';
 import { DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
 import { displayUrl, resolveTarget } from '../delivery/target.js';
 import { CliError, EXIT, usageError } from '../errors.js';
@@ -19,6 +18,7 @@ import {
   checkHeadLine,
   checkSummaryLine,
   createCheckTable,
+  describeUnreachable,
   secretMismatchLine,
   summaryRecord,
 } from '../report/check.js';
