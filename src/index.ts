@@ -177,13 +177,13 @@ export {
   type RunRetriesOptions,
   type WaitInfo,
 } from './retry/index.js';
-export { simulateRetries, type SimulateRetriesOptions } from './commands/retry-sim.js';
+export { simulateRetries, type SimulateRetriesOptions } from './retry/simulate.js';
 // The rest of what the CLI does, as functions: load mode (`send --count`), `flow --shuffle`,
 // `--curl`, `replay`, and the names of the environment variables it reads.
 export { runLoad, requestFactory, type LoadOptions, type LoadReport } from './delivery/load.js';
 export { createSeededRandom as seededRandom, shuffleOrder } from './random.js';
 export { curlCommand } from './report/delivery.js';
-export { planReplay, listCaptureFiles, replayHeaders, type ReplayItem } from './commands/replay.js';
+export { planReplay, listCaptureFiles, replayHeaders, type ReplayItem } from './replay/plan.js';
 export { MAX_BURST } from './check/cases.js';
 export { TARGET_ENV } from './delivery/target.js';
 export { SECRET_ENV } from './secret.js';

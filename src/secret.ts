@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { usageError } from './errors.js';
 import { canPrompt, promptSecret } from './prompts.js';
 
@@ -58,7 +59,8 @@ export function warnSecretAccident(
   warned.add(secret);
   const them = accident.includes(' and ') || accident.endsWith('s') ? 'them' : 'it';
   write(
-    `warning: the secret from ${SOURCE_NAMES[source]} has ${accident}; it is used as given — if your endpoint's secret does not, remove ${them} where the secret is set\n`,
+    `warning: the secret from ${SOURCE_NAMES[source]} has ${accident}; it is used as given — ` +
+      `if your endpoint's secret does not, remove ${them} where the secret is set\n`,
   );
 }
 
@@ -83,4 +85,9 @@ export async function resolveSecret(flag: string | undefined, env: NodeJS.Proces
     return typed;
   }
   throw usageError('no webhook secret', `pass --secret SECRET or set ${SECRET_ENV}`);
+}
+
+/** A secret for one run only (a receiver nobody configured): shown once, so the sender can use it. */
+export function generateSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64url')}`;
 }

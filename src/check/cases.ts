@@ -2,7 +2,7 @@ import { buildEvent, type FaceSignEvent } from '../events/build.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 import { prepareRequest, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
 import { signPayload, SIGNATURE_HEADER } from '../signature/index.js';
-import { usageError } from '../errors.js';
+import { FieldError, usageError } from '../errors.js';
 import {
   BYTE_FORMS,
   escapedBody,
@@ -88,6 +88,7 @@ function parseIds(values: string[] | string | undefined, flag: string): Set<Chec
 
 /** The cases to run, in the suite's order: `--only` narrows, then `--skip` removes. */
 export function selectCases(only?: string[] | string, skip?: string[] | string): CheckCaseId[] {
+  // The flags' names, not the fields': the messages are part of the library's tested surface.
   const onlyIds = parseIds(only, '--only');
   const skipIds = parseIds(skip, '--skip');
   const selected = CHECK_CASE_IDS.filter((id) => (onlyIds.size === 0 || onlyIds.has(id)) && !skipIds.has(id));
@@ -142,6 +143,126 @@ function withBody(req: WebhookRequest, body: Buffer, secret: string): WebhookReq
   return { ...req, body, headers: { ...req.headers, [name]: signPayload(body, secret) } };
 }
 
+/** What planning one case needs: the shared request options and how to prepare a signed event. */
+interface Planner {
+  base: { url: string; secret: string; headers?: string[] };
+  burst: number;
+  prepare(type: EventType, signature?: SignatureMode): WebhookRequest;
+}
+
+function planValid(id: CheckCaseId, p: Planner): CheckCase {
+  const type = id.slice('valid.'.length) as EventType;
+  return {
+    id,
+    title: `${type}, validly signed`,
+    want: 'accept',
+    expected: `2xx, fast (< ${SLOW_MS / 1000} s)`,
+    steps: [{ label: type, request: p.prepare(type) }],
+    parallel: false,
+  };
+}
+
+function planByteForm(id: keyof typeof BYTE_FORMS, p: Planner): CheckCase {
+  const form = BYTE_FORMS[id];
+  const signed = (label: string, event: FaceSignEvent, body: (e: FaceSignEvent) => Buffer): CheckStep => ({
+    label,
+    request: withBody(prepareRequest(event, p.base), body(event), p.base.secret),
+  });
+  const steps: Record<keyof typeof BYTE_FORMS, () => CheckStep[]> = {
+    'raw-body.utf8': () => [signed('raw UTF-8', rawBodyEvent(), utf8Body)],
+    'raw-body.escapes': () => [signed('\\u00e9 and \\/', rawBodyEvent(), escapedBody)],
+    'raw-body.numbers': () => [signed('1.50 and 0.10', rawBodyEvent(), numbersBody)],
+    // Plain ASCII events, so each step differs from the compact form by whitespace alone.
+    'raw-body.whitespace': () => [
+      signed('indented', buildEvent('session.verified'), indentedBody),
+      signed('", " and ": "', buildEvent('session.failed'), spacedBody),
+    ],
+  };
+  return { id, title: form.title, want: 'accept', expected: '2xx', steps: steps[form.id](), parallel: false };
+}
+
+function planMalformed(id: CheckCaseId, p: Planner): CheckCase {
+  const valid = () => p.prepare('session.verified');
+  const signatureOf = (req: WebhookRequest) => req.headers[SIGNATURE_HEADER] ?? '';
+  const nonHex = valid();
+  const utf8Tail = valid();
+  const latin1Tail = valid();
+  return reject(id, 'a signature of the wrong length, not hex, or 64 bytes that are not ASCII', [
+    { label: 'wrong length', request: p.prepare('session.verified', 'malformed') },
+    { label: '64 chars, not hex', request: withSignature(nonHex, nonHexSignature(signatureOf(nonHex))) },
+    {
+      label: NON_ASCII_SIGNATURE_LABELS[0],
+      request: withSignature(utf8Tail, utf8TailSignature(signatureOf(utf8Tail))),
+    },
+    {
+      label: NON_ASCII_SIGNATURE_LABELS[1],
+      request: withSignature(latin1Tail, latin1TailSignature(signatureOf(latin1Tail))),
+    },
+  ]);
+}
+
+function planBurst(id: CheckCaseId, burst: number, p: Planner): CheckCase {
+  return {
+    id,
+    title: `${burst} distinct valid events at once`,
+    want: 'accept',
+    expected: `all ${burst} 2xx`,
+    // Round-robin over the six types, so the burst looks like real traffic.
+    steps: Array.from({ length: burst }, (_, i) => {
+      const type = EVENT_TYPES[i % EVENT_TYPES.length]!;
+      return { label: `#${i + 1}`, request: p.prepare(type) };
+    }),
+    parallel: true,
+  };
+}
+
+function planOther(id: CheckCaseId, p: Planner): CheckCase {
+  switch (id) {
+    case 'duplicate': {
+      const request = p.prepare('session.verified');
+      return {
+        id,
+        title: 'the same event delivered twice',
+        want: 'accept',
+        expected: '2xx both times',
+        steps: [
+          { label: '1st', request },
+          { label: '2nd', request },
+        ],
+        parallel: false,
+      };
+    }
+    case 'wrong-secret':
+      return reject(id, 'signed with another secret', [
+        { label: 'wrong secret', request: p.prepare('session.verified', 'invalid') },
+      ]);
+    case 'no-signature':
+      return reject(id, `no ${SIGNATURE_HEADER} header`, [
+        { label: 'no header', request: p.prepare('session.verified', 'missing') },
+      ]);
+    case 'malformed-signature':
+      return planMalformed(id, p);
+    case 'tampered-body':
+      return reject(id, 'body altered after signing', [
+        { label: 'altered body', request: p.prepare('session.verified', 'tampered') },
+      ]);
+    case 'unknown-type': {
+      const event = buildEvent('session.verified', { fixture: { type: UNKNOWN_EVENT_TYPE } });
+      return {
+        id,
+        title: `a future event type (${UNKNOWN_EVENT_TYPE}), validly signed`,
+        want: 'accept',
+        expected: '2xx (ignored)',
+        steps: [{ label: UNKNOWN_EVENT_TYPE, request: prepareRequest(event, p.base) }],
+        parallel: false,
+      };
+    }
+    case 'burst':
+      return planBurst(id, p.burst, p);
+  }
+  throw new Error(`unplanned case ${String(id)}`);
+}
+
 /**
  * The suite as data: each case's events built, serialized and signed (or mis-signed on purpose).
  * No I/O; every event gets fresh ids so a handler's de-duplication cannot hide a case.
@@ -150,114 +271,18 @@ export function planCheck(options: PlanOptions): CheckCase[] {
   const ids = options.cases ?? CHECK_CASE_IDS;
   const burst = options.burst ?? DEFAULT_BURST;
   if (!Number.isInteger(burst) || burst < 1 || burst > MAX_BURST) {
-    throw usageError(`--burst must be a whole number from 1 to ${MAX_BURST} (got "${burst}")`);
+    throw new FieldError('burst', `burst must be a whole number from 1 to ${MAX_BURST} (got "${burst}")`);
   }
   const base = { url: options.url, secret: options.secret, headers: options.headers };
-  const prepare = (type: EventType, signature: SignatureMode = 'valid') =>
-    prepareRequest(buildEvent(type), { ...base, signature });
-
+  const planner: Planner = {
+    base,
+    burst,
+    prepare: (type, signature = 'valid') => prepareRequest(buildEvent(type), { ...base, signature }),
+  };
   return ids.map((id): CheckCase => {
-    if (id.startsWith('valid.')) {
-      const type = id.slice('valid.'.length) as EventType;
-      return {
-        id,
-        title: `${type}, validly signed`,
-        want: 'accept',
-        expected: `2xx, fast (< ${SLOW_MS / 1000} s)`,
-        steps: [{ label: type, request: prepare(type) }],
-        parallel: false,
-      };
-    }
-    if (id in BYTE_FORMS) {
-      const form = BYTE_FORMS[id as keyof typeof BYTE_FORMS];
-      const signed = (label: string, event: FaceSignEvent, body: (e: FaceSignEvent) => Buffer): CheckStep => ({
-        label,
-        request: withBody(prepareRequest(event, base), body(event), options.secret),
-      });
-      const steps: Record<keyof typeof BYTE_FORMS, () => CheckStep[]> = {
-        'raw-body.utf8': () => [signed('raw UTF-8', rawBodyEvent(), utf8Body)],
-        'raw-body.escapes': () => [signed('\\u00e9 and \\/', rawBodyEvent(), escapedBody)],
-        'raw-body.numbers': () => [signed('1.50 and 0.10', rawBodyEvent(), numbersBody)],
-        // Plain ASCII events, so each step differs from the compact form by whitespace alone.
-        'raw-body.whitespace': () => [
-          signed('indented', buildEvent('session.verified'), indentedBody),
-          signed('", " and ": "', buildEvent('session.failed'), spacedBody),
-        ],
-      };
-      return { id, title: form.title, want: 'accept', expected: '2xx', steps: steps[form.id](), parallel: false };
-    }
-    switch (id) {
-      case 'duplicate': {
-        const request = prepare('session.verified');
-        return {
-          id,
-          title: 'the same event delivered twice',
-          want: 'accept',
-          expected: '2xx both times',
-          steps: [
-            { label: '1st', request },
-            { label: '2nd', request },
-          ],
-          parallel: false,
-        };
-      }
-      case 'wrong-secret':
-        return reject(id, 'signed with another secret', [
-          { label: 'wrong secret', request: prepare('session.verified', 'invalid') },
-        ]);
-      case 'no-signature':
-        return reject(id, `no ${SIGNATURE_HEADER} header`, [
-          { label: 'no header', request: prepare('session.verified', 'missing') },
-        ]);
-      case 'malformed-signature': {
-        const valid = () => prepare('session.verified');
-        const signatureOf = (req: WebhookRequest) => req.headers[SIGNATURE_HEADER] ?? '';
-        const nonHex = valid();
-        const utf8Tail = valid();
-        const latin1Tail = valid();
-        return reject(id, 'a signature of the wrong length, not hex, or 64 bytes that are not ASCII', [
-          { label: 'wrong length', request: prepare('session.verified', 'malformed') },
-          { label: '64 chars, not hex', request: withSignature(nonHex, nonHexSignature(signatureOf(nonHex))) },
-          {
-            label: NON_ASCII_SIGNATURE_LABELS[0],
-            request: withSignature(utf8Tail, utf8TailSignature(signatureOf(utf8Tail))),
-          },
-          {
-            label: NON_ASCII_SIGNATURE_LABELS[1],
-            request: withSignature(latin1Tail, latin1TailSignature(signatureOf(latin1Tail))),
-          },
-        ]);
-      }
-      case 'tampered-body':
-        return reject(id, 'body altered after signing', [
-          { label: 'altered body', request: prepare('session.verified', 'tampered') },
-        ]);
-      case 'unknown-type': {
-        const event = buildEvent('session.verified', { fixture: { type: UNKNOWN_EVENT_TYPE } });
-        return {
-          id,
-          title: `a future event type (${UNKNOWN_EVENT_TYPE}), validly signed`,
-          want: 'accept',
-          expected: '2xx (ignored)',
-          steps: [{ label: UNKNOWN_EVENT_TYPE, request: prepareRequest(event, base) }],
-          parallel: false,
-        };
-      }
-      case 'burst':
-        return {
-          id,
-          title: `${burst} distinct valid events at once`,
-          want: 'accept',
-          expected: `all ${burst} 2xx`,
-          // Round-robin over the six types, so the burst looks like real traffic.
-          steps: Array.from({ length: burst }, (_, i) => {
-            const type = EVENT_TYPES[i % EVENT_TYPES.length]!;
-            return { label: `#${i + 1}`, request: prepare(type) };
-          }),
-          parallel: true,
-        };
-    }
-    throw new Error(`unplanned case ${String(id)}`);
+    if (id.startsWith('valid.')) return planValid(id, planner);
+    if (id in BYTE_FORMS) return planByteForm(id as keyof typeof BYTE_FORMS, planner);
+    return planOther(id, planner);
   });
 }
 

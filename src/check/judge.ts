@@ -1,6 +1,7 @@
 import type { DeliveryResult } from '../delivery/deliver.js';
 import type { WebhookRequest } from '../delivery/request.js';
 import { SIGNATURE_HEADER } from '../signature/index.js';
+import { formatMs } from '../report/format.js';
 import { previewBody, safeText } from '../report/text.js';
 import { BYTE_FORMS } from './byte-forms.js';
 import { NON_ASCII_SIGNATURE_LABELS, SLOW_MS, type CheckCase, type CheckCaseId, type CheckWant } from './cases.js';
@@ -37,7 +38,10 @@ export interface JudgeOptions {
   /** The per-request deadline the run used (for the hint about timeouts). */
   timeoutMs: number;
   durationMs?: number;
-  /** Where in the same run a validly signed event got a 2xx (so the secret is right): `raw-body.whitespace (indented)`. */
+  /**
+   * Where in the same run a validly signed event got a 2xx (so the secret is right):
+   * `raw-body.whitespace (indented)`.
+   */
   accepted?: string;
   /** The run's diagnosis, when it explains this case's failure better than the case can. */
   diagnosis?: CheckDiagnosis;
@@ -45,14 +49,11 @@ export interface JudgeOptions {
 
 /** The duplicate row's note: what check cannot see, and where the README shows how to test it. */
 export const DUPLICATE_NOTE =
-  'check sees the status codes only, not whether the work ran twice: assert on side effects in a test of your own (README, "Use it as a library")';
+  'check sees the status codes only, not whether the work ran twice: ' +
+  'assert on side effects in a test of your own (README, "Use it as a library")';
 
 /** How to get the raw bytes in the frameworks people ask about most. */
 const RAW_BYTES_HOW = "Express: express.raw({ type: 'application/json' }); Flask: request.get_data()";
-
-function formatDuration(ms: number): string {
-  return ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
-}
 
 function isClass(status: number | undefined, base: number): boolean {
   return status !== undefined && status >= base && status < base + 100;
@@ -68,7 +69,7 @@ export function describeResult(res: DeliveryResult): string {
   const body = previewBody(res.responseBody, 40);
   const shown = body === '' ? '' : ` ${body}`;
   const redirect = res.location !== undefined ? ` → ${safeText(res.location)} (not followed)` : '';
-  return `${res.status}${redirect}${shown} in ${formatDuration(res.latencyMs)}`;
+  return `${res.status}${redirect}${shown} in ${formatMs(res.latencyMs)}`;
 }
 
 /** A burst in a few words: `20/20 2xx, slowest 41 ms` or `17/20 2xx; 3× 503`. */
@@ -89,7 +90,7 @@ function describeBurst(deliveries: CheckDelivery[]): string {
     others.set(key, (others.get(key) ?? 0) + 1);
   }
   const rest = [...others].map(([k, n]) => `${n}× ${k}`).join(', ');
-  return `${ok}/${results.length} 2xx${rest ? `; ${rest}` : ''}, slowest ${formatDuration(slowest)}`;
+  return `${ok}/${results.length} 2xx${rest ? `; ${rest}` : ''}, slowest ${formatMs(slowest)}`;
 }
 
 function describeHappened(c: CheckCase, deliveries: CheckDelivery[]): string {
@@ -129,18 +130,31 @@ function acceptHint(
   if (status === 404 || status === 405)
     return `nothing handles POST ${safePath(d.request.url)}: check the URL and path (default /webhooks/facesign)`;
   if (options.diagnosis === 'secret-mismatch' && isRefusal(status)) {
-    return `rejected with ${status}, like every validly signed event of this run: the secrets most likely differ (see the summary)`;
+    return (
+      `rejected with ${status}, like every validly signed event of this run: ` +
+      'the secrets most likely differ (see the summary)'
+    );
   }
   const form = BYTE_FORMS[id as keyof typeof BYTE_FORMS];
   if (form) {
     if (isClass(status, 500)) {
-      return `the handler failed (${status}) on a valid event written as ${d.label}: accept any valid JSON layout and UTF-8 text (check your app's log)`;
+      return (
+        `the handler failed (${status}) on a valid event written as ${d.label}: ` +
+        "accept any valid JSON layout and UTF-8 text (check your app's log)"
+      );
     }
     const seen = options.accepted ? ` while ${options.accepted} was accepted` : '';
-    return `a validly signed body (${d.label}) was rejected with ${status}${seen}: the handler verifies a re-serialized body, not the bytes FaceSign signed (${form.lost}): verify the HMAC over the raw bytes as received (${RAW_BYTES_HOW})`;
+    return (
+      `a validly signed body (${d.label}) was rejected with ${status}${seen}: ` +
+      `the handler verifies a re-serialized body, not the bytes FaceSign signed (${form.lost}): ` +
+      `verify the HMAC over the raw bytes as received (${RAW_BYTES_HOW})`
+    );
   }
   if (id === 'burst' && failedCount < total) {
-    return `${failedCount} of ${total} concurrent deliveries failed: handle parallel requests (no global lock, enough DB connections) and answer 2xx fast`;
+    return (
+      `${failedCount} of ${total} concurrent deliveries failed: ` +
+      'handle parallel requests (no global lock, enough DB connections) and answer 2xx fast'
+    );
   }
   if (id === 'duplicate' && d.label === '2nd') {
     return `a repeated event id is normal (FaceSign retries): answer 2xx again and skip the work, not ${status}`;
@@ -148,15 +162,26 @@ function acceptHint(
   if (id === 'unknown-type') {
     return isClass(status, 500)
       ? 'the handler crashed on an event type it does not know: let the default branch acknowledge with 2xx'
-      : 'acknowledge event types you do not know with 2xx and ignore them (FaceSign may add types; if valid.* cases fail too, fix those first)';
+      : 'acknowledge event types you do not know with 2xx and ignore them ' +
+          '(FaceSign may add types; if valid.* cases fail too, fix those first)';
   }
   if (isClass(status, 500)) {
-    return `the handler failed (${status}) on a valid ${d.request.eventType} event: check your app's log (the event is shaped like fixtures/${d.request.eventType}.json)`;
+    return (
+      `the handler failed (${status}) on a valid ${d.request.eventType} event: ` +
+      `check your app's log (the event is shaped like fixtures/${d.request.eventType}.json)`
+    );
   }
   if (options.accepted) {
-    return `a correctly signed event was rejected with ${status} while ${options.accepted} was accepted: the handler verifies a re-serialized body; verify the HMAC-SHA256 of the raw body bytes as received (not a re-serialized JSON.parse result; ${RAW_BYTES_HOW})`;
+    return (
+      `a correctly signed event was rejected with ${status} while ${options.accepted} was accepted: ` +
+      'the handler verifies a re-serialized body; verify the HMAC-SHA256 of the raw body bytes as received ' +
+      `(not a re-serialized JSON.parse result; ${RAW_BYTES_HOW})`
+    );
   }
-  return `a correctly signed event was rejected with ${status}: verify the HMAC-SHA256 of the raw body bytes as received (not a re-serialized JSON.parse result) with the endpoint secret`;
+  return (
+    `a correctly signed event was rejected with ${status}: verify the HMAC-SHA256 of the raw body bytes ` +
+    'as received (not a re-serialized JSON.parse result) with the endpoint secret'
+  );
 }
 
 function rejectHint(id: CheckCaseId, d: CheckDelivery, failures: CheckDelivery[]): string {
@@ -170,13 +195,19 @@ function rejectHint(id: CheckCaseId, d: CheckDelivery, failures: CheckDelivery[]
       case 'tampered-body':
         return 'a body changed after signing was accepted: verify the HMAC over the exact raw bytes before parsing';
       default:
-        return 'a signature made with another secret was accepted: verify every request with your endpoint secret before acting';
+        return (
+          'a signature made with another secret was accepted: ' +
+          'verify every request with your endpoint secret before acting'
+        );
     }
   }
   if (isClass(status, 500)) {
     switch (id) {
       case 'no-signature':
-        return `the handler crashed (${status}) on a missing ${SIGNATURE_HEADER} header: check it is present before comparing, and answer 400`;
+        return (
+          `the handler crashed (${status}) on a missing ${SIGNATURE_HEADER} header: ` +
+          'check it is present before comparing, and answer 400'
+        );
       case 'malformed-signature':
         return malformedCrashHint(status, d, failures);
       default:
@@ -199,10 +230,19 @@ function malformedCrashHint(status: number, d: CheckDelivery, failures: CheckDel
     const also = crashedNonAscii.length
       ? ` (and on 64-byte signatures that are not ASCII: ${crashedNonAscii.join(' and ')})`
       : '';
-    return `the handler crashed (${status}) on a signature of the wrong length${also}: crypto.timingSafeEqual throws when lengths differ, as in the docs' sample — do not just compare lengths: ${HEX_FIRST}`;
+    return (
+      `the handler crashed (${status}) on a signature of the wrong length${also}: ` +
+      "crypto.timingSafeEqual throws when lengths differ, as in the docs' sample — " +
+      `do not just compare lengths: ${HEX_FIRST}`
+    );
   }
   if (crashedNonAscii.length) {
-    return `the handler crashed (${status}) on a 64-byte signature that is not ASCII (${crashedNonAscii.join(' and ')}): a length check on the string passes it, then timingSafeEqual(Buffer.from(signature), …) or Python's hmac.compare_digest throws — ${HEX_FIRST}`;
+    return (
+      `the handler crashed (${status}) on a 64-byte signature that is not ASCII ` +
+      `(${crashedNonAscii.join(' and ')}): a length check on the string passes it, ` +
+      "then timingSafeEqual(Buffer.from(signature), …) or Python's hmac.compare_digest throws — " +
+      HEX_FIRST
+    );
   }
   return `the handler crashed (${status}) on a malformed signature ("${d.label}"): ${HEX_FIRST}`;
 }
@@ -246,7 +286,9 @@ export function judgeCase(c: CheckCase, deliveries: CheckDelivery[], options: Ju
     return {
       ...base,
       outcome: 'warn',
-      hint: `respond quickly, process asynchronously: answer 2xx first and queue the work (took ${formatDuration(slowest)}, over ${SLOW_MS / 1000} s)`,
+      hint:
+        'respond quickly, process asynchronously: answer 2xx first and queue the work ' +
+        `(took ${formatMs(slowest)}, over ${SLOW_MS / 1000} s)`,
     };
   }
   return { ...base, outcome: 'pass' };

@@ -1,16 +1,32 @@
 import { accessSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { CHECK_CASE_IDS, DEFAULT_BURST, planCheck, selectCases, type CheckCase } from '../check/cases.js';
-import { runCheck, type CheckReport } from '../check/run.js';
-import type { CaseResult, CheckOutcome } from '../check/judge.js';
+import {
+  CHECK_CASE_IDS,
+  DEFAULT_BURST,
+  planCheck,
+  selectCases,
+  type CheckCase,
+  type CheckCaseId,
+} from '../check/cases.js';
+import { runCheck, type RunCheckOptions } from '../check/run.js';
 import { DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
 import { displayUrl, resolveTarget } from '../delivery/target.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { watchInterrupt } from '../interrupt.js';
+import {
+  caseRecord,
+  checkHeadLine,
+  checkSummaryLine,
+  createCheckTable,
+  describeUnreachable,
+  secretMismatchLine,
+  summaryRecord,
+} from '../report/check.js';
+import { maskSecret } from '../report/format.js';
 import { formatJUnit } from '../report/junit.js';
-import { createOutput, formatMs, maskSecret, type Output } from '../report/output.js';
+import { createOutput, type Output } from '../report/output.js';
 import { resolveSecret, SECRET_ENV } from '../secret.js';
-import { positiveInt, timeoutFlag, tlsOptionsFrom } from './shared.js';
+import { asFlags, positiveInt, timeoutFlag, tlsOptionsFrom } from './shared.js';
 
 export const CHECK_REPORTERS = ['human', 'junit'] as const;
 export type CheckReporter = (typeof CHECK_REPORTERS)[number];
@@ -51,7 +67,10 @@ function existingAncestor(path: string): { path: string; isDir: boolean } {
   }
 }
 
-/** Checks the reporter flags fit together (pure apart from looking at the output's folder, which is created only when the report is written). */
+/**
+ * Checks the reporter flags fit together (pure apart from looking at the output's folder, which is
+ * created only when the report is written).
+ */
 export function planReport(options: Pick<CheckOptions, 'reporter' | 'output' | 'json'>): ReportPlan {
   const reporter = options.reporter ?? (options.output !== undefined ? 'junit' : 'human');
   if (!(CHECK_REPORTERS as readonly string[]).includes(reporter)) {
@@ -92,82 +111,6 @@ export function planReport(options: Pick<CheckOptions, 'reporter' | 'output' | '
   return { table: !options.json, junit: 'file', outputPath };
 }
 
-/** The NDJSON shape of one case (documented in the README; keep it stable). */
-export function caseRecord(r: CaseResult) {
-  return {
-    type: 'case',
-    id: r.id,
-    title: r.title,
-    outcome: r.outcome,
-    expected: r.expected,
-    happened: r.happened,
-    hint: r.hint ?? null,
-    note: r.note ?? null,
-    duration_ms: Math.round(r.durationMs * 10) / 10,
-    deliveries: r.deliveries.map((d) => ({
-      label: d.label,
-      event_id: d.request.eventId,
-      event_type: d.request.eventType,
-      signature_mode: d.request.signatureMode,
-      status: d.result.status ?? null,
-      ok: d.result.ok,
-      latency_ms: Math.round(d.result.latencyMs * 10) / 10,
-      response_body: d.result.responseBody ?? null,
-      error: d.result.error ?? null,
-    })),
-  };
-}
-
-export function summaryRecord(report: CheckReport) {
-  return {
-    type: 'summary',
-    url: report.url,
-    cases: report.cases.length,
-    passed: report.passed,
-    warned: report.warned,
-    failed: report.failed,
-    failed_ids: report.failedIds,
-    warned_ids: report.cases.filter((r) => r.outcome === 'warn').map((r) => r.id),
-    diagnosis: report.diagnosis ?? null,
-    summary: report.summary,
-    duration_ms: Math.round(report.durationMs),
-    interrupted: report.interrupted,
-    unreachable: report.unreachable ?? null,
-    ok: report.failed === 0 && !report.interrupted && !report.unreachable,
-  };
-}
-
-/** Prints the table one row at a time, with column widths fixed from the plan. */
-function createTable(out: Output, plan: CheckCase[]) {
-  const { c } = out;
-  const idWidth = Math.max(4, ...plan.map((p) => p.id.length));
-  const expWidth = Math.max(8, ...plan.map((p) => p.expected.length));
-  const mark: Record<CheckOutcome, string> = { pass: c.green('PASS'), warn: c.yellow('WARN'), fail: c.red('FAIL') };
-  return {
-    header() {
-      out.line(c.bold(`${'RESULT'}  ${'CASE'.padEnd(idWidth)}  ${'EXPECTED'.padEnd(expWidth)}  HAPPENED`));
-    },
-    row(r: CaseResult) {
-      out.line(`${mark[r.outcome]}    ${r.id.padEnd(idWidth)}  ${r.expected.padEnd(expWidth)}  ${r.happened}`);
-      if (r.hint) out.line(`${' '.repeat(8)}${c.dim('hint:')} ${r.hint}`);
-      if (r.note) out.line(`${' '.repeat(8)}${c.dim('note:')} ${r.note}`);
-    },
-  };
-}
-
-function summaryLine(out: Output, report: CheckReport): string {
-  const { c } = out;
-  const n = report.cases.length;
-  const parts = [
-    c.green(`${report.passed} passed`),
-    report.warned ? c.yellow(`${report.warned} warned`) : `0 warned`,
-    report.failed ? c.red(`${report.failed} failed`) : '0 failed',
-  ];
-  const names = report.failedIds.length ? ` (${report.failedIds.join(', ')})` : '';
-  const verdict = report.interrupted ? c.yellow('interrupted') : report.failed ? c.red('FAIL') : c.green('OK');
-  return `${verdict}: ${n} ${n === 1 ? 'case' : 'cases'}, ${parts.join(', ')}${names} in ${formatMs(report.durationMs)}`;
-}
-
 /**
  * Creates the report's missing folders (`reports/` in a fresh CI checkout) before anything is sent,
  * one level at a time: a recursive mkdir spins forever under /proc.
@@ -199,50 +142,6 @@ function writeJUnit(path: string, xml: string): void {
   }
 }
 
-function unreachableError(report: CheckReport): CliError {
-  const error = report.unreachable!;
-  const kind: string = error.kind;
-  if (kind === 'refused') {
-    return new CliError(
-      `connection refused at ${report.url} — is your app running? start it (and wait for its port) before check`,
-      { exitCode: EXIT.failed },
-    );
-  }
-  if (kind === 'tls') {
-    // The delivery layer names the case (network-error.ts); the hint says which flag or scheme fixes it.
-    const plain = /answered in plain HTTP/.exec(error.message);
-    if (plain) {
-      return new CliError(`cannot reach ${report.url}: the TLS handshake failed (the port answered in plain HTTP)`, {
-        exitCode: EXIT.failed,
-        hint: 'https:// to a plain-HTTP port? use http://',
-      });
-    }
-    if (/ speaks TLS/.test(error.message)) {
-      return new CliError(`cannot reach ${report.url}: the port speaks TLS, not plain HTTP`, {
-        exitCode: EXIT.failed,
-        hint: 'http:// to a TLS port? use https://',
-      });
-    }
-    const reason =
-      /^TLS error talking to [^:]+:\d+: (.*?)(?: — .*)?$/.exec(oneLine(error.message))?.[1] ?? oneLine(error.message);
-    return new CliError(`cannot reach ${report.url}: the TLS handshake failed (${reason})`, {
-      exitCode: EXIT.failed,
-      hint: "the server's certificate is not trusted here (self-signed or a private CA)? trust its CA with --ca FILE, or skip the check with --insecure",
-    });
-  }
-  if (kind === 'protocol' || error.code?.startsWith('HPE_')) {
-    return new CliError(`cannot reach ${report.url}: the answer is not HTTP/1.x (${oneLine(error.message)})`, {
-      exitCode: EXIT.failed,
-      hint: 'http:// to a TLS port? use https://; else check --to points at your web server, not another service',
-    });
-  }
-  return new CliError(`cannot reach ${report.url}: ${oneLine(error.message)}`, { exitCode: EXIT.failed });
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
 /** Where the secret came from, masked: the diagnosis names what to compare. */
 function secretSource(flag: string | undefined, secret: string): string {
   if (flag !== undefined) return `--secret ${maskSecret(secret)}`;
@@ -250,66 +149,68 @@ function secretSource(flag: string | undefined, secret: string): string {
   return `the secret typed at the prompt (${maskSecret(secret)})`;
 }
 
-export async function runCheckCommand(options: CheckOptions): Promise<number> {
-  const reportPlan = planReport(options);
-  const out = createOutput({ json: options.json });
-  const cases = selectCases(options.only, options.skip);
-  const burst = positiveInt(options.burst, '--burst', DEFAULT_BURST);
-  if (options.burst !== undefined && !cases.includes('burst')) {
-    const flag = options.only !== undefined && !selectCases(options.only).includes('burst') ? '--only' : '--skip';
-    throw usageError(
-      `--burst has no effect: ${flag} leaves out the burst case`,
-      `add burst to ${flag === '--only' ? '--only' : 'the cases (drop it from --skip)'}, or drop --burst`,
-    );
-  }
-  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
-  // The target has a default (as for send), so it is never asked; only a missing secret is.
-  const url = resolveTarget(options.to);
-  const secret = await resolveSecret(options.secret);
-  const plan = planCheck({ url, secret, cases, burst, headers: options.header });
-  const tls = tlsOptionsFrom(options, out.note);
-  if (reportPlan.outputPath) ensureOutputFolder(reportPlan.outputPath, options.output!);
-
-  const table = createTable(out, plan);
-  const line = (text?: string) => {
-    if (reportPlan.table) out.line(text);
-  };
-  line(
-    `check ${out.c.bold(displayUrl(url))} ${out.c.dim(`(secret ${maskSecret(secret)}, timeout ${timeoutMs} ms, ${plan.length} of ${CHECK_CASE_IDS.length} cases)`)}`,
-  );
-  line();
-  if (reportPlan.table) table.header();
-
+/** Prints the case rows as they come, and hands each case's record to --json. */
+async function runWithTable(out: Output, plan: CheckCase[], url: string, options: RunCheckOptions, table: boolean) {
+  const rows = createCheckTable(out, plan);
+  if (table) rows.header();
   const interrupt = watchInterrupt();
-  let report: CheckReport;
   try {
-    report = await runCheck(plan, url, {
-      ...tls,
-      timeoutMs,
+    return await runCheck(plan, url, {
+      ...options,
       signal: interrupt.signal,
       onCase: (r) => {
         out.record(caseRecord(r));
-        if (reportPlan.table) table.row(r);
+        if (table) rows.row(r);
       },
     });
   } finally {
     interrupt.dispose();
   }
+}
+
+/** `--burst` with no burst case among the cases would be silently ignored. */
+function checkBurstApplies(options: CheckOptions, cases: CheckCaseId[]): void {
+  if (options.burst !== undefined && !cases.includes('burst')) {
+    const onlyDropsIt = options.only !== undefined && !selectCases(options.only).includes('burst');
+    const flag = onlyDropsIt ? '--only' : '--skip';
+    throw usageError(
+      `--burst has no effect: ${flag} leaves out the burst case`,
+      `add burst to ${flag === '--only' ? '--only' : 'the cases (drop it from --skip)'}, or drop --burst`,
+    );
+  }
+}
+
+export async function runCheckCommand(options: CheckOptions): Promise<number> {
+  const reportPlan = planReport(options);
+  const out = createOutput({ json: options.json });
+  const cases = selectCases(options.only, options.skip);
+  const burst = positiveInt(options.burst, '--burst', DEFAULT_BURST);
+  checkBurstApplies(options, cases);
+  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
+  // The target has a default (as for send), so it is never asked; only a missing secret is.
+  const url = resolveTarget(options.to);
+  const secret = await resolveSecret(options.secret);
+  const plan = asFlags({ burst: '--burst' }, () => planCheck({ url, secret, cases, burst, headers: options.header }));
+  const tls = tlsOptionsFrom(options, out.note);
+  if (reportPlan.outputPath) ensureOutputFolder(reportPlan.outputPath, options.output!);
+
+  const line = (text?: string) => {
+    if (reportPlan.table) out.line(text);
+  };
+  const of = `${plan.length} of ${CHECK_CASE_IDS.length}`;
+  line(checkHeadLine(out, { url: displayUrl(url), secret: maskSecret(secret), timeoutMs, of }));
+  line();
+  const report = await runWithTable(out, plan, url, { ...tls, timeoutMs }, reportPlan.table);
 
   out.record(summaryRecord(report));
   const xml = formatJUnit(report);
   if (reportPlan.junit === 'file') writeJUnit(reportPlan.outputPath!, xml);
-  if (reportPlan.junit === 'stdout') process.stdout.write(xml);
-  if (report.unreachable) throw unreachableError(report);
+  if (reportPlan.junit === 'stdout') out.write(xml);
+  const unreachable = describeUnreachable(report);
+  if (unreachable) throw new CliError(unreachable.message, { exitCode: EXIT.failed, hint: unreachable.hint });
   line();
-  if (report.diagnosis === 'secret-mismatch') {
-    line(
-      out.c.red(
-        `the secrets most likely differ: every validly signed event was rejected with 4xx, in every byte form sent, and so was every bad signature. This run signed with ${secretSource(options.secret, secret)}: give check the secret your app verifies with.`,
-      ),
-    );
-  }
-  line(summaryLine(out, report));
+  if (report.diagnosis === 'secret-mismatch') line(secretMismatchLine(out, secretSource(options.secret, secret)));
+  line(checkSummaryLine(out, report));
   if (reportPlan.junit === 'file' && reportPlan.table)
     out.note(out.ce.dim(`JUnit report written to ${options.output}`));
   if (report.interrupted) return EXIT.interrupted;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildEvent, resolveEventType } from '../events/build.js';
 import { EVENT_TYPES } from '../events/types.js';
 import { EXIT, usageError } from '../errors.js';
+import { printFixture, printFixtureWritten } from '../report/events.js';
 import { createOutput } from '../report/output.js';
 import { buildOptionsFrom, type EventFlags } from './shared.js';
 
@@ -48,14 +49,10 @@ export function runFixtures(options: FixturesOptions): number {
           'check that the folder exists and is writable',
         );
       }
-      out.record({ type: 'fixture_written', event_type: event.type, path });
-      out.note(`wrote ${path}`);
+      printFixtureWritten(out, event.type, path);
     }
     return EXIT.ok;
   }
-  for (const event of events) {
-    out.record(event as unknown as Record<string, unknown>);
-    out.line(JSON.stringify(event, null, 2));
-  }
+  for (const event of events) printFixture(out, event);
   return EXIT.ok;
 }

@@ -7,6 +7,7 @@ import { EXIT, usageError } from '../errors.js';
 import { createSeededRandom, shuffleOrder } from '../random.js';
 import { createOutput } from '../report/output.js';
 import { printDelivery, printPreviews } from '../report/delivery.js';
+import { flowSummaryRecord } from '../report/send.js';
 import { safeText } from '../report/text.js';
 import { resolveSecret } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
@@ -116,14 +117,9 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
       const res = await deliver(req, { ...tls, timeoutMs, signal: interrupt.signal });
       printDelivery(out, req, res, { met: res.ok, expected: '2xx' });
       if (!res.ok) {
-        out.record({
-          type: 'summary',
-          session_id: sessionId,
-          outcome,
-          delivered,
-          total: requests.length,
-          stopped_at: req.eventType,
-        });
+        out.record(
+          flowSummaryRecord({ sessionId, outcome, delivered, total: requests.length, stoppedAt: req.eventType }),
+        );
         out.line(
           out.c.red(`flow stopped: ${req.eventType} was not accepted; ${delivered} of ${requests.length} delivered`),
         );
@@ -132,18 +128,11 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
       delivered++;
     }
     const interrupted = interrupt.signal.aborted && delivered < requests.length;
-    out.record({
-      type: 'summary',
-      session_id: sessionId,
-      outcome,
-      delivered,
-      total: requests.length,
-      stopped_at: null,
-      interrupted,
-    });
-    out.line(
-      `${interrupted ? out.c.yellow('interrupted') : out.c.green('flow complete')}: session ${safeText(sessionId)}, ${delivered} of ${requests.length} delivered`,
+    out.record(
+      flowSummaryRecord({ sessionId, outcome, delivered, total: requests.length, stoppedAt: null, interrupted }),
     );
+    const head = interrupted ? out.c.yellow('interrupted') : out.c.green('flow complete');
+    out.line(`${head}: session ${safeText(sessionId)}, ${delivered} of ${requests.length} delivered`);
     return interrupted ? EXIT.interrupted : EXIT.ok;
   } finally {
     interrupt.dispose();

@@ -11,6 +11,7 @@ import {
   type SchemaFormat,
 } from '../events/schema.js';
 import { EVENT_TYPES, normalizeEventType, type EventType } from '../events/types.js';
+import { printSchemaDocument, printSchemaWritten } from '../report/events.js';
 import { createOutput } from '../report/output.js';
 
 export interface SchemaOptions {
@@ -97,10 +98,7 @@ export function runSchema(options: SchemaOptions): number {
   const format = options.format ?? 'json-schema';
   const plan = planSchemaDocuments(options.type ?? 'all', format);
   if (options.out === undefined) {
-    // The document is the result: pretty JSON, or one compact line under --json.
-    process.stdout.write(
-      `${options.json ? JSON.stringify(plan.stdout.document) : JSON.stringify(plan.stdout.document, null, 2)}\n`,
-    );
+    printSchemaDocument(out, plan.stdout.document);
     return EXIT.ok;
   }
   if (options.out.trim() === '') throw usageError('--out is empty', 'e.g. --out ./schemas');
@@ -108,8 +106,7 @@ export function runSchema(options: SchemaOptions): number {
   for (const { file, document } of plan.files) {
     const path = join(options.out, file);
     writeAtomically(path, `${JSON.stringify(document, null, 2)}\n`);
-    out.record({ type: 'schema_written', format, file, path });
-    out.note(`wrote ${path}`);
+    printSchemaWritten(out, { format, file, path });
   }
   return EXIT.ok;
 }

@@ -1,12 +1,17 @@
-import { buildEvent, resolveEventType, type FaceSignEvent } from '../events/build.js';
+import { buildEvent, resolveEventType, type BuildOptions, type FaceSignEvent } from '../events/build.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 import { resolveTarget } from '../delivery/target.js';
 import { prepareRequest, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
 import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/deliver.js';
 import { parseExpectation, type Expectation } from '../delivery/expect.js';
+import { boundHeap, prepareLoadMode } from '../delivery/load-mode.js';
+import type { LoadReport } from '../delivery/load.js';
+import type { JsonObject } from '../events/json.js';
 import { CliError, usageError, EXIT } from '../errors.js';
 import { createOutput, type Output } from '../report/output.js';
 import { printDelivery, printPreviews } from '../report/delivery.js';
+import { loadStartNote, loadTotals, printLoadReport, type LoadRun } from '../report/load.js';
+import { printSendSummary, printSendTally } from '../report/send.js';
 import { resolveSecret } from '../secret.js';
 import { canPrompt } from '../prompts.js';
 import { watchInterrupt } from '../interrupt.js';
@@ -135,7 +140,8 @@ export function checkSendFlags(o: SendOptions): void {
       );
     if (o.repeat !== undefined) {
       throw usageError(
-        '--count and --repeat cannot be combined: load mode sends distinct events, --repeat resends one identical delivery',
+        '--count and --repeat cannot be combined: ' +
+          'load mode sends distinct events, --repeat resends one identical delivery',
         'use --count N for load, or --repeat N for identical deliveries',
       );
     }
@@ -177,20 +183,20 @@ export async function runSend(options: SendOptions): Promise<number> {
  * path runs with every flag given; a plain send offers another.
  */
 async function runGuided(options: SendOptions): Promise<number> {
-  const { askSendInputs, askSendAnother } = await import('./interactive.js');
+  const { askSendInputs, askSendAnother } = await import('../interactive.js');
   const out = createOutput({ json: options.json });
   const tally = { sent: 0, missed: 0, rounds: 0 };
   const expect = parseExpectation(options.expect);
   const stopped = (err: unknown): never => {
     if (err instanceof CliError && err.exitCode === EXIT.interrupted && tally.rounds > 0)
-      printTally(out, tally, expect.label);
+      printSendTally(out, { ...tally, expected: expect.label });
     throw err;
   };
   let filled = await askSendInputs(options).catch(stopped);
   for (;;) {
     const code = await sendOnce(filled, tally);
     if (code === EXIT.interrupted) {
-      if (tally.rounds > 1) printTally(out, tally, expect.label);
+      if (tally.rounds > 1) printSendTally(out, { ...tally, expected: expect.label });
       return code;
     }
     if (filled.dryRun || filled.curl || filled.count !== undefined) return code;
@@ -198,21 +204,6 @@ async function runGuided(options: SendOptions): Promise<number> {
     // The target and secret hold for the session; the type and overrides are asked again.
     filled = await askSendInputs({ ...options, to: filled.to, secret: filled.secret }).catch(stopped);
   }
-}
-
-function printTally(out: Output, tally: { sent: number; missed: number }, expected: string): void {
-  out.record({
-    type: 'summary',
-    sent: tally.sent,
-    met: tally.sent - tally.missed,
-    missed: tally.missed,
-    expected,
-    interrupted: true,
-  });
-  const tail = tally.missed ? out.c.red(`${tally.missed} did not`) : out.c.green('all did');
-  out.line(
-    `in all: ${tally.sent} ${tally.sent === 1 ? 'delivery' : 'deliveries'}, expected ${expected}: ${tail}${out.c.yellow(' (interrupted)')}`,
-  );
 }
 
 /** The normal path: build, sign and send (or print) with every flag as given. */
@@ -232,26 +223,8 @@ async function sendOnce(
   const buildOptions = buildOptionsFrom(options, fixture);
   const hint = negativeSignatureHint(options);
   if (options.count !== undefined) {
-    const count = positiveInt(options.count, '--count', 1);
-    const concurrency = positiveInt(options.concurrency, '--concurrency', 16);
-    const data = fixture?.data as { id?: unknown } | undefined;
-    if (fixture?.id !== undefined || data?.id !== undefined)
-      out.note(
-        out.ce.yellow("note: load mode gives every event a fresh event id and session id; the fixture's are replaced"),
-      );
-    const { runLoadMode } = await import('./send-load.js');
-    const code = await runLoadMode({
-      out,
-      types,
-      url,
-      secret,
-      build: buildOptions,
-      count,
-      concurrency,
-      timeoutMs,
-      expect,
-      options,
-    });
+    const load = { types, url, secret, fixture, expect, build: buildOptions, timeoutMs };
+    const code = await sendLoad(out, { ...options, count: options.count }, load);
     if (hint) out.note(out.ce.yellow(`hint: ${hint}`));
     return code;
   }
@@ -281,26 +254,59 @@ async function sendOnce(
       tally.missed += result.missed;
       tally.rounds++;
     }
-    const summary = {
-      type: 'summary',
-      sent: result.sent,
-      met: result.sent - result.missed,
-      missed: result.missed,
-      expected: expect.label,
-      interrupted: result.interrupted,
-    };
-    out.record(summary);
-    if (result.sent > 1 || result.interrupted) {
-      const { c } = out;
-      const tail = result.missed ? c.red(`${result.missed} did not`) : c.green('all did');
-      out.line(
-        `${result.sent} ${result.sent === 1 ? 'delivery' : 'deliveries'}, expected ${expect.label}: ${tail}${result.interrupted ? c.yellow(' (interrupted)') : ''}`,
-      );
-    }
+    printSendSummary(out, { ...result, expected: expect.label });
     if (hint) out.note(out.ce.yellow(`hint: ${hint}`));
     if (result.interrupted) return EXIT.interrupted;
     return result.missed > 0 ? EXIT.failed : EXIT.ok;
   } finally {
     interrupt.dispose();
   }
+}
+
+/** Load mode (`--count`): N distinct signed events over a pool; rates, percentiles, status counts. */
+async function sendLoad(
+  out: Output,
+  options: SendOptions & { count: number },
+  input: {
+    types: EventType[];
+    url: string;
+    secret: string;
+    fixture?: JsonObject;
+    expect: Expectation;
+    build: BuildOptions;
+    timeoutMs: number;
+  },
+): Promise<number> {
+  const { types, url, fixture, expect } = input;
+  const count = positiveInt(options.count, '--count', 1);
+  const concurrency = positiveInt(options.concurrency, '--concurrency', 16);
+  const data = fixture?.data as { id?: unknown } | undefined;
+  if (fixture?.id !== undefined || data?.id !== undefined)
+    out.note(
+      out.ce.yellow("note: load mode gives every event a fresh event id and session id; the fixture's are replaced"),
+    );
+  const load = prepareLoadMode({
+    ...input,
+    count,
+    concurrency,
+    signature: options.signature,
+    headers: options.header,
+    fromIp: options.fromIp,
+  });
+  const run: LoadRun = { url, count, concurrency, expected: expect.label, matches: (s) => expect.matches(s) };
+  const what = types.length === EVENT_TYPES.length ? 'events (all six types)' : types[0]!;
+  out.note(loadStartNote(out, run, what));
+  const interrupt = watchInterrupt();
+  const releaseHeap = await boundHeap();
+  let report: LoadReport;
+  try {
+    report = await load(interrupt.signal);
+  } finally {
+    releaseHeap();
+    interrupt.dispose();
+  }
+  printLoadReport(out, report, run);
+  if (report.interrupted) return EXIT.interrupted;
+  const { met } = loadTotals(report, run);
+  return report.sent - met > 0 || report.sent === 0 ? EXIT.failed : EXIT.ok;
 }

@@ -1,9 +1,11 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { usageError } from '../errors.js';
+import { FieldError, usageError } from '../errors.js';
 import { isPlainObject, parseJsonOrThrow, type JsonObject } from '../events/json.js';
 import type { BuildOptions } from '../events/build.js';
 import { MAX_TIMER_MS } from '../retry/clock.js';
+import { describeMs } from '../report/format.js';
+import { createOutput } from '../report/output.js';
 
 /** Options every event-building command shares (`send`, `flow`, `fixtures`, `retry-sim`). */
 export interface EventFlags {
@@ -31,9 +33,8 @@ export interface SendFlags {
 }
 
 /** Reads a file, or stdin for `-`, as bytes; a missing or unreadable file is a usage error. */
-export function readInput(path: string, what: string): Buffer {
-  if (path === '-' && process.stdin.isTTY)
-    process.stderr.write(`reading the ${what} from the terminal; end it with Ctrl-D\n`);
+export function readInput(path: string, what: string, note = (line: string) => createOutput().note(line)): Buffer {
+  if (path === '-' && process.stdin.isTTY) note(`reading the ${what} from the terminal; end it with Ctrl-D`);
   try {
     return readFileSync(path === '-' ? 0 : path);
   } catch (err) {
@@ -83,17 +84,13 @@ export function positiveInt(
   return n;
 }
 
-/** About how long a number of milliseconds is, for limits: `24.8 days`. */
-export function describeMs(ms: number): string {
-  return ms >= 86_400_000 ? `${Math.floor(ms / 8_640_000) / 10} days` : `${Math.round(ms / 1000)} s`;
-}
-
 /** `--timeout MS`: at least 1, at most what one timer holds (a longer one would fire at once). */
 export function timeoutFlag(value: string | number | undefined, fallback: number, flag = '--timeout'): number {
   const n = positiveInt(value, flag, fallback);
   if (n > MAX_TIMER_MS)
     throw usageError(
-      `${flag} can be at most ${MAX_TIMER_MS} ms (about ${describeMs(MAX_TIMER_MS)}, the longest a timer holds); got ${n}`,
+      `${flag} can be at most ${MAX_TIMER_MS} ms ` +
+        `(about ${describeMs(MAX_TIMER_MS)}, the longest a timer holds); got ${n}`,
     );
   return n;
 }
@@ -120,7 +117,8 @@ export function tlsOptionsFrom(
     ca = readInput(flags.ca, '--ca file').toString('utf8');
     const blocks = ca.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
     const hint =
-      "give a PEM file of CA certificates (-----BEGIN CERTIFICATE----- …), e.g. the CA that signed the endpoint's certificate";
+      'give a PEM file of CA certificates (-----BEGIN CERTIFICATE----- …), ' +
+      "e.g. the CA that signed the endpoint's certificate";
     if (blocks.length === 0) throw usageError(`--ca "${flags.ca}" holds no PEM certificate`, hint);
     for (const block of blocks) {
       try {
@@ -132,7 +130,41 @@ export function tlsOptionsFrom(
   }
   if (flags.insecure)
     warn(
-      "warning: --insecure: the endpoint's TLS certificate is not checked; anyone in between could read and change the deliveries",
+      "warning: --insecure: the endpoint's TLS certificate is not checked; " +
+        'anyone in between could read and change the deliveries',
     );
   return { insecure: flags.insecure || undefined, ca };
+}
+
+/**
+ * `message` with its last mention of `field` (a whole word outside quotes, where the value a user
+ * gave appears) written as `flag`: `unknown event type "x" in type` → `… in --type`.
+ */
+function underFlag(message: string, field: string, flag: string): string {
+  const parts = message.split(/("(?:[^"\\]|\\.)*")/);
+  const word = new RegExp(`(?<![\\w-])${field.replace(/\W/g, '')}(?![\\w-])`, 'g');
+  for (let i = parts.length - 1; i >= 0; i -= 1) {
+    if (i % 2 === 1) continue;
+    const hits = [...parts[i]!.matchAll(word)];
+    const last = hits[hits.length - 1];
+    if (last?.index === undefined) continue;
+    parts[i] = `${parts[i]!.slice(0, last.index)}${flag}${parts[i]!.slice(last.index + last[0].length)}`;
+    return parts.join('');
+  }
+  return message;
+}
+
+/**
+ * Runs a core call whose input came from flags: a FieldError about one of `flags`' fields is
+ * shown under its flag (`burst must be …` → `--burst must be …`), as a usage error.
+ */
+export function asFlags<T>(flags: Record<string, string>, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    const flag = err instanceof FieldError ? flags[err.field] : undefined;
+    if (flag === undefined) throw err;
+    const { field, message, hint } = err as FieldError;
+    throw usageError(underFlag(message, field, flag), hint);
+  }
 }

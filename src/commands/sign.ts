@@ -2,7 +2,8 @@ import { signPayload, SIGNATURE_HEADER, EVENT_ID_HEADER } from '../signature/ind
 import { USER_AGENT } from '../delivery/request.js';
 import { resolveTarget } from '../delivery/target.js';
 import { EXIT, usageError } from '../errors.js';
-import { createOutput, shellQuote } from '../report/output.js';
+import { createOutput } from '../report/output.js';
+import { printSignature } from '../report/sign.js';
 import { resolveSecret } from '../secret.js';
 import { readInput } from './shared.js';
 
@@ -63,24 +64,12 @@ export async function runSign(options: SignOptions): Promise<number> {
   if (eventId) headers[EVENT_ID_HEADER] = eventId;
   headers['User-Agent'] = USER_AGENT;
 
-  out.record({ type: 'signature', signature, bytes: body.length, headers });
-  if (options.curl) {
-    const url = resolveTarget(options.to);
-    const parts = ['curl', '-sS', '-X', 'POST', shellQuote(url)];
-    for (const [k, v] of Object.entries(headers)) parts.push('-H', shellQuote(`${k}: ${v}`));
-    parts.push(
-      '--data-binary',
-      options.payload && options.payload !== '-'
-        ? shellQuote(`@${options.payload}`)
-        : shellQuote(body.toString('utf8')),
-    );
-    out.line(parts.join(' '));
-  } else if (options.headers) {
-    for (const [k, v] of Object.entries(headers)) out.line(`${k}: ${v}`);
-  } else {
-    out.line(signature);
-  }
-  if (!eventId && (options.headers || options.curl))
-    out.note(`note: the body has no string "id", so there is no ${EVENT_ID_HEADER} header`);
+  const curl = options.curl
+    ? {
+        url: resolveTarget(options.to),
+        file: options.payload && options.payload !== '-' ? options.payload : undefined,
+      }
+    : undefined;
+  printSignature(out, { signature, body, headers, eventId }, { headers: options.headers, curl });
   return EXIT.ok;
 }

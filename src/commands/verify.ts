@@ -1,15 +1,15 @@
 import { parseHeader } from '../delivery/request.js';
 import { EXIT, usageError } from '../errors.js';
 import { captureBody, readCaptureFile } from '../receiver/capture.js';
-import { createOutput, type Output } from '../report/output.js';
+import { createOutput } from '../report/output.js';
+import { printVerdict } from '../report/verify.js';
 import { resolveSecret } from '../secret.js';
 import { SIGNATURE_FIELD, SIGNATURE_HEADER } from '../signature/index.js';
 import { HttpRequestParseError, parseHttpRequest, type HeaderList } from '../verify/http-request.js';
 import type { ShapeHeaders } from '../verify/shape.js';
-import { verdictRecord, verifyWebhook, type WebhookVerdict } from '../verify/verdict.js';
+import { verifyWebhook } from '../verify/verdict.js';
 import { findDeepNesting, MAX_JSON_DEPTH } from '../events/json.js';
-import { compareWithListen, listenRecord, type ListenComparison } from '../verify/listen-verdict.js';
-import { safeExcerpt, safeText } from '../report/text.js';
+import { compareWithListen } from '../verify/listen-verdict.js';
 import { readInput } from './shared.js';
 
 export interface VerifyOptions {
@@ -52,7 +52,8 @@ export function planVerify(options: VerifyOptions): VerifyPlan {
   const headerFlags = options.header ?? [];
   if (source !== 'payload' && (options.signature !== undefined || headerFlags.length > 0)) {
     throw usageError(
-      `--signature and --header go with --payload; a ${source === 'capture' ? 'capture' : 'raw request'} carries its own headers`,
+      `--signature and --header go with --payload; ` +
+        `a ${source === 'capture' ? 'capture' : 'raw request'} carries its own headers`,
       'edit the file, or use --payload FILE --signature HEX',
     );
   }
@@ -144,39 +145,6 @@ function readOneInput(plan: VerifyPlan): ReadInput {
   };
 }
 
-/** A received value made safe for a terminal: control characters escaped, long values cut. */
-const showValue = (value: string) => safeExcerpt(value, 100);
-
-/** What `listen` decided, in yellow when it disagrees (the message quotes the capture's reason). */
-function listenLine(out: Output, listen: ListenComparison): string {
-  const text = safeText(listen.message.replace(/^listen /, ''));
-  return `  ${out.c.bold('listen')}    ${listen.agrees === false ? out.c.yellow(text) : text}`;
-}
-
-function printVerdict(out: Output, verdict: WebhookVerdict, listen: ListenComparison | undefined): void {
-  const { c } = out;
-  const s = verdict.signature;
-  const what = showValue([verdict.eventType, verdict.eventId].filter(Boolean).join(' '));
-  const about = c.dim(`(${what ? `${what}, ` : ''}${verdict.bodyBytes} bytes)`);
-  if (s.ok) {
-    const strictFail = !verdict.ok ? c.red(` but ${verdict.warnings.length} warning(s) fail --strict`) : '';
-    out.line(`${c.green('✔ valid')}   signature matches ${about}${strictFail}`);
-    if (listen) out.line(listenLine(out, listen));
-  } else {
-    out.line(`${c.red('✘ invalid:')} ${s.message} ${about}`);
-    if (listen) out.line(listenLine(out, listen));
-    if (s.cause) out.line(`  ${c.bold('cause')}     ${s.cause.message}`);
-    if (s.secretHint) out.line(`  ${c.bold('secret')}    ${s.secretHint.message}`);
-    if (s.fix) out.line(`  ${c.bold('fix')}       ${s.fix}`);
-    if (verdict.received !== null) out.line(`  ${c.bold('received')}  ${showValue(verdict.received)}`);
-    if (s.expected) out.line(`  ${c.bold('expected')}  ${s.expected} ${c.dim('(this secret, this body as it is)')}`);
-  }
-  if (verdict.warnings.length > 0) {
-    out.line(c.yellow(`${verdict.warnings.length} warning(s)${verdict.strict ? ' (failures under --strict)' : ''}:`));
-    for (const w of verdict.warnings) out.line(`  ${c.yellow('!')} ${safeText(w.message)} ${c.dim(`[${w.code}]`)}`);
-  }
-}
-
 /** `verify`: checks one received webhook's signature and shape, and explains a failure. */
 export async function runVerify(options: VerifyOptions): Promise<number> {
   const out = createOutput({ json: options.json });
@@ -193,10 +161,7 @@ export async function runVerify(options: VerifyOptions): Promise<number> {
     inputNotes: input.notes,
   });
   const listen = plan.source === 'capture' ? compareWithListen(input.listen, verdict) : undefined;
-  const record = verdictRecord(verdict, { source: plan.source, input: plan.path });
-  out.record(plan.source === 'capture' ? { ...record, listen: listenRecord(listen) } : record);
-  printVerdict(out, verdict, listen);
-  for (const note of verdict.notes) out.note(`note: ${safeText(note)}`);
+  printVerdict(out, verdict, { source: plan.source, input: plan.path, listen });
   if (plan.source === 'payload' && verdict.signature.reason === 'missing') {
     out.note(`hint: pass the signature with --signature HEX or --header "${SIGNATURE_HEADER}: HEX"`);
   }

@@ -1,7 +1,8 @@
 import type { DeliveryResult } from '../delivery/deliver.js';
 import type { WebhookRequest } from '../delivery/request.js';
 import { displayUrl, urlCredentials, withoutCredentials } from '../delivery/target.js';
-import { formatMs, shellQuote, type Output } from './output.js';
+import { formatMs, isoTime, roundTo, shellQuote } from './format.js';
+import type { Output } from './output.js';
 import { previewBody, safeText } from './text.js';
 
 /** The NDJSON shape of one delivery (documented in the README; keep it stable). */
@@ -22,12 +23,12 @@ export function deliveryRecord(
     ok: res.ok,
     expected: extra.expected,
     met: extra.met,
-    latency_ms: Math.round(res.latencyMs * 10) / 10,
+    latency_ms: roundTo(res.latencyMs),
     response_body: res.responseBody ?? null,
     response_truncated: res.truncated,
     location: res.location ?? null,
     error: res.error ?? null,
-    started_at: new Date(res.startedAt).toISOString(),
+    started_at: isoTime(res.startedAt),
   };
 }
 
@@ -40,8 +41,10 @@ export function describeResponse(out: Output, res: DeliveryResult, expected?: st
   const { c } = out;
   const miss = expected !== undefined ? c.red(`, expected ${expected}`) : '';
   // A network error already says it failed; only an unusual expectation is worth repeating.
-  if (res.error)
-    return `${c.red(safeText(res.error.message))}${expected !== undefined && expected !== '2xx' ? c.dim(` (expected ${expected})`) : ''}`;
+  if (res.error) {
+    const unusual = expected !== undefined && expected !== '2xx';
+    return `${c.red(safeText(res.error.message))}${unusual ? c.dim(` (expected ${expected})`) : ''}`;
+  }
   const status = res.status ?? 0;
   const colour = status >= 200 && status < 300 ? c.green : status >= 300 && status < 400 ? c.yellow : c.red;
   let text = colour(String(status));
@@ -66,18 +69,25 @@ export function printDelivery(
   const rep = extra.repeatOf && extra.repeatOf > 1 ? c.dim(` #${extra.repeat}/${extra.repeatOf}`) : '';
   const response = describeResponse(out, res, extra.met ? undefined : extra.expected);
   out.line(
-    `${mark} ${c.bold(safeText(req.eventType))} ${c.dim(safeText(req.eventId))}${mode}${rep} → ${response} ${c.dim(formatMs(res.latencyMs))}`,
+    `${mark} ${c.bold(safeText(req.eventType))} ${c.dim(safeText(req.eventId))}${mode}${rep} → ` +
+      `${response} ${c.dim(formatMs(res.latencyMs))}`,
   );
 }
 
-/** The Basic auth `deliver` adds from the URL's `user:password@` (unless an Authorization header is given), shown without the password. */
+/**
+ * The Basic auth `deliver` adds from the URL's `user:password@` (unless an Authorization header is
+ * given), shown without the password.
+ */
 function urlAuthShown(req: WebhookRequest): string | undefined {
   const credentials = urlCredentials(req.url);
   if (!credentials || Object.keys(req.headers).some((k) => k.toLowerCase() === 'authorization')) return undefined;
   return `Basic *** (user "${credentials.user}" and the password from the URL; not shown)`;
 }
 
-/** The request as it would go on the wire (for --dry-run); `--json` carries the exact text, and a password in the URL is never shown. */
+/**
+ * The request as it would go on the wire (for --dry-run); `--json` carries the exact text, and a
+ * password in the URL is never shown.
+ */
 export function printRequest(out: Output, req: WebhookRequest): void {
   const auth = urlAuthShown(req);
   const headers = auth ? { ...req.headers, Authorization: auth } : req.headers;

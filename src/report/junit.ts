@@ -1,4 +1,5 @@
 import type { CheckReport } from '../check/run.js';
+import { isoTime } from './format.js';
 
 /** Characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/U+FFFF). */
 const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
@@ -23,6 +24,7 @@ function seconds(ms: number): string {
 }
 
 const SUITE = 'facesign-webhooks check';
+const CLASS = 'facesign-webhooks.check';
 
 /**
  * The report as JUnit XML, the dialect CI systems (GitHub Actions reporters, GitLab, Jenkins)
@@ -45,7 +47,7 @@ export function formatJUnit(report: CheckReport): string {
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites ${attrs({ name: SUITE, ...counts })}>`,
-    `  <testsuite ${attrs({ name: SUITE, ...counts, timestamp: new Date(report.startedAt).toISOString() })}>`,
+    `  <testsuite ${attrs({ name: SUITE, ...counts, timestamp: isoTime(report.startedAt) })}>`,
     '    <properties>',
     `      <property ${attrs({ name: 'url', value: report.url })}/>`,
     ...(report.diagnosis ? [`      <property ${attrs({ name: 'diagnosis', value: report.diagnosis })}/>`] : []),
@@ -53,7 +55,8 @@ export function formatJUnit(report: CheckReport): string {
     '    </properties>',
   ];
   for (const r of report.cases) {
-    const open = `    <testcase ${attrs({ classname: 'facesign-webhooks.check', name: `${r.id}: ${r.title}`, time: seconds(r.durationMs) })}`;
+    const caseAttrs = attrs({ classname: CLASS, name: `${r.id}: ${r.title}`, time: seconds(r.durationMs) });
+    const open = `    <testcase ${caseAttrs}`;
     const note = r.note ? `\nnote: ${r.note}` : '';
     const detail = `expected: ${r.expected}\nhappened: ${r.happened}${r.hint ? `\nhint: ${r.hint}` : ''}${note}`;
     // A pass stays an empty element (what CI readers count as passed); its note shows in the table and NDJSON.
@@ -62,7 +65,8 @@ export function formatJUnit(report: CheckReport): string {
     } else if (r.outcome === 'fail') {
       lines.push(`${open}>`);
       lines.push(
-        `      <failure ${attrs({ message: `expected ${r.expected}, got ${r.happened}`, type: r.id })}>${escapeXml(detail)}</failure>`,
+        `      <failure ${attrs({ message: `expected ${r.expected}, got ${r.happened}`, type: r.id })}>` +
+          `${escapeXml(detail)}</failure>`,
       );
       lines.push('    </testcase>');
     } else {
@@ -72,11 +76,10 @@ export function formatJUnit(report: CheckReport): string {
     }
   }
   if (report.unreachable) {
+    lines.push(`    <testcase ${attrs({ classname: CLASS, name: 'reach the endpoint', time: '0.000' })}>`);
     lines.push(
-      `    <testcase ${attrs({ classname: 'facesign-webhooks.check', name: 'reach the endpoint', time: '0.000' })}>`,
-    );
-    lines.push(
-      `      <failure ${attrs({ message: report.unreachable.message, type: report.unreachable.kind })}>${escapeXml(`${report.url}: ${report.unreachable.message}`)}</failure>`,
+      `      <failure ${attrs({ message: report.unreachable.message, type: report.unreachable.kind })}>` +
+        `${escapeXml(`${report.url}: ${report.unreachable.message}`)}</failure>`,
     );
     lines.push('    </testcase>');
   }

@@ -13,6 +13,12 @@ export interface Output {
   record(obj: Record<string, unknown>): void;
   /** Progress, hints and warnings: stderr, also under --json. */
   note(text: string): void;
+  /** A result that is a document of its own (a schema, a JUnit report): stdout as given, also under --json. */
+  write(text: string): void;
+  /** True when stderr is a terminal, where `status` can rewrite a line in place. */
+  readonly statusLine: boolean;
+  /** A status line on stderr rewritten in place (a countdown); `''` clears it. For terminals only. */
+  status(text: string): void;
 }
 
 /** Anything with a `write(text)`: a stream, or a batched stand-in. */
@@ -40,6 +46,7 @@ export function createOutput(options: OutputOptions = {}): Output {
     json,
     c: new Chalk({ level: colorLevel(stdout, env) }),
     ce: new Chalk({ level: colorLevel(stderr, env) }),
+    statusLine: Boolean(stderr.isTTY),
     line(text = '') {
       if (!json) stdout.write(`${text}\n`);
     },
@@ -48,6 +55,12 @@ export function createOutput(options: OutputOptions = {}): Output {
     },
     note(text) {
       stderr.write(`${text}\n`);
+    },
+    write(text) {
+      stdout.write(text);
+    },
+    status(text) {
+      stderr.write(`\r\x1b[2K${text}`);
     },
   };
 }
@@ -78,22 +91,12 @@ export function createBatchedStream(target: NodeJS.WritableStream & { isTTY?: bo
     },
     /** Writes out whatever is gathered, now. */
     flush,
+    /** Writes out whatever is gathered and resolves once the target has taken it (pipes are asynchronous). */
+    drained(): Promise<void> {
+      flush();
+      const pending = target as { writableLength?: number };
+      if (!pending.writableLength) return Promise.resolve();
+      return new Promise((resolve) => target.once('drain', () => resolve()));
+    },
   };
-}
-
-/** `1234.5` → `1235 ms`, `12.3` → `12.3 ms`. */
-export function formatMs(ms: number): string {
-  return ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
-}
-
-/** Shows the last four characters of a secret at most, never the whole. */
-export function maskSecret(secret: string): string {
-  if (secret.length <= 8) return '*'.repeat(Math.max(4, secret.length));
-  return `${'*'.repeat(Math.min(12, secret.length - 4))}${secret.slice(-4)}`;
-}
-
-/** Quotes a string for a POSIX shell. */
-export function shellQuote(value: string): string {
-  if (/^[A-Za-z0-9_./:=@%+-]+$/.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }

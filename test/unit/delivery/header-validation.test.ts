@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { deliver } from '../../../src/delivery/deliver.js';
 import { headerValueProblem, parseHeader, prepareRequest, validateHeader } from '../../../src/delivery/request.js';
 import { buildEvent } from '../../../src/events/build.js';
-import { planReplay } from '../../../src/commands/replay.js';
+import { planReplay } from '../../../src/replay/plan.js';
 import type { Capture } from '../../../src/receiver/capture.js';
 import { runCli } from '../../helpers/cli.js';
 import { expectCliError } from '../../helpers/errors.js';

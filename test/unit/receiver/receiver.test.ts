@@ -9,7 +9,7 @@ import { createFaultPlan, createSeededRandom } from '../../../src/receiver/fault
 import { judgeRequest, type JudgeContext, type ReceivedRequest } from '../../../src/receiver/judge.js';
 import { startReceiver, type Receiver } from '../../../src/receiver/server.js';
 import { parseByteSize, parseProbability, planListen } from '../../../src/commands/listen.js';
-import { planReplay, replayHeaders } from '../../../src/commands/replay.js';
+import { planReplay, replayHeaders } from '../../../src/replay/plan.js';
 import type { Capture } from '../../../src/receiver/capture.js';
 
 const SECRET = 'whsec_unit';

@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Capture, CaptureVerdict } from '../../../src/receiver/capture.js';
-import { matchesReplayFilter, planReplay, planReplayFilter, resignHint } from '../../../src/commands/replay.js';
+import { planReplay } from '../../../src/replay/plan.js';
+import { matchesReplayFilter, planReplayFilter, resignHint } from '../../../src/replay/select.js';
 import { compareWithListen } from '../../../src/verify/listen-verdict.js';
 import { verifyWebhook } from '../../../src/verify/verdict.js';
 import { expectCliError } from '../../helpers/errors.js';

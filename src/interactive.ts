@@ -1,12 +1,23 @@
-import { buildEvent } from '../events/build.js';
-import { setPath, type JsonObject } from '../events/json.js';
-import { EVENT_DESCRIPTIONS, EVENT_TYPES, type EventType } from '../events/types.js';
-import { resolveTarget, TARGET_ENV } from '../delivery/target.js';
-import { CliError } from '../errors.js';
-import { resolveSecret, SECRET_ENV } from '../secret.js';
-import { promptConfirm, promptInput, promptSelect } from '../prompts.js';
-import type { SendOptions } from './send.js';
-import { parseSetValue } from '../events/json.js';
+import { buildEvent } from './events/build.js';
+import { parseSetValue, setPath, type JsonObject } from './events/json.js';
+import { EVENT_DESCRIPTIONS, EVENT_TYPES, type EventType } from './events/types.js';
+import { resolveTarget, TARGET_ENV } from './delivery/target.js';
+import { CliError } from './errors.js';
+import { resolveSecret, SECRET_ENV } from './secret.js';
+import { promptConfirm, promptInput, promptSelect } from './prompts.js';
+
+/*
+ * Guided mode's questions. Each asks only for what the options lack and returns the options
+ * filled in; the command then runs its normal path with every flag the user gave.
+ */
+
+/** The options guided `send` fills in. */
+export interface SendInputs {
+  type?: string;
+  to?: string;
+  secret?: string;
+  set?: string[];
+}
 
 /** Checks one `path=value` override against a throwaway event, so typos are caught at the prompt. */
 export function validateOverride(line: string): true | string {
@@ -47,7 +58,8 @@ export function askTarget(
   message = 'Target (where your webhook endpoint listens)',
   defaultValue = process.env[TARGET_ENV] ?? 'localhost',
 ): Promise<string> {
-  return promptInput(message, { default: defaultValue, validate: (v) => (v.trim() === '' ? true : describeTarget(v)) });
+  const validate = (v: string) => (v.trim() === '' ? true : describeTarget(v));
+  return promptInput(message, { default: defaultValue, validate });
 }
 
 /**
@@ -56,7 +68,7 @@ export function askTarget(
  * and no $FACESIGN_WEBHOOK_SECRET), optional overrides — and returns the options filled in. The
  * caller then runs the normal path with every flag the user gave. Only on a terminal.
  */
-export async function askSendInputs(options: SendOptions): Promise<SendOptions> {
+export async function askSendInputs<T extends SendInputs>(options: T): Promise<T> {
   const type = await askEventType();
   const to = options.to ?? (process.env[TARGET_ENV] ? undefined : (await askTarget()).trim() || undefined);
   const secret = options.secret ?? (process.env[SECRET_ENV] ? undefined : await resolveSecret(undefined));
