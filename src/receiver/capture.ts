@@ -3,7 +3,6 @@ import { StringDecoder } from 'node:string_decoder';
 import { usageError } from '../errors.js';
 import { assertJsonDepth } from '../events/json.js';
 import { headersFromRaw } from './headers.js';
-import type { Judgement } from './judge.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -355,7 +354,11 @@ export class ReceivedCapture implements Capture {
 }
 
 /** The verdict a capture records: the judgement's, with what was answered (or that nothing was). */
-export function recordedVerdict(judgement: Judgement, hang: boolean, delayMs: number): CaptureVerdict {
+export function recordedVerdict(
+  judgement: { verdict: CaptureVerdict; responseBody: string },
+  hang: boolean,
+  delayMs: number,
+): CaptureVerdict {
   const verdict = judgement.verdict;
   if (hang) {
     // The judgement is kept (signature, ids); only the answer is withheld.
