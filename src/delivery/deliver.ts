@@ -83,7 +83,10 @@ function wireHeaders(req: WebhookRequest): Record<string, string> {
   return headers;
 }
 
-/** The proxy curl would use for this URL (`http_proxy`/`HTTP_PROXY`, `https_proxy`/`HTTPS_PROXY`); never for loopback. */
+/**
+ * The proxy curl would use for this URL (`http_proxy`/`HTTP_PROXY`, `https_proxy`/`HTTPS_PROXY`);
+ * never for loopback.
+ */
 function proxyFor(url: URL, env: NodeJS.ProcessEnv): string | undefined {
   if (isLoopbackHost(url.hostname)) return undefined;
   const proxy = url.protocol === 'https:' ? (env.https_proxy ?? env.HTTPS_PROXY) : (env.http_proxy ?? env.HTTP_PROXY);
@@ -116,7 +119,8 @@ async function ownDispatcher(
   };
   const proxy = proxyFor(url, process.env);
   if (proxy === undefined) return { dispatcher: new Agent(base), proxied: false };
-  // EnvHttpProxyAgent applies NO_PROXY; plain-HTTP targets go in absolute form (as curl sends them), https ones through CONNECT.
+  // EnvHttpProxyAgent applies NO_PROXY; plain-HTTP targets go in absolute form (as curl sends them),
+  // https ones through CONNECT.
   const dispatcher = new EnvHttpProxyAgent({
     ...base,
     httpProxy: proxy,
@@ -127,7 +131,10 @@ async function ownDispatcher(
   return { dispatcher, proxied: true };
 }
 
-/** True when something at the URL's host and port completes a TLS handshake (used to explain a plain-HTTP request being dropped). */
+/**
+ * True when something at the URL's host and port completes a TLS handshake (used to explain a
+ * plain-HTTP request being dropped).
+ */
 async function speaksTls(url: URL, waitMs: number): Promise<boolean> {
   if (waitMs <= 0) return false;
   const [tls, { isIP }] = await Promise.all([import('node:tls'), import('node:net')]);
@@ -165,6 +172,169 @@ function firstControl(statusText: string, headers: Record<string, string | strin
   return undefined;
 }
 
+type Outcome = Omit<DeliveryResult, 'latencyMs' | 'startedAt'>;
+type StopReason = 'timeout' | 'aborted' | ProtocolError;
+
+const abortError = (message = 'aborted') => Object.assign(new Error(message), { name: 'AbortError' });
+
+function failed(err: unknown, req: WebhookRequest, timeoutMs: number, timedOut = false): Outcome {
+  return {
+    ok: false,
+    error: describeNetworkError(err, req.url, timeoutMs, timedOut),
+    responseBytes: 0,
+    truncated: false,
+  };
+}
+
+/** When an attempt started, for its result's `startedAt` and `latencyMs`. */
+class Clock {
+  startedAt = Date.now();
+  t0 = performance.now();
+  restart(): void {
+    this.startedAt = Date.now();
+    this.t0 = performance.now();
+  }
+  stamp(outcome: Outcome): DeliveryResult {
+    return { ...outcome, latencyMs: performance.now() - this.t0, startedAt: this.startedAt };
+  }
+}
+
+/** One deadline over the whole exchange (connect, headers, body), and the caller's signal. */
+class Exchange {
+  readonly controller = new AbortController();
+  /** Why the exchange was stopped, if it was: the first reason wins. */
+  ended: StopReason | undefined;
+  gotHeaders = false;
+  readonly deadline: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort = () => this.stop('aborted');
+
+  constructor(timeoutMs: number, signal: AbortSignal | undefined) {
+    this.signal = signal;
+    this.deadline = Date.now() + timeoutMs;
+    this.timer = setTimeout(() => this.stop('timeout'), timeoutMs);
+    if (signal?.aborted) this.onAbort();
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  stop(why: StopReason): void {
+    this.ended ??= why;
+    this.controller.abort(typeof why === 'string' ? abortError(why) : why);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** The request's URL, when it is one this client can send to. */
+function targetUrl(raw: string): URL {
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TypeError(`unsupported protocol ${url.protocol}`);
+  return url;
+}
+
+/** Sends the request and waits for the response head. */
+function dispatch(
+  dispatcher: Dispatcher,
+  url: URL,
+  req: WebhookRequest,
+  timeoutMs: number,
+  exchange: Exchange,
+): Promise<Dispatcher.ResponseData> {
+  exchange.controller.signal.throwIfAborted();
+  return dispatcher.request({
+    origin: url.origin,
+    path: `${url.pathname}${url.search}` || '/',
+    method: 'POST',
+    headers: wireHeaders(req),
+    body: req.body,
+    signal: exchange.controller.signal,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    // undici passes a 101 to a request that asked for no upgrade on as an interim answer (and then
+    // trips over it): it is a protocol error at once, never a timeout or a later success.
+    onInfo: ({ statusCode }) => {
+      if (statusCode === 101)
+        exchange.stop(new ProtocolError('a 101 Switching Protocols answer to a request that asked for no upgrade'));
+    },
+  });
+}
+
+/** At most MAX_RESPONSE_BYTES of a body; leaving early destroys the body and its connection. */
+async function readCappedBody(body: AsyncIterable<Buffer>): Promise<{ body: Buffer; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    const room = MAX_RESPONSE_BYTES - bytes;
+    if (chunk.length > room) {
+      // Leaving the loop destroys the body and, with it, the connection: the rest is never read.
+      chunks.push(chunk.subarray(0, room));
+      return { body: Buffer.concat(chunks), truncated: true };
+    }
+    chunks.push(chunk);
+    bytes += chunk.length;
+  }
+  return { body: Buffer.concat(chunks), truncated: false };
+}
+
+/** What came back: status, a 3xx's Location, a preview of the body. Throws on control bytes in the head. */
+async function readResponse(res: Dispatcher.ResponseData): Promise<Outcome> {
+  const bad = firstControl(res.statusText ?? '', res.headers);
+  if (bad) {
+    res.body.on('error', () => undefined).destroy();
+    throw new ProtocolError(bad);
+  }
+  const { body, truncated } = await readCappedBody(res.body as AsyncIterable<Buffer>);
+  const status = res.statusCode;
+  // undici keeps the optional whitespace after a header value; a Location is reported without it.
+  const location = (Array.isArray(res.headers.location) ? res.headers.location[0] : res.headers.location)?.replace(
+    /^[ \t]+|[ \t]+$/g,
+    '',
+  );
+  return {
+    ok: status >= 200 && status < 300,
+    status,
+    location: status >= 300 && status < 400 ? location : undefined,
+    responseBody: body.toString('utf8').slice(0, RESPONSE_PREVIEW_CHARS),
+    responseBytes: body.length,
+    truncated,
+  };
+}
+
+/** Names what went wrong once a request was under way: the exchange's own stop first, else the error. */
+async function explainFailure(
+  err: unknown,
+  req: WebhookRequest,
+  url: URL,
+  timeoutMs: number,
+  exchange: Exchange,
+  own: { proxied: boolean } | undefined,
+): Promise<Outcome> {
+  const ended = exchange.ended;
+  if (ended instanceof ProtocolError) return failed(ended, req, timeoutMs);
+  if (ended === 'timeout') return failed(err, req, timeoutMs, true);
+  if (ended === 'aborted') return failed(abortError(), req, timeoutMs);
+  const error = describeNetworkError(err, req.url, timeoutMs);
+  if (error.code === 'UND_ERR_HEADERS_OVERFLOW' && own)
+    error.message = error.message.replace('too large for the client', 'over 64 KiB');
+  // A TLS server closes on a plain-HTTP request without a word: say so rather than "reset".
+  const closedQuietly =
+    error.code === 'UND_ERR_SOCKET' &&
+    !exchange.gotHeaders &&
+    url.protocol === 'http:' &&
+    own !== undefined &&
+    !own.proxied;
+  if (closedQuietly && (await speaksTls(url, Math.min(1_000, exchange.deadline - Date.now())))) {
+    const message = `${url.hostname}:${url.port || 80} speaks TLS — use https://`;
+    return { ok: false, error: { kind: 'tls', code: error.code, message }, responseBytes: 0, truncated: false };
+  }
+  return { ok: false, error, responseBytes: 0, truncated: false };
+}
+
 /**
  * Sends one prepared request through undici and reports what came back. Never throws for anything
  * the network or the endpoint does: refusals, resets, timeouts, protocol errors, huge or endless
@@ -174,139 +344,36 @@ function firstControl(statusText: string, headers: Record<string, string | strin
 export async function deliver(req: WebhookRequest, options: DeliverOptions = {}): Promise<DeliveryResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   validateHeaders(req.headers, 'the request');
-  let startedAt = Date.now();
-  let t0 = performance.now();
-  const finish = (result: Omit<DeliveryResult, 'latencyMs' | 'startedAt'>): DeliveryResult => ({
-    ...result,
-    latencyMs: performance.now() - t0,
-    startedAt,
-  });
-  const failure = (err: unknown, timedOut = false) =>
-    finish({
-      ok: false,
-      error: describeNetworkError(err, req.url, timeoutMs, timedOut),
-      responseBytes: 0,
-      truncated: false,
-    });
-
+  const clock = new Clock();
   let url: URL;
   try {
-    url = new URL(req.url);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new TypeError(`unsupported protocol ${url.protocol}`);
+    url = targetUrl(req.url);
   } catch (err) {
-    return failure(err);
+    return clock.stamp(failed(err, req, timeoutMs));
   }
 
   // Loading undici (the first time) is the tool's own start-up, not the endpoint's time: the
   // deadline and the latency start once it is loaded.
-  const abortError = () => Object.assign(new Error('aborted'), { name: 'AbortError' });
-  if (options.signal?.aborted) return failure(abortError());
+  if (options.signal?.aborted) return clock.stamp(failed(abortError(), req, timeoutMs));
   let own: { dispatcher: Dispatcher; proxied: boolean } | undefined;
   if (!options.dispatcher) {
     try {
       own = await ownDispatcher(url, options, timeoutMs);
     } catch (err) {
-      return failure(err);
+      return clock.stamp(failed(err, req, timeoutMs));
     }
-    startedAt = Date.now();
-    t0 = performance.now();
+    clock.restart();
   }
 
-  // One deadline over the whole exchange (connect, headers, body), and the caller's signal.
-  const controller = new AbortController();
-  let ended: 'timeout' | 'aborted' | ProtocolError | undefined;
-  const stop = (why: 'timeout' | 'aborted' | ProtocolError) => {
-    ended ??= why;
-    controller.abort(typeof why === 'string' ? Object.assign(new Error(why), { name: 'AbortError' }) : why);
-  };
-  const deadline = Date.now() + timeoutMs;
-  const timer = setTimeout(() => stop('timeout'), timeoutMs);
-  const onAbort = () => stop('aborted');
-  if (options.signal?.aborted) onAbort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-
-  let gotHeaders = false;
+  const exchange = new Exchange(timeoutMs, options.signal);
   try {
-    const dispatcher = options.dispatcher ?? own!.dispatcher;
-    controller.signal.throwIfAborted();
-    const res = await dispatcher.request({
-      origin: url.origin,
-      path: `${url.pathname}${url.search}` || '/',
-      method: 'POST',
-      headers: wireHeaders(req),
-      body: req.body,
-      signal: controller.signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      // undici passes a 101 to a request that asked for no upgrade on as an interim answer (and then
-      // trips over it): it is a protocol error at once, never a timeout or a later success.
-      onInfo: ({ statusCode }) => {
-        if (statusCode === 101)
-          stop(new ProtocolError('a 101 Switching Protocols answer to a request that asked for no upgrade'));
-      },
-    });
-    gotHeaders = true;
-    const bad = firstControl(res.statusText ?? '', res.headers);
-    if (bad) {
-      res.body.on('error', () => undefined).destroy();
-      throw new ProtocolError(bad);
-    }
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let truncated = false;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      const room = MAX_RESPONSE_BYTES - bytes;
-      if (chunk.length > room) {
-        // Leaving the loop destroys the body and, with it, the connection: the rest is never read.
-        chunks.push(chunk.subarray(0, room));
-        bytes = MAX_RESPONSE_BYTES;
-        truncated = true;
-        break;
-      }
-      chunks.push(chunk);
-      bytes += chunk.length;
-    }
-    const status = res.statusCode;
-    // undici keeps the optional whitespace after a header value; a Location is reported without it.
-    const location = (Array.isArray(res.headers.location) ? res.headers.location[0] : res.headers.location)?.replace(
-      /^[ \t]+|[ \t]+$/g,
-      '',
-    );
-    return finish({
-      ok: status >= 200 && status < 300,
-      status,
-      location: status >= 300 && status < 400 ? location : undefined,
-      responseBody: Buffer.concat(chunks).toString('utf8').slice(0, RESPONSE_PREVIEW_CHARS),
-      responseBytes: bytes,
-      truncated,
-    });
+    const res = await dispatch(options.dispatcher ?? own!.dispatcher, url, req, timeoutMs, exchange);
+    exchange.gotHeaders = true;
+    return clock.stamp(await readResponse(res));
   } catch (err) {
-    if (ended instanceof ProtocolError) return failure(ended);
-    if (ended === 'timeout') return failure(err, true);
-    if (ended === 'aborted') return failure(abortError());
-    const error = describeNetworkError(err, req.url, timeoutMs);
-    if (error.code === 'UND_ERR_HEADERS_OVERFLOW' && own)
-      error.message = error.message.replace('too large for the client', 'over 64 KiB');
-    // A TLS server closes on a plain-HTTP request without a word: say so rather than "reset".
-    const closedQuietly =
-      error.code === 'UND_ERR_SOCKET' && !gotHeaders && url.protocol === 'http:' && own !== undefined && !own.proxied;
-    if (closedQuietly && (await speaksTls(url, Math.min(1_000, deadline - Date.now())))) {
-      return finish({
-        ok: false,
-        error: {
-          kind: 'tls',
-          code: error.code,
-          message: `${url.hostname}:${url.port || 80} speaks TLS — use https://`,
-        },
-        responseBytes: 0,
-        truncated: false,
-      });
-    }
-    return finish({ ok: false, error, responseBytes: 0, truncated: false });
+    return clock.stamp(await explainFailure(err, req, url, timeoutMs, exchange, own));
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
+    exchange.dispose();
     await own?.dispatcher.destroy().catch(() => undefined);
   }
 }

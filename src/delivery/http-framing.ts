@@ -34,8 +34,10 @@ export function headerLineProblem(line: string): string {
  * `lengths` is every Content-Length value, in order; returns the problem, or undefined.
  */
 export function framingProblem(lengths: readonly string[], transferEncoding: boolean): string | undefined {
-  if (lengths.length > 1)
-    return `Content-Length appears ${lengths.length} times (${lengths.map((v) => JSON.stringify(v.slice(0, 20))).join(', ')})`;
+  if (lengths.length > 1) {
+    const values = lengths.map((v) => JSON.stringify(v.slice(0, 20))).join(', ');
+    return `Content-Length appears ${lengths.length} times (${values})`;
+  }
   if (lengths.length === 1 && transferEncoding) return 'Content-Length and Transfer-Encoding together';
   if (lengths.length === 1 && contentLength(lengths[0]!) === undefined)
     return `Content-Length ${JSON.stringify(lengths[0]!.slice(0, 20))} is not one whole number`;

@@ -89,10 +89,8 @@ export function wireRequestFactory(template: WebhookRequest, secret: string, tar
     `${EVENT_ID_HEADER}: ${template.eventId}\r\n`,
     signed ? `${SIGNATURE_HEADER}: ${signature}\r\n` : '',
   ]);
-  const head = Buffer.from(
-    `${fill(headCut, [`${EVENT_ID_HEADER}: ${eventSlot}\r\n`, `${SIGNATURE_HEADER}: ${sigSlot}\r\n`])}Content-Length: ${body.length}\r\n\r\n`,
-    'latin1',
-  );
+  const headers = fill(headCut, [`${EVENT_ID_HEADER}: ${eventSlot}\r\n`, `${SIGNATURE_HEADER}: ${sigSlot}\r\n`]);
+  const head = Buffer.from(`${headers}Content-Length: ${body.length}\r\n\r\n`, 'latin1');
   const bytes = Buffer.concat([head, body]);
   const bodyStart = head.length;
 

@@ -134,7 +134,9 @@ export function describeNetworkError(err: unknown, url: string, timeoutMs: numbe
     return {
       kind: 'tls',
       code,
-      message: `TLS error talking to ${where}: ${reason}${code ? ` (${code})` : ''} — trust its CA with --ca FILE, or skip the check with --insecure`,
+      message:
+        `TLS error talking to ${where}: ${reason}${code ? ` (${code})` : ''}` +
+        ' — trust its CA with --ca FILE, or skip the check with --insecure',
     };
   }
   if (name === 'AbortError' || code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR') {

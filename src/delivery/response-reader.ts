@@ -49,6 +49,8 @@ function digit(text: string, i: number): number {
 const STATUS_PREFIX = Buffer.from('HTTP/1.', 'latin1');
 const CR = 0x0d;
 const LF = 0x0a;
+/** A step's answer when it needs more bytes (what it has is kept in `pending`). */
+const WAIT = -1;
 
 // The head is checked with one regular expression built from the shared rules: this runs once per
 // response of a load run. Lines end in CRLF only: a bare LF or a lone CR is an error, as in llhttp.
@@ -64,8 +66,9 @@ function headProblem(head: string): string {
   if (!/^HTTP\/1\.[01] [0-9]{3}(?: |$)/.test(status) || CONTROL_BYTE.test(status) || status.includes('\r'))
     return `bad status line ${JSON.stringify(status.slice(0, 40))}`;
   for (const line of lines.slice(1)) {
-    if (!HEADER_LINE_RE.test(line))
-      return `header line ${JSON.stringify(line.slice(0, 40))} ${line.includes('\r') ? 'holds a lone CR' : headerLineProblem(line)}`;
+    if (HEADER_LINE_RE.test(line)) continue;
+    const problem = line.includes('\r') ? 'holds a lone CR' : headerLineProblem(line);
+    return `header line ${JSON.stringify(line.slice(0, 40))} ${problem}`;
   }
   return `bad response head ${JSON.stringify(head.slice(0, 60))}`;
 }
@@ -81,15 +84,23 @@ export class ResponseProtocolError extends Error {
 export class ResponseReader {
   private phase = Phase.Head;
   private pending: Buffer | undefined;
-  /** In the head: bytes from its start already searched for line ends, and where the first unchecked line starts. */
+  /**
+   * In the head: bytes from its start already searched for line ends, and where the first unchecked
+   * line starts.
+   */
   private scanned = 0;
   private lineStart = 0;
   private remaining = 0;
   private status = 0;
   private keepAlive = true;
   private bodyBytes = 0;
+  /** Set when the body went past the cap: the response ends there. */
+  private truncated = false;
 
-  /** @param maxBodyBytes past this many body bytes the response counts as read (truncated); body bytes are counted, never kept. */
+  /**
+   * @param maxBodyBytes past this many body bytes the response counts as read (truncated); body bytes
+   * are counted, never kept.
+   */
   constructor(private readonly maxBodyBytes: number) {}
 
   /** Ready for the next response on the same connection. */
@@ -102,6 +113,7 @@ export class ResponseReader {
     this.status = 0;
     this.keepAlive = true;
     this.bodyBytes = 0;
+    this.truncated = false;
   }
 
   /**
@@ -116,111 +128,132 @@ export class ResponseReader {
       data = Buffer.concat([this.pending, chunk]);
       this.pending = undefined;
     }
-    let at = 0;
-    while (at < data.length) {
-      switch (this.phase) {
-        case Phase.Head: {
-          // Whatever arrives must start like a status line: anything else (another protocol's
-          // banner, say) fails now instead of waiting for a blank line that may never come.
-          const seen = Math.min(STATUS_PREFIX.length, data.length - at);
-          if (data.compare(STATUS_PREFIX, 0, seen, at, at + seen) !== 0) {
-            throw new ResponseProtocolError(
-              `not an HTTP/1.x response: ${JSON.stringify(data.toString('latin1', at, Math.min(data.length, at + 40)))}`,
-              'HPE_INVALID_CONSTANT',
-            );
-          }
-          const end = this.findHeadEnd(data, at);
-          if (end < 0) {
-            if (data.length - at > MAX_HEAD_BYTES)
-              throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
-            this.checkPartialHead(data, at);
-            this.scanned = data.length - at;
-            this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
-            return undefined;
-          }
-          if (end - at > MAX_HEAD_BYTES)
-            throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
-          const head = data.toString('latin1', at, end);
-          at = end + 4;
-          this.scanned = 0;
-          this.lineStart = 0;
-          const next = this.readHead(head);
-          if (next === Phase.Head) continue; // an interim 1xx: the real response follows
-          this.phase = next;
-          if (next === Phase.Done) return { response: this.result(false), leftover: data.length - at };
-          break;
-        }
-        case Phase.Length:
-        case Phase.ChunkData:
-        case Phase.UntilClose: {
-          const take = this.phase === Phase.UntilClose ? data.length - at : Math.min(this.remaining, data.length - at);
-          at += take;
-          if (this.phase !== Phase.UntilClose) this.remaining -= take;
-          this.bodyBytes += take;
-          if (this.bodyBytes > this.maxBodyBytes) {
-            this.bodyBytes = this.maxBodyBytes;
-            this.keepAlive = false;
-            return { response: this.result(true), leftover: 0 };
-          }
-          if (this.remaining === 0 && this.phase === Phase.Length)
-            return { response: this.result(false), leftover: data.length - at };
-          if (this.remaining === 0 && this.phase === Phase.ChunkData) {
-            this.phase = Phase.ChunkEnd;
-            this.remaining = 2;
-          }
-          break;
-        }
-        case Phase.ChunkEnd: {
-          // Exactly CRLF after a chunk's data.
-          if (data[at] !== (this.remaining === 2 ? CR : LF))
-            throw new ResponseProtocolError('chunk data not followed by CRLF', 'HPE_STRICT');
-          at++;
-          if (--this.remaining === 0) this.phase = Phase.ChunkSize;
-          break;
-        }
-        case Phase.ChunkSize:
-        case Phase.Trailer: {
-          const eol = data.indexOf(LF, at);
-          if (eol < 0) {
-            if (data.length - at > MAX_CHUNK_LINE)
-              throw new ResponseProtocolError('chunk line too long', 'HPE_INVALID_CHUNK_SIZE');
-            const tail = data.toString('latin1', at, data[data.length - 1] === CR ? data.length - 1 : data.length);
-            if (CONTROL_BYTE.test(tail))
-              throw new ResponseProtocolError(
-                `control byte in a chunk line ${JSON.stringify(tail.slice(0, 20))}`,
-                'HPE_STRICT',
-              );
-            this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
-            return undefined;
-          }
-          if (eol === at || data[eol - 1] !== CR)
-            throw new ResponseProtocolError('bare LF ending a chunk line (CRLF expected)', 'HPE_CR_EXPECTED');
-          const line = data.toString('latin1', at, eol - 1);
-          at = eol + 1;
-          if (this.phase === Phase.Trailer) {
-            if (line === '') return { response: this.result(false), leftover: data.length - at };
-            if (!HEADER_LINE_RE.test(line))
-              throw new ResponseProtocolError(
-                `bad trailer line ${JSON.stringify(line.slice(0, 40))}`,
-                'HPE_INVALID_HEADER_TOKEN',
-              );
-            break;
-          }
-          const size = CHUNK_SIZE_LINE.exec(line);
-          if (!size)
-            throw new ResponseProtocolError(
-              `bad chunk size line ${JSON.stringify(line.slice(0, 20))}`,
-              'HPE_INVALID_CHUNK_SIZE',
-            );
-          this.remaining = parseInt(size[1]!, 16);
-          this.phase = this.remaining === 0 ? Phase.Trailer : Phase.ChunkData;
-          break;
-        }
-        case Phase.Done:
-          return { response: this.result(false), leftover: data.length - at };
+    // Each step reads from `at` and returns where it stopped, or WAIT once the rest is kept in `pending`.
+    for (let at = 0; at < data.length;) {
+      at = this.step(data, at);
+      if (at === WAIT) return undefined;
+      if (this.phase === Phase.Done) {
+        // A truncated body leaves its unread rest on a connection that is dropped: nothing is left over.
+        const truncated = this.truncated;
+        return { response: this.result(truncated), leftover: truncated ? 0 : data.length - at };
       }
     }
     return undefined;
+  }
+
+  /** Reads what the current phase expects at `at`: a head, body bytes, a chunk's CRLF or a chunk line. */
+  private step(data: Buffer, at: number): number {
+    switch (this.phase) {
+      case Phase.Head:
+        return this.readHeadBytes(data, at);
+      case Phase.Length:
+      case Phase.ChunkData:
+      case Phase.UntilClose:
+        return this.countBody(data, at);
+      case Phase.ChunkEnd:
+        return this.expectChunkEnd(data, at);
+      case Phase.ChunkSize:
+      case Phase.Trailer:
+        return this.readChunkLine(data, at);
+      case Phase.Done:
+        // Bytes after a response already returned (no reset): it is returned again, all of them left over.
+        this.truncated = false;
+        return at;
+    }
+  }
+
+  /** The head starting at `at`: checked as it arrives, read once whole; sets the phase its framing calls for. */
+  private readHeadBytes(data: Buffer, at: number): number {
+    // Whatever arrives must start like a status line: anything else (another protocol's
+    // banner, say) fails now instead of waiting for a blank line that may never come.
+    const seen = Math.min(STATUS_PREFIX.length, data.length - at);
+    if (data.compare(STATUS_PREFIX, 0, seen, at, at + seen) !== 0) {
+      const start = JSON.stringify(data.toString('latin1', at, Math.min(data.length, at + 40)));
+      throw new ResponseProtocolError(`not an HTTP/1.x response: ${start}`, 'HPE_INVALID_CONSTANT');
+    }
+    const end = this.findHeadEnd(data, at);
+    if (end < 0) {
+      if (data.length - at > MAX_HEAD_BYTES)
+        throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
+      this.checkPartialHead(data, at);
+      this.scanned = data.length - at;
+      this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
+      return WAIT;
+    }
+    if (end - at > MAX_HEAD_BYTES)
+      throw new ResponseProtocolError(`response head over ${MAX_HEAD_BYTES / 1024} KiB`, 'HPE_HEADER_OVERFLOW');
+    const head = data.toString('latin1', at, end);
+    this.scanned = 0;
+    this.lineStart = 0;
+    // Head again after an interim 1xx: the real response follows.
+    this.phase = this.readHead(head);
+    return end + 4;
+  }
+
+  /** Body bytes framed by Content-Length, a chunk's size or the connection's end: counted, never kept. */
+  private countBody(data: Buffer, at: number): number {
+    const untilClose = this.phase === Phase.UntilClose;
+    const take = untilClose ? data.length - at : Math.min(this.remaining, data.length - at);
+    if (!untilClose) this.remaining -= take;
+    this.bodyBytes += take;
+    if (this.bodyBytes > this.maxBodyBytes) {
+      this.bodyBytes = this.maxBodyBytes;
+      this.keepAlive = false;
+      this.truncated = true;
+      this.phase = Phase.Done;
+    } else if (this.remaining === 0 && this.phase === Phase.Length) {
+      this.phase = Phase.Done;
+    } else if (this.remaining === 0 && this.phase === Phase.ChunkData) {
+      this.phase = Phase.ChunkEnd;
+      this.remaining = 2;
+    }
+    return at + take;
+  }
+
+  /** Exactly CRLF after a chunk's data. */
+  private expectChunkEnd(data: Buffer, at: number): number {
+    if (data[at] !== (this.remaining === 2 ? CR : LF))
+      throw new ResponseProtocolError('chunk data not followed by CRLF', 'HPE_STRICT');
+    if (--this.remaining === 0) this.phase = Phase.ChunkSize;
+    return at + 1;
+  }
+
+  /** A chunk-size line, or a trailer line after the last chunk (an empty one ends the response). */
+  private readChunkLine(data: Buffer, at: number): number {
+    const eol = data.indexOf(LF, at);
+    if (eol < 0) {
+      if (data.length - at > MAX_CHUNK_LINE)
+        throw new ResponseProtocolError('chunk line too long', 'HPE_INVALID_CHUNK_SIZE');
+      const tail = data.toString('latin1', at, data[data.length - 1] === CR ? data.length - 1 : data.length);
+      if (CONTROL_BYTE.test(tail))
+        throw new ResponseProtocolError(
+          `control byte in a chunk line ${JSON.stringify(tail.slice(0, 20))}`,
+          'HPE_STRICT',
+        );
+      this.pending = Buffer.from(data.subarray(at)); // a copy: the caller may reuse its buffer
+      return WAIT;
+    }
+    if (eol === at || data[eol - 1] !== CR)
+      throw new ResponseProtocolError('bare LF ending a chunk line (CRLF expected)', 'HPE_CR_EXPECTED');
+    const line = data.toString('latin1', at, eol - 1);
+    if (this.phase === Phase.Trailer) {
+      if (line === '') this.phase = Phase.Done;
+      else if (!HEADER_LINE_RE.test(line))
+        throw new ResponseProtocolError(
+          `bad trailer line ${JSON.stringify(line.slice(0, 40))}`,
+          'HPE_INVALID_HEADER_TOKEN',
+        );
+      return eol + 1;
+    }
+    const size = CHUNK_SIZE_LINE.exec(line);
+    if (!size)
+      throw new ResponseProtocolError(
+        `bad chunk size line ${JSON.stringify(line.slice(0, 20))}`,
+        'HPE_INVALID_CHUNK_SIZE',
+      );
+    this.remaining = parseInt(size[1]!, 16);
+    this.phase = this.remaining === 0 ? Phase.Trailer : Phase.ChunkData;
+    return eol + 1;
   }
 
   /** The connection ended. Returns the response when the body was delimited by the close. */

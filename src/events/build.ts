@@ -15,7 +15,10 @@ import { unknownTypeHint } from './suggest.js';
 
 export type { FaceSignEvent, VerificationSession } from './types.js';
 
-/** An event as the builder handles it: any JSON under the envelope's fields, since overrides may add or change anything. */
+/**
+ * An event as the builder handles it: any JSON under the envelope's fields, since overrides may add
+ * or change anything.
+ */
 interface BuiltEvent {
   id: string;
   object: 'event';

@@ -66,14 +66,16 @@ export function constructEvent(
   const bytes = bodyBytes(rawBody);
   if (bytes === undefined) {
     throw new TypeError(
-      `constructEvent needs the raw request body (a Buffer, Uint8Array or string), but got ${describeValue(rawBody)}. ` +
+      'constructEvent needs the raw request body (a Buffer, Uint8Array or string), ' +
+        `but got ${describeValue(rawBody)}. ` +
         'A body already parsed as JSON cannot be verified: the signature covers the exact bytes sent. ' +
         "Read the raw body on this route instead, e.g. express.raw({ type: 'application/json' }).",
     );
   }
   if (typeof secret !== 'string' || secret === '') {
     throw new TypeError(
-      `constructEvent needs the endpoint secret as a non-empty string, but got ${describeValue(secret)} (is FACESIGN_WEBHOOK_SECRET set?)`,
+      `constructEvent needs the endpoint secret as a non-empty string, but got ${describeValue(secret)} ` +
+        '(is FACESIGN_WEBHOOK_SECRET set?)',
     );
   }
   const verdict = verifySignature(bytes, signature, secret);

@@ -51,7 +51,10 @@ export function findJsonErrorOffset(text: string, message: string): number {
   return hi - 1;
 }
 
-/** How deep JSON may nest before it is refused: events are a few levels; deeper input would exhaust the stack in recursive code. */
+/**
+ * How deep JSON may nest before it is refused: events are a few levels; deeper input would exhaust
+ * the stack in recursive code.
+ */
 export const MAX_JSON_DEPTH = 256;
 
 /**
@@ -102,7 +105,8 @@ export function parseJsonOrThrow(text: string, source: string): JsonValue {
       .replace(/ (in JSON )?at position \d+.*$/s, '');
     throw usageError(
       `${source}:${line}:${column}: invalid JSON (${what || 'syntax error'})`,
-      'fix the JSON at that position (a JSON linter such as `node -e "JSON.parse(require(\'fs\').readFileSync(0))"` shows it too)',
+      'fix the JSON at that position ' +
+        '(a JSON linter such as `node -e "JSON.parse(require(\'fs\').readFileSync(0))"` shows it too)',
     );
   }
 }
@@ -183,7 +187,8 @@ export function setPath(root: JsonObject, path: string, value: JsonValue): void 
       const index = Number(key);
       if (!/^\d+$/.test(key) || index > node.length) {
         throw usageError(
-          `bad field path "${path}": ${describeParent(segments, i)} is an array of ${node.length}, "${key}" is not an index in it`,
+          `bad field path "${path}": ${describeParent(segments, i)} is an array of ${node.length}, ` +
+            `"${key}" is not an index in it`,
           `use an index from 0 to ${node.length}`,
         );
       }
@@ -199,7 +204,8 @@ export function setPath(root: JsonObject, path: string, value: JsonValue): void 
     }
     if (bracket) {
       throw usageError(
-        `bad field path "${path}": ${describeParent(segments, i)} is an object, not an array, so [${key}] cannot index it`,
+        `bad field path "${path}": ${describeParent(segments, i)} is an object, not an array, ` +
+          `so [${key}] cannot index it`,
         `write ${describeParent(segments, i)}.${key} for a field named "${key}"`,
       );
     }

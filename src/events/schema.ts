@@ -34,7 +34,8 @@ function unixSeconds(description: string, nullable = false): JsonSchema {
 const verifiedOutputsSchema: JsonSchema = {
   type: 'object',
   description:
-    'What the verification established. first_name and last_name are in FaceSign\'s docs ("… other verification results" follow); the other properties listed here: ' +
+    "What the verification established. first_name and last_name are in FaceSign's docs " +
+    '("… other verification results" follow); the other properties listed here: ' +
     ASSUMED,
   required: ['first_name', 'last_name'],
   properties: {
@@ -69,7 +70,9 @@ function sessionSchema(type: EventType | undefined): JsonSchema {
   if (type === undefined) {
     status = {
       type: 'string',
-      description: `The session's status. FaceSign's docs show "verified"; the others (${SESSION_STATUSES.join(', ')}) and which event carries which are ${ASSUMED}`,
+      description:
+        `The session's status. FaceSign's docs show "verified"; the others (${SESSION_STATUSES.join(', ')}) ` +
+        `and which event carries which are ${ASSUMED}`,
     };
     verifiedOutputs = {
       ...verifiedOutputsSchema,
@@ -84,7 +87,8 @@ function sessionSchema(type: EventType | undefined): JsonSchema {
   } else {
     status = {
       const: STATUS_BY_TYPE[type],
-      description: `The status a ${type} event carries. ${type === 'session.verified' ? "From FaceSign's docs." : ASSUMED}`,
+      description:
+        `The status a ${type} event carries. ` + `${type === 'session.verified' ? "From FaceSign's docs." : ASSUMED}`,
     };
     verifiedOutputs =
       type === 'session.verified'
@@ -115,7 +119,8 @@ function sessionSchema(type: EventType | undefined): JsonSchema {
       metadata: {
         type: 'object',
         description:
-          "Your own metadata on the session. FaceSign's docs' handler reads metadata.user_id; the simulator always sets it.",
+          "Your own metadata on the session. FaceSign's docs' handler reads metadata.user_id; " +
+          'the simulator always sets it.',
         properties: {
           user_id: { type: 'string', description: "Your user id (read by the handler in FaceSign's docs)." },
         },
@@ -139,7 +144,9 @@ function envelopeProperties(type: JsonSchema, data: JsonSchema): JsonSchema {
     id: {
       type: 'string',
       pattern: '^evt_\\S+$',
-      description: `The event id, evt_… (FaceSign's docs); also sent as the ${EVENT_ID_HEADER} header. Use it to ignore a delivery you already processed.`,
+      description:
+        `The event id, evt_… (FaceSign's docs); also sent as the ${EVENT_ID_HEADER} header. ` +
+        'Use it to ignore a delivery you already processed.',
     },
     object: { const: 'event', description: "From FaceSign's docs." },
     type,
@@ -156,7 +163,9 @@ export function envelopeSchema(): JsonSchema {
     $schema: JSON_SCHEMA_DIALECT,
     title: 'FaceSign event envelope',
     description:
-      "The structure all FaceSign webhook events follow (FaceSign's docs). type may be one this version does not know yet: acknowledge such an event with a 2xx and ignore it. For the six known events, use the per-type schemas.",
+      "The structure all FaceSign webhook events follow (FaceSign's docs). " +
+      'type may be one this version does not know yet: acknowledge such an event with a 2xx and ignore it. ' +
+      'For the six known events, use the per-type schemas.',
     type: 'object',
     required: ENVELOPE_REQUIRED,
     properties: envelopeProperties(
@@ -170,7 +179,11 @@ export function envelopeSchema(): JsonSchema {
 function eventBody(type: EventType): JsonSchema {
   return {
     title: type,
-    description: `Sent when ${EVENT_DESCRIPTIONS[type]} (FaceSign's docs). The session's status "${STATUS_BY_TYPE[type]}" is ${type === 'session.verified' ? "from FaceSign's docs" : 'assumed by the simulator'}; fields marked so are assumed by the simulator.`,
+    description:
+      `Sent when ${EVENT_DESCRIPTIONS[type]} (FaceSign's docs). ` +
+      `The session's status "${STATUS_BY_TYPE[type]}" is ` +
+      `${type === 'session.verified' ? "from FaceSign's docs" : 'assumed by the simulator'}; ` +
+      'fields marked so are assumed by the simulator.',
     type: 'object',
     required: ENVELOPE_REQUIRED,
     properties: envelopeProperties(
@@ -195,7 +208,10 @@ export function eventsSchema(): JsonSchema {
   return {
     $schema: JSON_SCHEMA_DIALECT,
     title: 'FaceSign event',
-    description: `Any of the six FaceSign events, told apart by type (${EVENT_TYPES.join(', ')}). $defs holds each one and the generic envelope. A type outside these six fails this schema; a handler should still acknowledge it (2xx) and ignore it.`,
+    description:
+      `Any of the six FaceSign events, told apart by type (${EVENT_TYPES.join(', ')}). ` +
+      '$defs holds each one and the generic envelope. ' +
+      'A type outside these six fails this schema; a handler should still acknowledge it (2xx) and ignore it.',
     type: 'object',
     required: ['type'],
     properties: { type: { enum: [...EVENT_TYPES] } },
@@ -220,11 +236,14 @@ export function openApiDocument(types: readonly EventType[] = EVENT_TYPES): Json
         operationId: `receive${name}`,
         summary: `${type}: sent when ${EVENT_DESCRIPTIONS[type]}`,
         description:
-          'FaceSign POSTs the event to your endpoint. Verify the signature over the raw body bytes before parsing it, respond quickly with a 2xx, and process asynchronously; use the event id to ignore duplicates.',
+          'FaceSign POSTs the event to your endpoint. ' +
+          'Verify the signature over the raw body bytes before parsing it, respond quickly with a 2xx, ' +
+          'and process asynchronously; use the event id to ignore duplicates.',
         parameters: [
           headerParameter(
             SIGNATURE_HEADER,
-            "Lowercase hex HMAC-SHA256 of the exact raw body bytes, keyed with your endpoint secret; no prefix, no timestamp (FaceSign's docs).",
+            'Lowercase hex HMAC-SHA256 of the exact raw body bytes, keyed with your endpoint secret; ' +
+              "no prefix, no timestamp (FaceSign's docs).",
             {
               type: 'string',
               pattern: '^[0-9a-f]{64}$',
@@ -236,7 +255,8 @@ export function openApiDocument(types: readonly EventType[] = EVENT_TYPES): Json
           }),
           headerParameter(
             'Content-Type',
-            "Always application/json (FaceSign's docs). OpenAPI tools take it from the request body's media type and ignore this parameter.",
+            "Always application/json (FaceSign's docs). " +
+              "OpenAPI tools take it from the request body's media type and ignore this parameter.",
             { const: 'application/json' },
           ),
         ],
@@ -249,7 +269,9 @@ export function openApiDocument(types: readonly EventType[] = EVENT_TYPES): Json
           '2XX': { description: "Any 2xx acknowledges the event (FaceSign's docs)." },
           default: {
             description:
-              "Anything else (3xx included: redirects are not followed), a connection error or a timeout is a failed attempt; FaceSign retries after 5 s, 30 s, 2 min, 10 min and 1 h, then marks the delivery failed (FaceSign's docs; the timeout and the 3xx reading are the simulator's).",
+              'Anything else (3xx included: redirects are not followed), a connection error or a timeout ' +
+              'is a failed attempt; FaceSign retries after 5 s, 30 s, 2 min, 10 min and 1 h, ' +
+              "then marks the delivery failed (FaceSign's docs; the timeout and the 3xx reading are the simulator's).",
           },
         },
       },
@@ -261,7 +283,8 @@ export function openApiDocument(types: readonly EventType[] = EVENT_TYPES): Json
       title: 'FaceSign webhooks',
       version: VERSION,
       description:
-        "The signed webhooks FaceSign sends to your endpoint, as described by facesign-webhooks (the simulator). Facts come from FaceSign's webhook docs; descriptions mark the simulator's assumptions.",
+        'The signed webhooks FaceSign sends to your endpoint, as described by facesign-webhooks (the simulator). ' +
+        "Facts come from FaceSign's webhook docs; descriptions mark the simulator's assumptions.",
     },
     jsonSchemaDialect: JSON_SCHEMA_DIALECT,
     webhooks,

@@ -44,7 +44,10 @@ export const STATUS_BY_TYPE = {
  * the simulator's assumptions. The JSON Schemas (`schema` command, src/events/schema.ts) say the same.
  */
 
-/** `data.verified_outputs` of a verified session. The docs show `first_name` and `last_name`, then "other verification results". */
+/**
+ * `data.verified_outputs` of a verified session. The docs show `first_name` and `last_name`, then
+ * "other verification results".
+ */
 export interface VerifiedOutputs {
   first_name: string;
   last_name: string;

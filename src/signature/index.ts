@@ -120,7 +120,9 @@ function judge(rawBody: unknown, signature: unknown, secret: unknown): Signature
       ok: false,
       reason: 'prefixed',
       wouldMatch,
-      message: `${SIGNATURE_HEADER} has a "sha256=" prefix; FaceSign sends bare hex (the hex after it ${wouldMatch ? 'would match' : 'would not match either'})`,
+      message:
+        `${SIGNATURE_HEADER} has a "sha256=" prefix; FaceSign sends bare hex ` +
+        `(the hex after it ${wouldMatch ? 'would match' : 'would not match either'})`,
     };
   }
   if (!HEX64.test(trimmed)) {
@@ -130,14 +132,18 @@ function judge(rawBody: unknown, signature: unknown, secret: unknown): Signature
         ok: false,
         reason: 'uppercase',
         wouldMatch,
-        message: `${SIGNATURE_HEADER} uses uppercase hex; FaceSign sends lowercase (in lowercase it ${wouldMatch ? 'would match' : 'would not match either'})`,
+        message:
+          `${SIGNATURE_HEADER} uses uppercase hex; FaceSign sends lowercase ` +
+          `(in lowercase it ${wouldMatch ? 'would match' : 'would not match either'})`,
       };
     }
     return {
       ok: false,
       reason: 'malformed',
       length: trimmed.length,
-      message: `${SIGNATURE_HEADER} is not a 64-character lowercase hex string (length ${trimmed.length}${/^[0-9a-fA-F]*$/.test(trimmed) ? '' : ', not all hex'})`,
+      message:
+        `${SIGNATURE_HEADER} is not a 64-character lowercase hex string ` +
+        `(length ${trimmed.length}${/^[0-9a-fA-F]*$/.test(trimmed) ? '' : ', not all hex'})`,
     };
   }
   return matchesHex(body, trimmed, secret)

@@ -54,16 +54,27 @@ const CR = 0x0d;
 const CRLF = Buffer.from('\r\n');
 
 const RAW_BODY_FIX =
-  "verify the raw body bytes exactly as they arrived, before any parsing: in Express use express.raw({ type: 'application/json' }) on the webhook route (ahead of express.json()) and pass the Buffer req.body to the HMAC";
+  'verify the raw body bytes exactly as they arrived, before any parsing: ' +
+  "in Express use express.raw({ type: 'application/json' }) on the webhook route (ahead of express.json()) " +
+  'and pass the Buffer req.body to the HMAC';
 
 const FIXES: Record<BodyChangeId, string> = {
-  'trailing-newline-added': `something appended a newline after signing (a file saved by an editor, echo instead of printf, a proxy or logging middleware); ${RAW_BODY_FIX}`,
+  'trailing-newline-added':
+    'something appended a newline after signing ' +
+    `(a file saved by an editor, echo instead of printf, a proxy or logging middleware); ${RAW_BODY_FIX}`,
   'trailing-newline-removed': `something trimmed the body (a .trim(), a text reader, a proxy); ${RAW_BODY_FIX}`,
-  'lf-to-crlf': `line endings were rewritten on the way (a proxy, a text-mode write, git's autocrlf); keep the body binary: ${RAW_BODY_FIX}`,
-  'crlf-to-lf': `line endings were rewritten on the way (a proxy, a text-mode read, git's autocrlf); keep the body binary: ${RAW_BODY_FIX}`,
+  'lf-to-crlf':
+    "line endings were rewritten on the way (a proxy, a text-mode write, git's autocrlf); " +
+    `keep the body binary: ${RAW_BODY_FIX}`,
+  'crlf-to-lf':
+    "line endings were rewritten on the way (a proxy, a text-mode read, git's autocrlf); " +
+    `keep the body binary: ${RAW_BODY_FIX}`,
   'bom-added': `a text writer added a byte-order mark (PowerShell's Out-File, some editors); ${RAW_BODY_FIX}`,
-  'bom-removed': `a text decoder dropped the byte-order mark (TextDecoder and fs.readFile(…, 'utf8') do); ${RAW_BODY_FIX}`,
-  'json-reserialized': `the receiving code verified re-serialized JSON (e.g. JSON.stringify(req.body) after express.json()), which is not byte-identical to what was signed; ${RAW_BODY_FIX}`,
+  'bom-removed':
+    "a text decoder dropped the byte-order mark (TextDecoder and fs.readFile(…, 'utf8') do); " + RAW_BODY_FIX,
+  'json-reserialized':
+    'the receiving code verified re-serialized JSON (e.g. JSON.stringify(req.body) after express.json()), ' +
+    `which is not byte-identical to what was signed; ${RAW_BODY_FIX}`,
 };
 
 const FORM_WORDS: Record<JsonForm, string> = {
@@ -74,13 +85,18 @@ const FORM_WORDS: Record<JsonForm, string> = {
 };
 
 const REASON_FIXES: Partial<Record<NonNullable<SignatureVerdict['reason']>, string>> = {
-  missing: `FaceSign always sends ${SIGNATURE_HEADER}: a proxy stripped it or the request did not come from FaceSign; answer 400, and read it as req.headers['facesign-signature'] (Node lowercases header names)`,
+  missing:
+    `FaceSign always sends ${SIGNATURE_HEADER}: a proxy stripped it or the request did not come from FaceSign; ` +
+    "answer 400, and read it as req.headers['facesign-signature'] (Node lowercases header names)",
   malformed:
-    'reject it before comparing: crypto.timingSafeEqual throws a RangeError when the lengths differ, so a receiver that compares first answers 500 instead of 400; check /^[0-9a-f]{64}$/ first',
+    'reject it before comparing: crypto.timingSafeEqual throws a RangeError when the lengths differ, ' +
+    'so a receiver that compares first answers 500 instead of 400; check /^[0-9a-f]{64}$/ first',
   prefixed:
-    'FaceSign signs with bare lowercase hex, not GitHub\'s "sha256=<hex>"; whoever made this request should send the hex alone, and your receiver should not strip or expect a prefix',
+    'FaceSign signs with bare lowercase hex, not GitHub\'s "sha256=<hex>"; ' +
+    'whoever made this request should send the hex alone, and your receiver should not strip or expect a prefix',
   uppercase:
-    "FaceSign signs with lowercase hex (digest('hex')); whoever made this request upper-cased it; compare the decoded bytes, or the lowercase string",
+    "FaceSign signs with lowercase hex (digest('hex')); whoever made this request upper-cased it; " +
+    'compare the decoded bytes, or the lowercase string',
   'no-secret': 'pass the endpoint secret with --secret or FACESIGN_WEBHOOK_SECRET',
 };
 
@@ -187,7 +203,9 @@ function describeChange(change: BodyCandidate['change']): BodyChange {
       'the body starts with a UTF-8 byte-order mark (EF BB BF) that was not signed: without it, the signature matches',
     'bom-removed':
       'the signed body started with a UTF-8 byte-order mark that this body lacks: with it, the signature matches',
-    'json-reserialized': `the JSON was re-serialized after signing: the same JSON written ${FORM_WORDS[change.signedForm ?? 'compact']} matches the signature`,
+    'json-reserialized':
+      'the JSON was re-serialized after signing: ' +
+      `the same JSON written ${FORM_WORDS[change.signedForm ?? 'compact']} matches the signature`,
   };
   return { ...change, message: message[change.id], fix: FIXES[change.id] };
 }
@@ -211,8 +229,10 @@ export function findSecretHint(body: Uint8Array, hex: string, secret: string): S
       id: 'secret-whitespace',
       matches,
       message: matches
-        ? 'the secret has leading or trailing whitespace (a newline from echo or a .env file?): without it, the signature matches'
-        : 'the secret has leading or trailing whitespace (a newline from echo or a .env file?); check it, though trimming it does not make the signature match either',
+        ? 'the secret has leading or trailing whitespace (a newline from echo or a .env file?): ' +
+          'without it, the signature matches'
+        : 'the secret has leading or trailing whitespace (a newline from echo or a .env file?); ' +
+          'check it, though trimming it does not make the signature match either',
     };
   }
   if (/^['"]|['"]$/.test(secret)) {
@@ -222,8 +242,10 @@ export function findSecretHint(body: Uint8Array, hex: string, secret: string): S
       id: 'secret-quoted',
       matches,
       message: matches
-        ? 'the secret includes quote characters (copied with its quotes from a .env file or shell?): without them, the signature matches'
-        : 'the secret starts or ends with a quote character (copied with its quotes?); check it, though removing them does not make the signature match either',
+        ? 'the secret includes quote characters (copied with its quotes from a .env file or shell?): ' +
+          'without them, the signature matches'
+        : 'the secret starts or ends with a quote character (copied with its quotes?); ' +
+          'check it, though removing them does not make the signature match either',
     };
   }
   return undefined;
@@ -272,8 +294,10 @@ export function diagnoseSignature(
   if (verdict.reason === 'mismatch') {
     diagnosis.message = 'signature does not match: the secret or the body differs from what was signed';
     diagnosis.fix = diagnosis.secretHint?.matches
-      ? `clean up the secret where your code reads it (${diagnosis.secretHint.id === 'secret-quoted' ? 'drop the quotes' : 'trim it'})`
-      : "check that the receiver uses this endpoint's secret (each endpoint has its own), and that nothing altered the body after it was signed";
+      ? 'clean up the secret where your code reads it ' +
+        `(${diagnosis.secretHint.id === 'secret-quoted' ? 'drop the quotes' : 'trim it'})`
+      : "check that the receiver uses this endpoint's secret (each endpoint has its own), " +
+        'and that nothing altered the body after it was signed';
   }
   return diagnosis;
 }

@@ -40,7 +40,8 @@ export function compareWithListen(listen: unknown, verdict: WebhookVerdict): Lis
       if (valid) {
         const after =
           listen.outcome === 'rejected' || listen.outcome === 'fault'
-            ? ` (then ${listen.outcome === 'fault' ? 'injected a fault' : 'rejected it'}: ${answered}${reason ? `, ${reason}` : ''})`
+            ? ` (then ${listen.outcome === 'fault' ? 'injected a fault' : 'rejected it'}: ` +
+              `${answered}${reason ? `, ${reason}` : ''})`
             : '';
         return { ...base, agrees: true, message: `listen accepted this signature too${after}` };
       }
@@ -48,13 +49,16 @@ export function compareWithListen(listen: unknown, verdict: WebhookVerdict): Lis
         ...base,
         agrees: false,
         message:
-          'listen accepted this signature (with its secret) but it does not match with yours: the two secrets differ — use the secret listen ran with, or check which secret your endpoint has',
+          'listen accepted this signature (with its secret) but it does not match with yours: ' +
+          'the two secrets differ — use the secret listen ran with, or check which secret your endpoint has',
       };
     case 'unchecked':
       return {
         ...base,
         agrees: null,
-        message: `listen did not check this signature: it rejected the request first (${answered}${reason ? `: ${reason}` : ''})`,
+        message:
+          'listen did not check this signature: it rejected the request first ' +
+          `(${answered}${reason ? `: ${reason}` : ''})`,
       };
     case 'mismatch':
       if (valid) {
@@ -62,7 +66,8 @@ export function compareWithListen(listen: unknown, verdict: WebhookVerdict): Lis
           ...base,
           agrees: false,
           message:
-            "listen rejected this signature (it did not match listen's secret) but it matches yours: listen ran with another secret",
+            "listen rejected this signature (it did not match listen's secret) but it matches yours: " +
+            'listen ran with another secret',
         };
       }
       return { ...base, agrees: true, message: `listen rejected it too${reason ? `: ${reason}` : ''}` };

@@ -113,7 +113,8 @@ function checkHeaders(headers: ShapeHeaders, bodyId: unknown, warn: (code: strin
     if (types.length > 1 || mime !== 'application/json') {
       warn(
         'content-type',
-        `Content-Type is ${JSON.stringify(types.join(', '))}; FaceSign sends application/json (express.raw({ type: 'application/json' }) would not see this body)`,
+        `Content-Type is ${JSON.stringify(types.join(', '))}; FaceSign sends application/json ` +
+          "(express.raw({ type: 'application/json' }) would not see this body)",
       );
     }
   }
