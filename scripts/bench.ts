@@ -6,7 +6,7 @@
  *
  *   npm run bench                        all parts (under 10 minutes on two shared cores)
  *   npm run bench -- --quick             fewer rounds and smaller counts
- *   npm run bench -- --only=load,listen  parts: startup, send, client, load, listen, drift, memory
+ *   npm run bench -- --only=load,listen  parts: startup, send, client, load, listen, forward, drift, memory
  *
  * Throughput runs pin the server under test to CPU 0 and the client driving it to CPU 1 when the
  * machine has two CPUs and `taskset`; otherwise the two compete for the same cores.
@@ -565,6 +565,64 @@ async function benchListen(): Promise<void> {
   });
 }
 
+/** The p50 of one request at a time, straight to an app vs through `listen --forward-to` (interleaved). */
+async function benchForward(): Promise<void> {
+  const n = quick ? 500 : 2_000;
+  const warm = 200;
+  console.log(`listen --forward-to: ${n} sequential deliveries straight to a verifying app vs through listen:`);
+  await checked('listen --forward-to added latency', '≤ 1 ms', async () => {
+    const { Agent, request } = await import('undici');
+    const app = await verifyServer();
+    const listen = await startServer(listenArgs('--forward-to', app.url), LISTEN_READY).catch(async (err) => {
+      await stop(app);
+      throw err;
+    });
+    const agent = new Agent({ connections: 1 });
+    const lat = { direct: [] as number[], forward: [] as number[] };
+    try {
+      const post = async (url: string, i: number) => {
+        const body = `{"id":"evt_fwd_bench_${i}","type":"session.verified","data":{"id":"vs_1"}}`;
+        const signature = createHmac('sha256', SECRET).update(body).digest('hex');
+        const t0 = performance.now();
+        const res = await request(url, {
+          method: 'POST',
+          body,
+          dispatcher: agent,
+          headers: { 'content-type': 'application/json', 'facesign-signature': signature },
+        });
+        await res.body.text();
+        if (res.statusCode !== 200) throw new Invalid(`${url} answered ${res.statusCode}`);
+        return performance.now() - t0;
+      };
+      for (let i = 0; i < warm + n; i++) {
+        const direct = await post(app.url, 2 * i);
+        const forward = await post(listen.url, 2 * i + 1);
+        if (i < warm) continue;
+        lat.direct.push(direct);
+        lat.forward.push(forward);
+      }
+      const c = await counts(app);
+      if (c.valid !== 2 * (warm + n) || c.invalid !== 0)
+        throw new Invalid(`the app saw ${c.valid} valid, ${c.invalid} invalid of ${2 * (warm + n)}`);
+    } finally {
+      await agent.close();
+      await stop(listen);
+      await stop(app);
+    }
+    const s = listenSummary(listen);
+    if (s.accepted !== warm + n) throw new Invalid(`listen accepted ${s.accepted} of ${warm + n}`);
+    const [direct, forward] = [median(lat.direct), median(lat.forward)];
+    notes.push(`listen --forward-to: p50 ${forward.toFixed(2)} ms through listen, ${direct.toFixed(2)} ms straight`);
+    addLimit(
+      '`listen --forward-to` added latency at p50',
+      forward - direct,
+      'ms',
+      1,
+      'neither (same app, same client)',
+    );
+  });
+}
+
 async function benchDrift(): Promise<void> {
   console.log(
     'retry-sim --speed 1000: drift of every retry, measured at an independent receiver process against the plan:',
@@ -682,6 +740,7 @@ const parts: Record<string, () => Promise<void>> = {
   client: benchClient,
   load: benchLoad,
   listen: benchListen,
+  forward: benchForward,
   drift: benchDrift,
   memory: benchMemory,
 };

@@ -151,10 +151,13 @@ export { judgeRequest, type ReceivedRequest, type Judgement } from './receiver/j
 export {
   captureBody,
   captureFileName,
-  readCaptureFile,
+  signedBody,
   type Capture,
   type CaptureVerdict,
+  type ForwardRecord,
 } from './receiver/capture.js';
+export { readCaptureFile } from './receiver/capture-file.js';
+export { redactBody, redactValue, REDACTED } from './receiver/redact.js';
 export {
   DEFAULT_SCHEDULE,
   ScheduleError,

@@ -13,6 +13,7 @@ const CORE_FIELD_FLAGS: Readonly<Record<string, string>> = {
   historyMaxBytes: '--history-bytes',
   maxWaitMs: '--max-wait',
   timeoutMs: '--timeout',
+  forwardTimeoutMs: '--forward-timeout',
 };
 
 /** The flag a field error stands for, among the flags the program's commands define. */

@@ -1,4 +1,5 @@
-import { EXIT, usageError } from '../errors.js';
+import { resolveTarget } from '../delivery/target.js';
+import { CliError, EXIT, usageError } from '../errors.js';
 import { DELIVERIES_PATH, startReceiver, type Receiver, type ReceiverOptions } from '../receiver/server.js';
 import { createBatchedStream, createOutput } from '../report/output.js';
 import {
@@ -36,6 +37,13 @@ export interface ListenOptions {
   history?: number;
   /** Bytes, or with a unit: `64mb`. */
   historyBytes?: string | number;
+  /** The app to pass deliveries on to (the `--to` shorthand). */
+  forwardTo?: string;
+  /** Milliseconds. */
+  forwardTimeout?: number;
+  /** Undefined: on when both --save and --forward-to are given. */
+  redact?: boolean;
+  keepRaw?: boolean;
   json?: boolean;
 }
 
@@ -85,14 +93,43 @@ export function parseSeconds(value: string | number, flag: string): number {
   return Math.round(n * 1000);
 }
 
-/** Maps flags and the environment onto receiver options. Pure apart from generating a secret. */
-export function planListen(options: ListenOptions, env: NodeJS.ProcessEnv = process.env): ListenPlan {
+/**
+ * The secret and where it came from: the flag, the environment, else a generated one; none when
+ * forwarding (the app judges signatures then, and listen says it did not).
+ */
+function planSecret(options: ListenOptions, env: NodeJS.ProcessEnv): { secret?: string; secretSource: SecretSource } {
   if (options.secret === '')
     throw usageError('--secret is empty', `pass a secret, set ${SECRET_ENV}, or leave both out to get a generated one`);
   const fromEnv = env[SECRET_ENV] !== undefined && env[SECRET_ENV] !== '' ? env[SECRET_ENV] : undefined;
-  const secretSource: SecretSource =
-    options.secret !== undefined ? 'flag' : fromEnv !== undefined ? 'env' : 'generated';
-  const secret = options.secret ?? fromEnv ?? generateSecret();
+  if (options.secret !== undefined) return { secret: options.secret, secretSource: 'flag' };
+  if (fromEnv !== undefined) return { secret: fromEnv, secretSource: 'env' };
+  if (options.forwardTo !== undefined) return { secretSource: 'none' };
+  return { secret: generateSecret(), secretSource: 'generated' };
+}
+
+/** --forward-to resolved like --to; redaction on by default when deliveries from an app's traffic are saved. */
+function planForward(options: ListenOptions, env: NodeJS.ProcessEnv) {
+  let forwardTo: string | undefined;
+  try {
+    forwardTo = options.forwardTo !== undefined ? resolveTarget(options.forwardTo, env) : undefined;
+  } catch (err) {
+    // The same shorthand as --to, so the same errors, under this flag's name.
+    if (err instanceof CliError) throw usageError(err.message.replace(/^--to\b/, '--forward-to'), err.hint);
+    throw err;
+  }
+  const redact = options.redact ?? (options.save !== undefined && forwardTo !== undefined);
+  if (options.keepRaw && !redact) {
+    throw usageError(
+      '--keep-raw keeps the received bytes of redacted captures, and redaction is off',
+      'add --redact (it is on by default only with --save and --forward-to)',
+    );
+  }
+  return { forwardTo, forwardTimeoutMs: options.forwardTimeout, redact, keepRaw: options.keepRaw };
+}
+
+/** Maps flags and the environment onto receiver options. Pure apart from generating a secret. */
+export function planListen(options: ListenOptions, env: NodeJS.ProcessEnv = process.env): ListenPlan {
+  const { secret, secretSource } = planSecret(options, env);
   if (options.seed !== undefined && options.failRate === undefined)
     throw usageError('--seed only makes sense with --fail-rate', 'e.g. --fail-rate 0.3 --seed 42');
   if (options.hang && (options.delay !== undefined || options.status !== undefined)) {
@@ -105,6 +142,7 @@ export function planListen(options: ListenOptions, env: NodeJS.ProcessEnv = proc
     secretSource,
     receiver: {
       secret,
+      ...planForward(options, env),
       host: options.host,
       port: options.port,
       path: options.path,
@@ -148,7 +186,9 @@ export async function runListen(options: ListenOptions): Promise<number> {
   const stdout = createBatchedStream();
   const out = createOutput({ json: options.json, stdout });
   const plan = planListen(options);
-  if (plan.secretSource !== 'generated') warnSecretAccident(plan.receiver.secret, plan.secretSource);
+  const secret = plan.receiver.secret;
+  if (secret !== undefined && (plan.secretSource === 'flag' || plan.secretSource === 'env'))
+    warnSecretAccident(secret, plan.secretSource);
   // A second Ctrl-C exits at once, but not before every line already decided is written out.
   const interrupt = watchInterrupt({ beforeExit: () => stdout.drained() });
   let accepted = 0;

@@ -1,6 +1,7 @@
 import { parseHeader } from '../delivery/request.js';
-import { EXIT, usageError } from '../errors.js';
-import { captureBody, readCaptureFile } from '../receiver/capture.js';
+import { CliError, EXIT, usageError } from '../errors.js';
+import { isRedactedWithoutRaw, signedBody } from '../receiver/capture.js';
+import { readCaptureFile } from '../receiver/capture-file.js';
 import { createOutput } from '../report/output.js';
 import { printVerdict } from '../report/verify.js';
 import { resolveSecret } from '../secret.js';
@@ -82,6 +83,14 @@ function readCapture(path: string): ReadInput {
       "raise the receiver's body limit and capture the delivery again",
     );
   }
+  if (isRedactedWithoutRaw(capture)) {
+    // Not a mismatch to diagnose: the bytes that were signed are simply not in the file.
+    throw new CliError(
+      `"${path}": this capture is redacted (listen --redact): its body is not the signed bytes; ` +
+        'use --keep-raw captures to verify',
+      { exitCode: EXIT.failed, hint: 'run listen with --keep-raw (or --no-redact) to keep the received bytes' },
+    );
+  }
   const raw = Array.isArray(capture.raw_headers)
     ? capture.raw_headers.filter((h) => Array.isArray(h) && h.length === 2)
     : undefined;
@@ -89,10 +98,12 @@ function readCapture(path: string): ReadInput {
     ? raw.map(([k, v]) => [String(k), String(v)])
     : Object.entries(capture.headers ?? {}).map(([k, v]) => [k, String(v)]);
   return {
-    body: captureBody(capture),
+    body: signedBody(capture),
     headers: { list, complete: true },
     method: typeof capture.method === 'string' ? capture.method : undefined,
-    notes: [],
+    notes: capture.redacted
+      ? ['the capture is redacted: its raw bytes (raw_body_base64, --keep-raw) were verified']
+      : [],
     listen: capture.verdict,
   };
 }

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { usageError } from '../errors.js';
-import { assertJsonDepth } from '../events/json.js';
+import type { NetworkError } from '../delivery/network-error.js';
 import { headersFromRaw } from './headers.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -36,7 +34,45 @@ export interface Capture {
    * byte cap: `body_bytes` is its size, the capture file (`--save`) has the bytes.
    */
   body_omitted?: boolean;
+  /**
+   * Present (true) when personal data in the body was replaced (`listen --redact`): `body_base64`
+   * holds the redacted JSON, not the signed bytes.
+   */
+  redacted?: boolean;
+  /** Why a body `listen --redact` was asked to redact was kept as received (not JSON, nothing personal). */
+  redaction_note?: string;
+  /** The bytes as received (base64), kept beside a redacted body only with `listen --keep-raw`. */
+  raw_body_base64?: string;
   verdict: CaptureVerdict;
+  /** With `listen --forward-to`: what the user's app answered (absent when not forwarded). */
+  forward?: ForwardRecord;
+}
+
+/** What a capture may hold beyond the request: redaction, the raw bytes, the app's answer. */
+export interface CaptureExtras {
+  redacted?: boolean;
+  redactionNote?: string;
+  rawBody?: Buffer;
+  forward?: ForwardRecord;
+}
+
+/** What the user's app answered to a forwarded delivery, as a capture records it (documented; keep it stable). */
+export interface ForwardRecord {
+  /** Where it was forwarded (a password in the URL shown as ***). */
+  url: string;
+  /** The app's status; null when it never answered (see `error`). */
+  status: number | null;
+  /** The app's response headers, names lowercased, hop-by-hop ones left out; repeats joined with ", ". */
+  headers: Record<string, string>;
+  /** UTF-8 reading of the first 64 KiB of the app's body (what the sender got back). */
+  body_preview: string;
+  /** Bytes of the app's body read (at most 64 KiB). */
+  body_bytes: number;
+  /** True when the app's body was longer than 64 KiB (the rest was not read, nor passed on). */
+  body_truncated: boolean;
+  latency_ms: number;
+  /** Why the app gave no answer (refused, reset, timeout…); the sender got 502 or 504. */
+  error: NetworkError | null;
 }
 
 export interface CaptureVerdict {
@@ -108,7 +144,11 @@ export function* captureJsonPieces(
     body_bytes: capture.body_bytes,
     ...(capture.body_discarded ? { body_discarded: true as const } : {}),
     ...(capture.body_omitted ? { body_omitted: true as const } : {}),
+    ...(capture.redacted ? { redacted: true as const } : {}),
+    ...(capture.redaction_note !== undefined ? { redaction_note: capture.redaction_note } : {}),
+    ...(capture.raw_body_base64 !== undefined ? { raw_body_base64: capture.raw_body_base64 } : {}),
     verdict: capture.verdict,
+    ...(capture.forward !== undefined ? { forward: capture.forward } : {}),
   };
   if (body.length <= piece) {
     yield JSON.stringify(
@@ -140,83 +180,16 @@ export function captureBody(capture: Capture): Buffer {
   return Buffer.from(capture.body_base64, 'base64');
 }
 
-/**
- * Reads and checks a capture file; anything that is not one is a usage error naming the file
- * and what is missing.
- */
-export function readCaptureFile(path: string): Capture {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'ERR_STRING_TOO_LONG'
-          ? 'the file is larger than one string can hold (~512 MiB)'
-          : (err as Error).message;
-    throw usageError(`cannot read capture "${path}": ${why}`);
-  }
-  assertJsonDepth(text, path);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw usageError(
-      `"${path}" is not a capture: not valid JSON`,
-      'captures are the .json files written by `listen --save DIR`',
-    );
-  }
-  const c = value as Partial<Capture>;
-  const missing = (['body_base64', 'headers', 'method', 'path'] as const).filter((k) => c?.[k] === undefined);
-  if (typeof value !== 'object' || value === null || missing.length > 0) {
-    throw usageError(
-      `"${path}" is not a capture: missing ${missing.join(', ') || 'fields'}`,
-      'captures are the .json files written by `listen --save DIR`',
-    );
-  }
-  if (typeof c.body_base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(c.body_base64)) {
-    throw usageError(`"${path}" is not a capture: body_base64 is not base64`);
-  }
-  const wrong = wrongTypedField(c);
-  if (wrong)
-    throw usageError(
-      `"${path}" is not a capture: ${wrong}`,
-      'captures are the .json files written by `listen --save DIR`; fix or remove that field',
-    );
-  return value as Capture;
+/** The bytes that were signed: the raw ones a `--keep-raw` capture holds, else its body. */
+export function signedBody(capture: Capture): Buffer {
+  return typeof capture.raw_body_base64 === 'string'
+    ? Buffer.from(capture.raw_body_base64, 'base64')
+    : captureBody(capture);
 }
 
-const isText = (v: unknown): v is string => typeof v === 'string';
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The first field whose type a reader of captures would trip over, in words; undefined when none. */
-function wrongTypedField(c: Partial<Record<keyof Capture, unknown>>): string | undefined {
-  if (!isText(c.method)) return 'method is not a string';
-  if (!isText(c.path)) return 'path is not a string';
-  if (!isRecord(c.headers) || !Object.values(c.headers).every(isText))
-    return 'headers is not an object of string values';
-  if (
-    c.raw_headers !== undefined &&
-    (!Array.isArray(c.raw_headers) ||
-      !c.raw_headers.every((h) => Array.isArray(h) && h.length === 2 && isText(h[0]) && isText(h[1])))
-  ) {
-    return 'raw_headers is not a list of [name, value] string pairs';
-  }
-  if (c.sequence !== undefined && typeof c.sequence !== 'number') return 'sequence is not a number';
-  if (c.received_at !== undefined && !isText(c.received_at)) return 'received_at is not a string';
-  if (c.body_discarded !== undefined && typeof c.body_discarded !== 'boolean')
-    return 'body_discarded is not true or false';
-  if (c.verdict !== undefined) {
-    const v = c.verdict;
-    if (!isRecord(v)) return 'verdict is not an object';
-    for (const key of ['event_id', 'event_type', 'session_id', 'user_id', 'signature', 'outcome'] as const) {
-      if (v[key] !== undefined && v[key] !== null && !isText(v[key])) return `verdict.${key} is not a string`;
-    }
-    if (v.status !== undefined && typeof v.status !== 'number') return 'verdict.status is not a number';
-  }
-  return undefined;
+/** True when the capture's body was redacted and its signed bytes were not kept (no `--keep-raw`). */
+export function isRedactedWithoutRaw(capture: Capture): boolean {
+  return capture.redacted === true && typeof capture.raw_body_base64 !== 'string';
 }
 
 /**
@@ -238,6 +211,7 @@ export class ReceivedCapture implements Capture {
     private readonly body: Buffer,
     private readonly tooLarge: boolean,
     readonly verdict: CaptureVerdict,
+    private readonly extras: CaptureExtras = {},
     /** The body's size when `body` was left out (the history's copy of a body over its byte cap). */
     private readonly omittedBytes?: number,
   ) {}
@@ -255,6 +229,7 @@ export class ReceivedCapture implements Capture {
       EMPTY,
       this.tooLarge,
       this.verdict,
+      { ...this.extras, rawBody: undefined },
       this.body.length,
     );
   }
@@ -269,8 +244,26 @@ export class ReceivedCapture implements Capture {
       (v.event_type?.length ?? 0) +
       (v.session_id?.length ?? 0) +
       (v.user_id?.length ?? 0) +
-      (v.reason?.length ?? 0)
+      (v.reason?.length ?? 0) +
+      (this.extras.rawBody?.length ?? 0) +
+      (this.extras.forward ? this.extras.forward.body_bytes + JSON.stringify(this.extras.forward.headers).length : 0)
     );
+  }
+
+  get redacted(): true | undefined {
+    return this.extras.redacted ? true : undefined;
+  }
+
+  get redaction_note(): string | undefined {
+    return this.extras.redactionNote;
+  }
+
+  get raw_body_base64(): string | undefined {
+    return this.extras.rawBody?.toString('base64');
+  }
+
+  get forward(): ForwardRecord | undefined {
+    return this.extras.forward;
   }
 
   /** The bytes the capture file's body fields are made from. */
@@ -348,7 +341,11 @@ export class ReceivedCapture implements Capture {
       body_bytes: this.body_bytes,
       ...(this.tooLarge ? { body_discarded: true as const } : {}),
       ...(this.omittedBytes !== undefined ? { body_omitted: true as const } : {}),
+      ...(this.extras.redacted ? { redacted: true as const } : {}),
+      ...(this.extras.redactionNote !== undefined ? { redaction_note: this.extras.redactionNote } : {}),
+      ...(this.extras.rawBody ? { raw_body_base64: this.extras.rawBody.toString('base64') } : {}),
       verdict: this.verdict,
+      ...(this.extras.forward ? { forward: this.extras.forward } : {}),
     };
   }
 }

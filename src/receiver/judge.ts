@@ -23,7 +23,8 @@ export interface InjectedFault {
 
 export interface JudgeContext {
   path: string;
-  secret: string;
+  /** Undefined: signatures are not checked (forwarding without a secret); the verdict says `unchecked`. */
+  secret: string | undefined;
   maxBodyBytes: number;
   /** True when this event id was already accepted once. */
   isProcessed(eventId: string): boolean;
@@ -36,6 +37,11 @@ export interface Judgement {
   responseBody: string;
   /** Extra response headers (e.g. `Allow` for a 405). */
   headers: Record<string, string>;
+  /**
+   * True when the receiver answers this one itself even in front of an app: the request is not a
+   * delivery to its path (wrong path or method, too large) or a fault was injected.
+   */
+  ownAnswer?: true;
 }
 
 interface EventFacts {
@@ -158,7 +164,10 @@ function bodyProblem(
   parsed: unknown,
   jsonError: string | undefined,
 ): Judgement | undefined {
-  const sig = verifySignature(req.body, req.headers[SIGNATURE_FIELD], ctx.secret);
+  const sig =
+    ctx.secret === undefined
+      ? { ok: true as const }
+      : verifySignature(req.body, req.headers[SIGNATURE_FIELD], ctx.secret);
   if (!sig.ok) {
     const kind =
       sig.reason === 'missing' || sig.reason === 'prefixed' || sig.reason === 'uppercase' || sig.reason === 'malformed'
@@ -166,11 +175,12 @@ function bodyProblem(
         : 'mismatch';
     return rejection(facts, 400, kind, sig.message, `Invalid signature: ${sig.message}`);
   }
+  const checked: SignatureVerdict = ctx.secret === undefined ? 'unchecked' : 'valid';
   if (jsonError !== undefined) {
-    return rejection(facts, 400, 'valid', `body is not valid JSON (${jsonError})`, 'Invalid JSON');
+    return rejection(facts, 400, checked, `body is not valid JSON (${jsonError})`, 'Invalid JSON');
   }
   if (facts.event_id === null || typeof (parsed as { id?: unknown })?.id !== 'string') {
-    return rejection(facts, 400, 'valid', 'body is not a FaceSign event: no string "id"', 'Invalid event: no id');
+    return rejection(facts, 400, checked, 'body is not a FaceSign event: no string "id"', 'Invalid event: no id');
   }
   return undefined;
 }
@@ -193,28 +203,32 @@ export function judgeRequest(req: ReceivedRequest, ctx: JudgeContext): Judgement
     }
   }
   const facts = readEventFacts(parsed, headerValue(req.headers, EVENT_ID_FIELD));
-  const problem = envelopeProblem(req, ctx, facts) ?? bodyProblem(req, ctx, facts, parsed, jsonError);
+  const envelope = envelopeProblem(req, ctx, facts);
+  if (envelope !== undefined) return { ...envelope, ownAnswer: true };
+  const problem = bodyProblem(req, ctx, facts, parsed, jsonError);
   if (problem !== undefined) return problem;
+  const signature: SignatureVerdict = ctx.secret === undefined ? 'unchecked' : 'valid';
   const eventId = facts.event_id as string;
   const decision = ctx.decideFault?.(eventId) ?? { attempt: 1 };
   if (decision.fault) {
     return {
-      verdict: makeVerdict(facts, decision.fault.status, 'fault', 'valid', decision.fault.reason, decision.attempt),
+      verdict: makeVerdict(facts, decision.fault.status, 'fault', signature, decision.fault.reason, decision.attempt),
       responseBody: `Internal error (injected: ${decision.fault.reason})`,
       headers: NO_HEADERS,
+      ownAnswer: true,
     };
   }
   // A 2xx --status still processes the event; it only changes the code the sender sees.
   const status = decision.statusOverride ?? 200;
   if (ctx.isProcessed(eventId)) {
     return {
-      verdict: makeVerdict(facts, status, 'duplicate', 'valid', 'event id already processed', decision.attempt),
+      verdict: makeVerdict(facts, status, 'duplicate', signature, 'event id already processed', decision.attempt),
       responseBody: 'Already processed',
       headers: NO_HEADERS,
     };
   }
   return {
-    verdict: makeVerdict(facts, status, 'accepted', 'valid', undefined, decision.attempt),
+    verdict: makeVerdict(facts, status, 'accepted', signature, undefined, decision.attempt),
     responseBody: 'OK',
     headers: NO_HEADERS,
   };

@@ -22,6 +22,9 @@ export interface ReceiverStats {
   incomplete: number;
   /** Connections that did not speak valid HTTP, or too slowly (answered 400/408/431 and closed). */
   badHttp: number;
+  /** Requests passed on to the app (`forwardTo`), and those of them it gave no answer to (502/504). */
+  forwarded: number;
+  forwardErrors: number;
 }
 
 export function emptyStats(): ReceiverStats {
@@ -35,6 +38,8 @@ export function emptyStats(): ReceiverStats {
     saveErrors: 0,
     incomplete: 0,
     badHttp: 0,
+    forwarded: 0,
+    forwardErrors: 0,
   };
 }
 
@@ -179,7 +184,8 @@ export class Ledger<T extends HistoryEntry<T>> {
     return this.processed.size;
   }
 
-  private markProcessed(eventId: string): void {
+  /** Remembers an accepted event id before its capture is recorded (a forwarded delivery awaiting the app). */
+  markProcessed(eventId: string): void {
     this.processed.add(idKey(eventId));
     if (this.processed.size > this.maxProcessed) this.processed.delete(this.processed.values().next().value as string);
   }

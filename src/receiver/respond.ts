@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 const PLAIN_TEXT = 'text/plain; charset=utf-8';
 
@@ -21,6 +22,23 @@ export function answer(
   if (closing) all.Connection = 'close';
   res.writeHead(status, all);
   res.end(body);
+}
+
+/** Answers once with bytes and headers given whole (an app's answer passed on); Content-Length is set here. */
+export function answerBytes(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string | string[]>,
+  body: Buffer,
+  closing: boolean,
+): void {
+  if (res.headersSent || res.destroyed) return;
+  const all: Record<string, string | string[]> = { ...headers };
+  const bodiless = status === 204 || status === 304 || status < 200;
+  if (!bodiless) all['content-length'] = String(body.length);
+  if (closing) all.connection = 'close';
+  res.writeHead(status, all);
+  res.end(bodiless ? undefined : body);
 }
 
 /** Resolves once a response can take more data, or is gone. */
@@ -48,4 +66,21 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true });
   });
+}
+
+/** A connection that does not speak HTTP (or too slowly) gets one status line and is closed. */
+export function refuseBadHttp(err: NodeJS.ErrnoException, socket: Socket, stats: { badHttp: number }): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  stats.badHttp++;
+  const [status, text] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : [400, 'Bad Request'];
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${text.length}\r\n\r\n${text}`,
+  );
+  socket.destroySoon?.();
 }

@@ -1,14 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { FieldError } from '../errors.js';
-import { ReceivedCapture, recordedVerdict, type Capture } from './capture.js';
+import { ReceivedCapture, recordedVerdict, type Capture, type CaptureExtras, type CaptureVerdict } from './capture.js';
 import { createFaultPlan } from './faults.js';
+import { createForwarder, forwardedVerdict, type Forwarder } from './forward.js';
 import { judgedHeaders } from './headers.js';
 import { createApiHandler } from './history-endpoint.js';
 import { localHosts, urlHost } from './host-guard.js';
 import { judgeRequest, targetPath, type JudgeContext, type Judgement } from './judge.js';
 import { Ledger, type ReceiverStats } from './ledger.js';
-import { answer, sleep } from './respond.js';
+import { listenError } from './listen-error.js';
+import { redactInto } from './redact.js';
+import { answer, answerBytes, refuseBadHttp, sleep } from './respond.js';
 import {
   RECEIVER_API_PREFIX,
   resolveReceiverSettings,
@@ -55,7 +57,6 @@ const EMPTY = Buffer.alloc(0);
 
 /** A request as read off the socket, before judging. */
 interface ReadRequest {
-  seq: number;
   receivedAt: number;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
@@ -91,6 +92,7 @@ class ReceiverServer {
   constructor(
     private readonly settings: ReceiverSettings,
     private readonly options: Pick<ReceiverOptions, 'onDelivery' | 'onWarning'>,
+    private readonly forwarder?: Forwarder,
   ) {
     const ledger = (this.ledger = new Ledger<ReceivedCapture>(settings));
     const faults = createFaultPlan(settings.faults, (id) => ledger.countAttempt(id));
@@ -118,7 +120,9 @@ class ReceiverServer {
       },
       (req, res) => this.route(req, res),
     );
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.refuseBadHttp(err, socket));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+      refuseBadHttp(err, socket, ledger.stats),
+    );
   }
 
   private warn(message: string): void {
@@ -140,23 +144,6 @@ class ReceiverServer {
     this.receive(req, res);
   }
 
-  /** A connection that does not speak HTTP (or too slowly) gets one status line and is closed. */
-  private refuseBadHttp(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    this.ledger.stats.badHttp++;
-    const [status, text] =
-      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout']
-        : err.code === 'HPE_HEADER_OVERFLOW'
-          ? [431, 'Request Header Fields Too Large']
-          : [400, 'Bad Request'];
-    socket.end(
-      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-        `Content-Length: ${text.length}\r\n\r\n${text}`,
-    );
-    socket.destroySoon?.();
-  }
-
   private settle(): void {
     if (--this.active === 0 && this.onDrained) this.onDrained();
   }
@@ -165,7 +152,6 @@ class ReceiverServer {
   private receive(req: IncomingMessage, res: ServerResponse): void {
     this.active++;
     const receivedAt = Date.now();
-    const seq = ++this.sequence;
     const { remoteAddress, remotePort } = req.socket;
     const cap = this.settings.maxBodyBytes;
     const chunks: Buffer[] = [];
@@ -181,7 +167,7 @@ class ReceiverServer {
       const tooLarge = seen > cap;
       const body = tooLarge ? EMPTY : Buffer.concat(chunks);
       try {
-        this.process(req, res, { seq, receivedAt, remoteAddress, remotePort, body, tooLarge, seen });
+        this.process(req, res, { receivedAt, remoteAddress, remotePort, body, tooLarge, seen });
       } catch (err) {
         // Not expected for any request; the receiver must still answer and keep serving.
         this.warn(`request failed: ${(err as Error).message}`);
@@ -208,14 +194,11 @@ class ReceiverServer {
 
   /** Judges a request read whole, records its capture, and answers now or hands it to `finishSlowly`. */
   private process(req: IncomingMessage, res: ServerResponse, read: ReadRequest): void {
-    const method = req.method ?? '';
-    const target = req.url ?? '';
-    const raw = req.rawHeaders;
     const judgement = judgeRequest(
       {
-        method,
-        target,
-        headers: judgedHeaders(raw),
+        method: req.method ?? '',
+        target: req.url ?? '',
+        headers: judgedHeaders(req.rawHeaders),
         body: read.body,
         bodyTooLarge: read.tooLarge,
         bodyBytesSeen: read.seen,
@@ -224,36 +207,79 @@ class ReceiverServer {
     );
     const hang = this.settings.hang && !read.tooLarge;
     const delayMs = hang ? 0 : this.settings.delayMs;
-    const capture = new ReceivedCapture(
-      read.seq,
-      read.receivedAt,
-      read.remoteAddress ?? null,
-      read.remotePort ?? null,
-      method,
-      target,
-      raw.join('\0'),
-      read.body,
-      read.tooLarge,
-      recordedVerdict(judgement, hang, delayMs),
-    );
+    if (this.forwarder !== undefined && !judgement.ownAnswer && !hang) {
+      const { outcome, event_id } = judgement.verdict;
+      // Remembered now: a resend arriving while the app still works on this one is a duplicate.
+      if (outcome === 'accepted' && event_id !== null) this.ledger.markProcessed(event_id);
+      return this.track(res, this.forward(this.forwarder, req, res, read, judgement, delayMs));
+    }
+    const capture = this.makeCapture(req, read, recordedVerdict(judgement, hang, delayMs));
     this.ledger.record(capture);
     if (this.settings.saveDir !== undefined || hang || delayMs > 0) {
       // The slow path: a file to write, or an answer to hold back.
-      const job = this.finishSlowly(res, capture, judgement, hang, delayMs)
-        .catch((err: unknown) => {
-          this.warn(`request failed: ${(err as Error).message}`);
-          this.answer(res, 500, 'Internal error in the receiver');
-        })
-        .finally(() => {
-          this.jobs.delete(job);
-          this.settle();
-        });
-      this.jobs.add(job);
-      return;
+      return this.track(res, this.finishSlowly(res, capture, judgement, hang, delayMs));
     }
     this.deliver(capture);
     this.answer(res, judgement.verdict.status, judgement.responseBody, judgement.headers);
     this.settle();
+  }
+
+  /** Runs an asynchronous handler to its end: `close()` waits for it; a failure still gets an answer. */
+  private track(res: ServerResponse, work: Promise<void>): void {
+    const job = work
+      .catch((err: unknown) => {
+        this.warn(`request failed: ${(err as Error).message}`);
+        this.answer(res, 500, 'Internal error in the receiver');
+      })
+      .finally(() => {
+        this.jobs.delete(job);
+        this.settle();
+      });
+    this.jobs.add(job);
+  }
+
+  /** The capture of a judged request, numbered in the order recorded; its body redacted when asked. */
+  private makeCapture(req: IncomingMessage, read: ReadRequest, verdict: CaptureVerdict, extras: CaptureExtras = {}) {
+    const body =
+      this.settings.redact && !read.tooLarge ? redactInto(extras, read.body, this.settings.keepRaw) : read.body;
+    return new ReceivedCapture(
+      ++this.sequence,
+      read.receivedAt,
+      read.remoteAddress ?? null,
+      read.remotePort ?? null,
+      req.method ?? '',
+      req.url ?? '',
+      req.rawHeaders.join('\0'),
+      body,
+      read.tooLarge,
+      verdict,
+      extras,
+    );
+  }
+
+  /**
+   * Passes a delivery to the app (after any --delay) and its answer back to the sender; the capture
+   * records listen's own verdict beside the app's answer. Written to file before answering, as always.
+   */
+  private async forward(
+    forwarder: Forwarder,
+    req: IncomingMessage,
+    res: ServerResponse,
+    read: ReadRequest,
+    judgement: Judgement,
+    delayMs: number,
+  ): Promise<void> {
+    if (delayMs > 0) await sleep(delayMs, this.stopDelays.signal);
+    const { method = 'POST', url: target = '', rawHeaders } = req;
+    const got = await forwarder.forward({ method, target, rawHeaders, ...read }, this.stopDelays.signal);
+    const verdict = forwardedVerdict(judgement.verdict, got, delayMs);
+    const capture = this.makeCapture(req, read, verdict, { forward: got.record });
+    this.ledger.record(capture);
+    this.ledger.stats.forwarded++;
+    if (got.record.error !== null) this.ledger.stats.forwardErrors++;
+    if (this.settings.saveDir !== undefined) await this.save(this.settings.saveDir, capture);
+    this.deliver(capture);
+    answerBytes(res, got.status, got.headers, got.body, this.closing);
   }
 
   /** Tells the caller about a recorded delivery; a failing callback never breaks the receiver. */
@@ -331,6 +357,7 @@ class ReceiverServer {
     server.closeAllConnections();
     // Every handler finishes its capture write even when its connection was cut.
     while (this.jobs.size > 0) await Promise.allSettled([...this.jobs]);
+    await this.forwarder?.close();
     await serverClosed;
   }
 }
@@ -343,8 +370,15 @@ class ReceiverServer {
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   const settings = resolveReceiverSettings(options);
   if (settings.saveDir !== undefined) prepareSaveDir(settings.saveDir);
-  const receiver = new ReceiverServer(settings, options);
-  await receiver.listen();
+  const forwarder =
+    settings.forwardTo !== undefined ? await createForwarder(settings.forwardTo, settings.forwardTimeoutMs) : undefined;
+  const receiver = new ReceiverServer(settings, options, forwarder);
+  try {
+    await receiver.listen();
+  } catch (err) {
+    await forwarder?.close();
+    throw err;
+  }
   const history = receiver.ledger.history;
   let closed: Promise<void> | undefined;
   return {
@@ -356,28 +390,4 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     stats: () => ({ ...receiver.ledger.stats }),
     close: () => (closed ??= receiver.close()),
   };
-}
-
-/** Why the receiver could not listen, naming the option to change. */
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): FieldError {
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return new FieldError(
-        'port',
-        `port ${port} on ${host} is already in use`,
-        'stop the other server, or pick another port (0 picks a free one)',
-      );
-    case 'EACCES':
-      return new FieldError('port', `not allowed to listen on port ${port}`, 'ports below 1024 need privileges');
-    case 'EADDRNOTAVAIL':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return new FieldError(
-        'host',
-        `cannot listen on host "${host}" (${err.code})`,
-        'use an address of this machine, e.g. 127.0.0.1',
-      );
-    default:
-      return new FieldError('port', `cannot listen on ${host}:${port}: ${err.message}`);
-  }
 }

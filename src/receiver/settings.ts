@@ -14,8 +14,22 @@ export const RECEIVER_API_PREFIX = '/__facesign';
 export const DELIVERIES_PATH = `${RECEIVER_API_PREFIX}/deliveries`;
 
 export interface ReceiverOptions {
-  /** The endpoint secret every signature is checked against. */
-  secret: string;
+  /**
+   * The endpoint secret every signature is checked against. May be left out only with `forwardTo`:
+   * then signatures are not checked (`signature: "unchecked"`) and the app judges them.
+   */
+  secret?: string;
+  /**
+   * Forward every request that reaches the webhook path (POST, within the size cap) to this URL,
+   * byte for byte, and answer the sender with the app's answer. Injected faults are answered in front of it.
+   */
+  forwardTo?: string;
+  /** How long the app may take to answer a forwarded request, in ms (default 10000); then the sender gets 504. */
+  forwardTimeoutMs?: number;
+  /** Replace personal data in the history and capture files (`"[redacted]"`); default false. */
+  redact?: boolean;
+  /** With `redact`: keep the received bytes too (`raw_body_base64`). */
+  keepRaw?: boolean;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 3000; 0 picks a free port. */
@@ -60,7 +74,13 @@ export interface ReceiverOptions {
 
 /** The receiver's options checked and with every default filled in; plain data. */
 export interface ReceiverSettings {
-  secret: string;
+  /** Undefined only when forwarding: signatures are then not checked. */
+  secret: string | undefined;
+  /** The app's URL, when forwarding. */
+  forwardTo: string | undefined;
+  forwardTimeoutMs: number;
+  redact: boolean;
+  keepRaw: boolean;
   host: string;
   port: number;
   path: string;
@@ -118,15 +138,42 @@ function checkFaults(options: ReceiverOptions): FaultSettings {
   return { failFirst, failStatus, status, failRate, seed };
 }
 
+function checkForwardTo(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:'))
+    throw new FieldError('forwardTo', `forwardTo must be an http(s) URL (got ${JSON.stringify(url.slice(0, 200))})`);
+  return url;
+}
+
 /** Validates the options and fills in the defaults. Pure: errors name the option's field. */
 export function resolveReceiverSettings(options: ReceiverOptions): ReceiverSettings {
-  if (typeof options.secret !== 'string' || options.secret === '')
+  const forwardTo = checkForwardTo(options.forwardTo);
+  const unchecked = options.secret === undefined && forwardTo !== undefined;
+  if (!unchecked && (typeof options.secret !== 'string' || options.secret === ''))
     throw new FieldError('secret', 'secret must be a non-empty string: the receiver needs it to check signatures');
   const path = checkPath(options.path ?? DEFAULT_RECEIVER_PATH);
   const faults = checkFaults(options);
+  if (forwardTo !== undefined && faults.status !== undefined && faults.status < 300)
+    throw new FieldError(
+      'status',
+      `status ${faults.status} cannot apply while forwarding: the app answers the deliveries that reach it`,
+      'give a failing status (300-599) to answer in front of the app',
+    );
+  if (options.keepRaw && !options.redact)
+    throw new FieldError('keepRaw', 'keepRaw keeps the received bytes of redacted captures: it needs redact');
   const requestTimeoutMs = checkInt(options.requestTimeoutMs, 'requestTimeoutMs', 100, 3_600_000, 30_000);
   return {
     secret: options.secret,
+    forwardTo,
+    forwardTimeoutMs: checkInt(options.forwardTimeoutMs, 'forwardTimeoutMs', 1, 3_600_000, 10_000),
+    redact: options.redact ?? false,
+    keepRaw: options.keepRaw ?? false,
     host: options.host ?? DEFAULT_RECEIVER_HOST,
     port: checkInt(options.port, 'port', 0, 65535, DEFAULT_RECEIVER_PORT),
     path,

@@ -2,7 +2,8 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateHeaders, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
 import { usageError } from '../errors.js';
-import { captureBody, readCaptureFile, type Capture } from '../receiver/capture.js';
+import { isRedactedWithoutRaw, signedBody, type Capture } from '../receiver/capture.js';
+import { readCaptureFile } from '../receiver/capture-file.js';
 import { signPayload, EVENT_ID_FIELD, SIGNATURE_FIELD, SIGNATURE_HEADER } from '../signature/index.js';
 
 export interface ReplayItem {
@@ -105,11 +106,12 @@ export function planReplay(
       a.file.localeCompare(b.file),
   );
   return ordered.map(({ file, capture }) => {
-    const body = captureBody(capture);
+    const body = signedBody(capture);
     const headers = replayHeaders(capture);
     // A capture file is input like any other: its headers go on the wire only if they are valid HTTP.
     validateHeaders(headers, `capture file "${file}"`);
     const resigned = options.resignWith !== undefined && (options.resignAll === true || hadValidSignature(capture));
+    if (!resigned && isRedactedWithoutRaw(capture)) refuseRedacted(file, options.resignWith !== undefined);
     if (resigned) {
       const name = Object.keys(headers).find((k) => k.toLowerCase() === SIGNATURE_FIELD) ?? SIGNATURE_HEADER;
       headers[name] = signPayload(body, options.resignWith!);
@@ -134,6 +136,17 @@ export function planReplay(
       },
     };
   });
+}
+
+/** A redacted body no longer matches its signature: sent as it is, it would only test the app's rejection. */
+function refuseRedacted(file: string, resigning: boolean): never {
+  throw usageError(
+    `cannot replay "${file}" as captured: it is redacted (listen --redact), so its body is not the signed ` +
+      'bytes and its signature cannot match',
+    resigning
+      ? 'listen did not find its signature valid, so plain --resign leaves it as it was: add --resign-all'
+      : 'add --resign to sign the redacted body again, or capture with listen --keep-raw to replay the exact bytes',
+  );
 }
 
 /** A capture file that cannot be replayed, and why. */

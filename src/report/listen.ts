@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { displayUrl } from '../delivery/target.js';
 import { captureFileName, type Capture } from '../receiver/capture.js';
 import type { ReceiverOptions, ReceiverStats } from '../receiver/server.js';
 import { formatTimeOfDay, maskSecret, plural } from './format.js';
@@ -28,7 +29,22 @@ export function receivedRecord(capture: Capture, saveDir?: string) {
     delayed_ms: v.delayed_ms ?? 0,
     body_bytes: capture.body_bytes,
     file: saveDir !== undefined ? join(saveDir, captureFileName(capture)) : null,
+    ...(capture.forward !== undefined ? { forward: capture.forward } : {}),
+    ...(capture.redacted ? { redacted: true } : {}),
   };
+}
+
+/** `→ your app said 400 "…" (12 ms)`, or `→ 502: your app gave no answer (connection refused …)`. */
+function formatForwarded(out: Output, capture: Capture): string {
+  const { c } = out;
+  const f = capture.forward!;
+  const delay = capture.verdict.delayed_ms ? c.dim(` after a ${capture.verdict.delayed_ms} ms delay`) : '';
+  if (f.error !== null)
+    return `→ ${c.red(String(capture.verdict.status))}: your app gave no answer (${safeText(f.error.message)})${delay}`;
+  const status = f.status ?? 0;
+  const colour = status >= 200 && status < 300 ? c.green : status >= 300 && status < 400 ? c.yellow : c.red;
+  const body = c.dim(safeText(JSON.stringify(f.body_preview.slice(0, 80))));
+  return `→ your app said ${colour(String(status))} ${body} ${c.dim(`(${Math.round(f.latency_ms)} ms)`)}${delay}`;
 }
 
 /** One log line: time, type, event id, session id, user id, verdict, and the answer given. */
@@ -48,6 +64,15 @@ export function formatReceived(out: Output, capture: Capture): string {
   const attempt = v.attempt !== undefined && v.attempt > 1 ? c.dim(` attempt ${v.attempt}`) : '';
   const reason = v.reason && v.outcome !== 'duplicate' ? ` ${c.dim(`(${safeText(v.reason)})`)}` : '';
   const colour = v.status >= 200 && v.status < 300 ? c.green : c.red;
+  // Forwarded: listen's verdict is only reported; the sender got the app's answer.
+  const signature =
+    capture.forward === undefined
+      ? ''
+      : v.signature === 'unchecked'
+        ? ' signature not checked'
+        : v.signature === 'valid'
+          ? ' valid signature'
+          : ` signature ${v.signature}`;
   const answer =
     v.status === 0
       ? c.magenta('no answer')
@@ -60,12 +85,13 @@ export function formatReceived(out: Output, capture: Capture): string {
     shown(v.event_id),
     shown(v.session_id),
     shown(v.user_id),
-    `${marks[v.outcome]}${attempt}${reason}`,
-    `→ ${answer}${delay}`,
+    `${marks[v.outcome]}${c.dim(signature)}${attempt}${reason}`,
+    capture.forward !== undefined ? formatForwarded(out, capture) : `→ ${answer}${delay}`,
   ].join('  ');
 }
 
-export type SecretSource = 'flag' | 'env' | 'generated';
+/** Where listen's secret came from; `none` when forwarding without one (signatures not checked). */
+export type SecretSource = 'flag' | 'env' | 'generated' | 'none';
 
 /** What a running receiver shows at start: where it listens, its secret, its faults. */
 export interface ListenStart {
@@ -73,7 +99,7 @@ export interface ListenStart {
   deliveriesUrl: string;
   /** The history's address as the start note shows it. */
   historyUrl: string;
-  secret: string;
+  secret: string | undefined;
   secretSource: SecretSource;
   /** The secret's environment variable, named in the export line. */
   secretEnv: string;
@@ -91,8 +117,11 @@ export function readyRecord(s: ListenStart) {
     deliveries_url: s.deliveriesUrl,
     secret_source: s.secretSource,
     // Only a secret made for this run is printed whole (once); a user's own stays masked.
-    secret: s.secretSource === 'generated' ? s.secret : maskSecret(s.secret),
+    secret: s.secret === undefined ? null : s.secretSource === 'generated' ? s.secret : maskSecret(s.secret),
     save_dir: s.options.saveDir ?? null,
+    forward_to: s.options.forwardTo !== undefined ? displayUrl(s.options.forwardTo) : null,
+    signature_checked: s.secret !== undefined,
+    redact: s.options.redact ?? false,
   };
 }
 
@@ -117,8 +146,15 @@ export function printListenStart(out: Output, s: ListenStart): void {
   }
   out.record(readyRecord(s));
   out.line(`Listening on ${c.bold(receiver.url)}`);
+  if (options.forwardTo !== undefined)
+    out.line(`Forwarding to ${c.bold(displayUrl(options.forwardTo))} (its answers go back to the sender)`);
   const source = s.secretSource === 'flag' ? '--secret' : s.secretSource === 'env' ? s.secretEnv : 'generated';
-  out.note(ce.dim(`secret ${maskSecret(s.secret)} (${source}); history at ${s.historyUrl}`));
+  if (s.secret === undefined) {
+    out.note(ce.yellow(`signatures not checked: no --secret or ${s.secretEnv}; your app judges them`));
+    out.note(ce.dim(`history at ${s.historyUrl}`));
+  } else out.note(ce.dim(`secret ${maskSecret(s.secret)} (${source}); history at ${s.historyUrl}`));
+  if (options.redact)
+    out.note(ce.dim(`personal data redacted in the history and captures${options.keepRaw ? ' (raw bytes kept)' : ''}`));
   for (const fault of describeFaults(options)) out.note(ce.magenta(`fault: ${fault}`));
   if (options.saveDir !== undefined) out.note(ce.dim(`saving every delivery to ${options.saveDir}`));
   if (out.json) return;
@@ -154,6 +190,8 @@ export function listenSummaryRecord(e: ListenEnd) {
     save_errors: stats.saveErrors,
     incomplete: stats.incomplete,
     bad_http: stats.badHttp,
+    forwarded: stats.forwarded,
+    forward_errors: stats.forwardErrors,
     exit_after: e.exitAfter ?? null,
     met: e.met,
   };
@@ -178,6 +216,8 @@ export function printListenSummary(out: Output, e: ListenEnd): void {
     plural(stats.faults, 'fault'),
   ];
   let line = `${why}: ${plural(stats.received, 'request')} received (${parts.join(', ')})`;
+  if (stats.forwarded) line += `; ${stats.forwarded} forwarded to your app`;
+  if (stats.forwardErrors) line += c.red(` (${stats.forwardErrors} got no answer)`);
   if (e.saveDir !== undefined) line += `; ${plural(stats.saved, 'capture')} in ${e.saveDir}`;
   if (stats.saveErrors) line += c.red(`; ${stats.saveErrors} could not be written`);
   out.line(line);

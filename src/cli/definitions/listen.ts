@@ -14,7 +14,18 @@ export const listen: CommandDefinition = {
     },
     { flags: '--host <address>', description: 'address to bind', default: '127.0.0.1' },
     { flags: '--path <path>', description: 'the webhook path', default: '/webhooks/facesign' },
-    secretOption(', else one is generated and printed once'),
+    secretOption(', else one is generated and printed once; with --forward-to, else signatures are not checked'),
+    {
+      flags: '--forward-to <target>',
+      description:
+        "pass every delivery on to your app, byte for byte, and answer with the app's answer: " +
+        'localhost, :4000, 4000, host:port/path or a full URL',
+    },
+    {
+      flags: '--forward-timeout <ms>',
+      description: 'how long the app may take to answer a forwarded delivery; then the sender gets 504 (default 10000)',
+      parse: numberArg('--forward-timeout', { min: 1, unit: 'ms' }),
+    },
     {
       flags: '--fail-first <n>',
       description: 'answer --fail-status to the first n attempts of each event id',
@@ -47,6 +58,14 @@ export const listen: CommandDefinition = {
       description: 'write each delivery to DIR as a capture file (JSON, raw body in base64), in arrival order',
     },
     {
+      flags: '--redact',
+      description:
+        'replace personal data (names, dates of birth, document numbers, verified_outputs…) in the history ' +
+        'and capture files (default: on with --save and --forward-to)',
+    },
+    { flags: '--no-redact', description: 'keep captures as received, personal data included' },
+    { flags: '--keep-raw', description: 'with --redact: keep the received bytes too (raw_body_base64), to verify' },
+    {
       flags: '--max-body <size>',
       description: 'answer 413 to bodies over this size (bytes, or 512kb, 2mb)',
       default: '1mb',
@@ -76,11 +95,15 @@ export const listen: CommandDefinition = {
   ],
   notes:
     '\nVerdicts: wrong path 404, wrong method 405, body over --max-body 413, bad or missing signature 400,\n' +
-    '  invalid JSON 400, duplicate event id 200 "Already processed", else 200 "OK".\n',
+    '  invalid JSON 400, duplicate event id 200 "Already processed", else 200 "OK".\n' +
+    'With --forward-to, listen answers wrong paths, methods, sizes and injected faults itself; every other\n' +
+    "  request goes to the app, whose answer the sender gets (listen's verdict is only reported);\n" +
+    '  app down or crashing: 502, app too slow (--forward-timeout): 504.\n',
   examples: [
     'facesign-webhooks listen',
     'facesign-webhooks listen --port 4000 --secret whsec_test --save ./captures',
     'facesign-webhooks listen --fail-first 2 --fail-status 503',
+    'facesign-webhooks listen --forward-to :4000/webhooks --secret whsec_test --save ./captures',
     'facesign-webhooks listen --port 0 --json --exit-after 3 --max-wait 30',
     'curl -s localhost:3000/__facesign/deliveries',
     "curl -s 'localhost:3000/__facesign/deliveries?since=100&limit=50'",

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSeededRandom } from '../../../src/random.js';
-import { readCaptureFile, type Capture } from '../../../src/receiver/capture.js';
+import type { Capture } from '../../../src/receiver/capture.js';
+import { readCaptureFile } from '../../../src/receiver/capture-file.js';
 import { headersFromRaw, startReceiver, type Receiver, type ReceiverOptions } from '../../../src/receiver/server.js';
 import { verifySignature } from '../../../src/signature/index.js';
 

@@ -164,6 +164,8 @@ describe('the ledger', () => {
       saveErrors: 0,
       incomplete: 0,
       badHttp: 0,
+      forwarded: 0,
+      forwardErrors: 0,
     });
     expect([...l.history.sequences()]).toEqual([5, 6]);
   });

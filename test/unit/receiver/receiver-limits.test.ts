@@ -4,7 +4,8 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { captureJsonPieces, captureLimits, readCaptureFile, type Capture } from '../../../src/receiver/capture.js';
+import { captureJsonPieces, captureLimits, type Capture } from '../../../src/receiver/capture.js';
+import { readCaptureFile } from '../../../src/receiver/capture-file.js';
 import {
   isLocalHost,
   localHosts,

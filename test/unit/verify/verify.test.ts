@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent } from '../../../src/events/build.js';
 import { prepareRequest, type WebhookRequest } from '../../../src/delivery/request.js';
 import { deliver } from '../../../src/delivery/deliver.js';
-import { readCaptureFile, captureBody, type Capture } from '../../../src/receiver/capture.js';
+import { captureBody, type Capture } from '../../../src/receiver/capture.js';
+import { readCaptureFile } from '../../../src/receiver/capture-file.js';
 import { startReceiver, type Receiver } from '../../../src/receiver/server.js';
 import { verifySignature } from '../../../src/signature/index.js';
 import {
