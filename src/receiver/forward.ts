@@ -141,7 +141,8 @@ async function readCapped(body: AsyncIterable<Buffer>): Promise<{ bytes: Buffer;
 /** 504 for a timeout, 502 for everything else; the body names the cause in one line. */
 function failedAnswer(url: string, error: NetworkError, latencyMs: number): ForwardAnswer {
   const status = error.kind === 'timeout' ? 504 : 502;
-  const text = `${status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}: your app at ${url} gave no answer: ${error.message}`;
+  const reason = status === 504 ? 'Gateway Timeout' : 'Bad Gateway';
+  const text = `${reason}: your app at ${url} gave no answer: ${error.message}`;
   return {
     status,
     headers: { 'Content-Type': 'text/plain; charset=utf-8' },
