@@ -79,7 +79,7 @@ export function parseByteSize(value: string | number, flag = '--max-body'): numb
   if (!Number.isFinite(n) || n < 1 || !Number.isInteger(Math.floor(n))) {
     throw usageError(
       `${flag} "${value}" is not a size`,
-      `give bytes or a size with a unit, e.g. ${flag} 1mb or ${flag} 65536`,
+      `give bytes or a size in kb or mb (1024-based), e.g. ${flag} 1mb or ${flag} 65536`,
     );
   }
   return Math.floor(n);

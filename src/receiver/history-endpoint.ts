@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReceivedCapture } from './capture.js';
 import { isLocalHost } from './host-guard.js';
-import type { Ledger } from './ledger.js';
+import { statsJson, type Ledger } from './ledger.js';
 import { answer, drained } from './respond.js';
 import { DELIVERIES_PATH } from './settings.js';
 
@@ -87,7 +87,7 @@ async function streamHistory(
     sequences.push(seq);
   }
   const head = {
-    ...ctx.ledger.stats,
+    ...statsJson(ctx.ledger.stats),
     history_limit: history.limit,
     history_max_bytes: history.maxBytes,
     history_bytes: history.bytes,

@@ -43,6 +43,23 @@ export function emptyStats(): ReceiverStats {
   };
 }
 
+/** The stats as the JSON the tool prints (snake_case, like every other record). */
+export function statsJson(stats: ReceiverStats) {
+  return {
+    received: stats.received,
+    accepted: stats.accepted,
+    duplicates: stats.duplicates,
+    rejected: stats.rejected,
+    faults: stats.faults,
+    saved: stats.saved,
+    save_errors: stats.saveErrors,
+    incomplete: stats.incomplete,
+    bad_http: stats.badHttp,
+    forwarded: stats.forwarded,
+    forward_errors: stats.forwardErrors,
+  };
+}
+
 /** The key an event id is remembered by: itself, or its hash when long, whatever the bodies hold. */
 export function idKey(eventId: string): string {
   return eventId.length <= MAX_ID_KEY_CHARS

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { displayUrl } from '../delivery/target.js';
 import { captureFileName, type Capture } from '../receiver/capture.js';
+import { statsJson } from '../receiver/ledger.js';
 import type { ReceiverOptions, ReceiverStats } from '../receiver/server.js';
 import { formatTimeOfDay, maskSecret, plural } from './format.js';
 import type { Output } from './output.js';
@@ -181,17 +182,7 @@ export function listenSummaryRecord(e: ListenEnd) {
   return {
     type: 'summary',
     reason: e.reason,
-    received: stats.received,
-    accepted: stats.accepted,
-    duplicates: stats.duplicates,
-    rejected: stats.rejected,
-    faults: stats.faults,
-    saved: stats.saved,
-    save_errors: stats.saveErrors,
-    incomplete: stats.incomplete,
-    bad_http: stats.badHttp,
-    forwarded: stats.forwarded,
-    forward_errors: stats.forwardErrors,
+    ...statsJson(stats),
     exit_after: e.exitAfter ?? null,
     met: e.met,
   };

@@ -421,6 +421,7 @@ describe.concurrent('listen: bad input', () => {
     [['--port', '70000'], /--port must be a whole number from 0 to 65535/],
     [['--fail-rate', '2'], /--fail-rate "2" is not a probability/],
     [['--max-body', 'huge'], /--max-body "huge" is not a size/],
+    [['--max-body', '1gb'], /--max-body "1gb" is not a size\n {2}hint: give bytes or a size in kb or mb/],
     [['--fail-status', '200'], /--fail-status must be/],
     [['--path', 'no-slash'], /--path "no-slash" must start with \//],
     [['--seed', '3'], /--seed only makes sense with --fail-rate/],

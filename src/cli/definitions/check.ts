@@ -50,7 +50,7 @@ export const check: CommandDefinition = {
   examples: [
     'facesign-webhooks check --to localhost:3000 --secret whsec_test',
     'facesign-webhooks check --to :4000 --reporter junit --output reports/facesign-check.xml',
-    'facesign-webhooks check --only valid,duplicate --burst 50',
+    'facesign-webhooks check --only valid,duplicate,burst --burst 50',
     'facesign-webhooks check --skip burst --json',
   ],
   run: async (options) => (await import('../../commands/check.js')).runCheckCommand(options),

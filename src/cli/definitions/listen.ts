@@ -14,7 +14,7 @@ export const listen: CommandDefinition = {
     },
     { flags: '--host <address>', description: 'address to bind', default: '127.0.0.1' },
     { flags: '--path <path>', description: 'the webhook path', default: '/webhooks/facesign' },
-    secretOption(', else one is generated and printed once; with --forward-to, else signatures are not checked'),
+    secretOption(', else one is generated and printed once; with --forward-to, else none: signatures are not checked'),
     {
       flags: '--forward-to <target>',
       description:

@@ -342,7 +342,9 @@ describe('startReceiver against hostile and awkward clients', () => {
     expect(receiver.deliveries().map((c) => c.sequence)).toEqual([3, 4, 5]);
     const res = await request(`${new URL(receiver.url).origin}/__facesign/deliveries?since=4`, { dispatcher: agent });
     const body = (await res.body.json()) as { received: number; accepted: number; deliveries: Capture[] };
-    expect(body).toMatchObject({ received: 5, accepted: 5 });
+    expect(body).toMatchObject({ received: 5, accepted: 5, save_errors: 0, bad_http: 0, forward_errors: 0 });
+    // Every field name is snake_case, like the rest of the tool's JSON.
+    expect(Object.keys(body).filter((k) => /[A-Z]/.test(k))).toEqual([]);
     expect(body.deliveries.map((c) => c.verdict.event_id)).toEqual(['evt_h5']);
   });
 
