@@ -152,7 +152,8 @@ function secretSource(flag: string | undefined, secret: string): string {
 /** Prints the case rows as they come, and hands each case's record to --json. */
 async function runWithTable(out: Output, plan: CheckCase[], url: string, options: RunCheckOptions, table: boolean) {
   const rows = createCheckTable(out, plan);
-  if (table) rows.header();
+  // The column header comes with the first row: a run that cannot reach the endpoint ends in one line.
+  let headed = false;
   const interrupt = watchInterrupt();
   try {
     return await runCheck(plan, url, {
@@ -160,7 +161,13 @@ async function runWithTable(out: Output, plan: CheckCase[], url: string, options
       signal: interrupt.signal,
       onCase: (r) => {
         out.record(caseRecord(r));
-        if (table) rows.row(r);
+        if (!table) return;
+        if (!headed) {
+          out.line();
+          rows.header();
+        }
+        headed = true;
+        rows.row(r);
       },
     });
   } finally {
@@ -199,7 +206,6 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   };
   const of = `${plan.length} of ${CHECK_CASE_IDS.length}`;
   line(checkHeadLine(out, { url: displayUrl(url), secret: maskSecret(secret), timeoutMs, of }));
-  line();
   const report = await runWithTable(out, plan, url, { ...tls, timeoutMs }, reportPlan.table);
 
   out.record(summaryRecord(report));
