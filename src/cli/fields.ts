@@ -14,6 +14,8 @@ const CORE_FIELD_FLAGS: Readonly<Record<string, string>> = {
   maxWaitMs: '--max-wait',
   timeoutMs: '--timeout',
   forwardTimeoutMs: '--forward-timeout',
+  forwardInsecure: '--insecure',
+  forwardCa: '--ca',
 };
 
 /** The flag a field error stands for, among the flags the program's commands define. */

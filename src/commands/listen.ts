@@ -13,6 +13,7 @@ import {
 import { safeText } from '../report/text.js';
 import { generateSecret, SECRET_ENV, warnSecretAccident } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
+import { tlsOptionsFrom } from './shared.js';
 
 export interface ListenOptions {
   port?: number;
@@ -41,6 +42,10 @@ export interface ListenOptions {
   forwardTo?: string;
   /** Milliseconds. */
   forwardTimeout?: number;
+  /** Accept the app's TLS certificate unchecked (with --forward-to). */
+  insecure?: boolean;
+  /** A PEM file of CA certificates to trust for the app (with --forward-to). */
+  ca?: string;
   /** Undefined: on when both --save and --forward-to are given. */
   redact?: boolean;
   keepRaw?: boolean;
@@ -117,6 +122,13 @@ function planForward(options: ListenOptions, env: NodeJS.ProcessEnv) {
     if (err instanceof CliError) throw usageError(err.message.replace(/^--to\b/, '--forward-to'), err.hint);
     throw err;
   }
+  if (forwardTo === undefined && (options.insecure || options.ca !== undefined)) {
+    throw usageError(
+      `${options.insecure ? '--insecure' : '--ca'} needs --forward-to: listen itself serves plain HTTP, ` +
+        '--insecure and --ca only set how the app behind --forward-to is checked',
+      'e.g. --forward-to https://localhost:8443/webhooks --ca ./dev-ca.pem',
+    );
+  }
   const redact = options.redact ?? (options.save !== undefined && forwardTo !== undefined);
   if (options.keepRaw && !redact) {
     throw usageError(
@@ -186,6 +198,8 @@ export async function runListen(options: ListenOptions): Promise<number> {
   const stdout = createBatchedStream();
   const out = createOutput({ json: options.json, stdout });
   const plan = planListen(options);
+  // Read (and checked) before the port opens: a bad --ca file stops the run with exit 2.
+  const tls = plan.receiver.forwardTo !== undefined ? tlsOptionsFrom(options, out.note) : {};
   const secret = plan.receiver.secret;
   if (secret !== undefined && (plan.secretSource === 'flag' || plan.secretSource === 'env'))
     warnSecretAccident(secret, plan.secretSource);
@@ -198,6 +212,8 @@ export async function runListen(options: ListenOptions): Promise<number> {
   try {
     receiver = await startReceiver({
       ...plan.receiver,
+      forwardInsecure: tls.insecure,
+      forwardCa: tls.ca,
       onDelivery(capture) {
         if (out.json) out.record(receivedRecord(capture, plan.receiver.saveDir));
         else out.line(formatReceived(out, capture));

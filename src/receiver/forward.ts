@@ -1,8 +1,9 @@
 import type { Dispatcher } from 'undici';
 import { localhostLookup } from '../delivery/lookup.js';
 import { describeNetworkError, ProtocolError, type NetworkError } from '../delivery/network-error.js';
-import { displayUrl } from '../delivery/target.js';
+import { displayUrl, urlCredentials } from '../delivery/target.js';
 import type { CaptureVerdict, ForwardRecord } from './capture.js';
+import type { ForwardTls } from './settings.js';
 
 export type { ForwardRecord };
 
@@ -70,7 +71,11 @@ export function isHopByHop(name: string): boolean {
  * The headers to send the app: every one as received (names as sent, in order), without hop-by-hop
  * ones and those the Connection header names, and with the client's address appended to X-Forwarded-For.
  */
-export function forwardHeaders(raw: readonly string[], remoteAddress: string | undefined): string[] {
+export function forwardHeaders(
+  raw: readonly string[],
+  remoteAddress: string | undefined,
+  basicAuth?: string,
+): string[] {
   const named = new Set<string>();
   for (let i = 0; i + 1 < raw.length; i += 2) {
     if (raw[i]!.toLowerCase() !== 'connection') continue;
@@ -91,6 +96,9 @@ export function forwardHeaders(raw: readonly string[], remoteAddress: string | u
   const client = remoteAddress?.replace(/^::ffff:/, '');
   const chain = [forwardedFor, client].filter((v): v is string => v !== undefined && v !== '').join(', ');
   if (chain !== '') out.push('X-Forwarded-For', chain);
+  // The sender's own Authorization wins over the URL's `user:password@` (as for the sending commands).
+  if (basicAuth !== undefined && !out.some((v, i) => i % 2 === 0 && v.toLowerCase() === 'authorization'))
+    out.push('Authorization', basicAuth);
   return out;
 }
 
@@ -138,6 +146,13 @@ async function readCapped(body: AsyncIterable<Buffer>): Promise<{ bytes: Buffer;
   return { bytes: Buffer.concat(chunks), truncated: false };
 }
 
+/** `Basic …` for a URL's `user:password@` (decoded, as curl sends it), else undefined. */
+export function basicAuthFor(url: string): string | undefined {
+  const credentials = urlCredentials(url);
+  if (credentials === undefined) return undefined;
+  return `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64')}`;
+}
+
 /** 504 for a timeout, 502 for everything else; the body names the cause in one line. */
 function failedAnswer(url: string, error: NetworkError, latencyMs: number): ForwardAnswer {
   const status = error.kind === 'timeout' ? 504 : 502;
@@ -168,6 +183,7 @@ function failedAnswer(url: string, error: NetworkError, latencyMs: number): Forw
 async function forwardOne(
   dispatcher: Dispatcher,
   app: URL,
+  basicAuth: string | undefined,
   timeoutMs: number,
   req: ForwardRequest,
   signal: AbortSignal,
@@ -188,7 +204,7 @@ async function forwardOne(
       origin: app.origin,
       path: forwardPath(app, req.target),
       method: req.method as Dispatcher.HttpMethod,
-      headers: forwardHeaders(req.rawHeaders, req.remoteAddress),
+      headers: forwardHeaders(req.rawHeaders, req.remoteAddress, basicAuth),
       body: req.body,
       signal: controller.signal,
       headersTimeout: timeoutMs,
@@ -218,17 +234,32 @@ async function forwardOne(
   }
 }
 
-/** A forwarder to one app URL: one keep-alive pool for the whole run, closed with the receiver. */
-export async function createForwarder(url: string, timeoutMs: number): Promise<Forwarder> {
+/**
+ * A forwarder to one app URL: one keep-alive pool for the whole run, closed with the receiver.
+ * A `user:password@` in the URL goes to the app as Basic auth; `tls` says how its certificate is checked.
+ */
+export async function createForwarder(
+  url: string,
+  timeoutMs: number,
+  tls: ForwardTls = { insecure: false, ca: undefined },
+): Promise<Forwarder> {
   const app = new URL(url);
+  const basicAuth = basicAuthFor(url);
   const { Agent } = await loadUndici();
+  const connect = {
+    lookup: localhostLookup,
+    autoSelectFamily: true,
+    noDelay: true,
+    rejectUnauthorized: !tls.insecure,
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+  };
   const agent = new Agent({
-    connect: { lookup: localhostLookup, autoSelectFamily: true, noDelay: true } as Record<string, unknown>,
+    connect: connect as Record<string, unknown>,
     keepAliveTimeout: 4_000,
     maxHeaderSize: FORWARD_PREVIEW_BYTES,
   });
   return {
-    forward: (req, signal) => forwardOne(agent, app, timeoutMs, req, signal),
+    forward: (req, signal) => forwardOne(agent, app, basicAuth, timeoutMs, req, signal),
     close: () => agent.close().catch(() => agent.destroy().catch(() => undefined)),
   };
 }

@@ -371,7 +371,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const settings = resolveReceiverSettings(options);
   if (settings.saveDir !== undefined) prepareSaveDir(settings.saveDir);
   const forwarder =
-    settings.forwardTo !== undefined ? await createForwarder(settings.forwardTo, settings.forwardTimeoutMs) : undefined;
+    settings.forwardTo !== undefined
+      ? await createForwarder(settings.forwardTo, settings.forwardTimeoutMs, settings.forwardTls)
+      : undefined;
   const receiver = new ReceiverServer(settings, options, forwarder);
   try {
     await receiver.listen();

@@ -26,6 +26,10 @@ export interface ReceiverOptions {
   forwardTo?: string;
   /** How long the app may take to answer a forwarded request, in ms (default 10000); then the sender gets 504. */
   forwardTimeoutMs?: number;
+  /** With `forwardTo` at https://: accept the app's certificate unchecked (self-signed). */
+  forwardInsecure?: boolean;
+  /** With `forwardTo` at https://: trust these PEM CA certificates instead of Node's built-in list. */
+  forwardCa?: string | Buffer | (string | Buffer)[];
   /** Replace personal data in the history and capture files (`"[redacted]"`); default false. */
   redact?: boolean;
   /** With `redact`: keep the received bytes too (`raw_body_base64`). */
@@ -72,6 +76,12 @@ export interface ReceiverOptions {
   closeGraceMs?: number;
 }
 
+/** TLS settings for the connections to the app. */
+export interface ForwardTls {
+  insecure: boolean;
+  ca: string | Buffer | (string | Buffer)[] | undefined;
+}
+
 /** The receiver's options checked and with every default filled in; plain data. */
 export interface ReceiverSettings {
   /** Undefined only when forwarding: signatures are then not checked. */
@@ -79,6 +89,8 @@ export interface ReceiverSettings {
   /** The app's URL, when forwarding. */
   forwardTo: string | undefined;
   forwardTimeoutMs: number;
+  /** How the app's certificate is checked (https:// forward targets). */
+  forwardTls: ForwardTls;
   redact: boolean;
   keepRaw: boolean;
   host: string;
@@ -167,11 +179,15 @@ export function resolveReceiverSettings(options: ReceiverOptions): ReceiverSetti
     );
   if (options.keepRaw && !options.redact)
     throw new FieldError('keepRaw', 'keepRaw keeps the received bytes of redacted captures: it needs redact');
+  for (const field of ['forwardInsecure', 'forwardCa'] as const)
+    if (options[field] !== undefined && options[field] !== false && forwardTo === undefined)
+      throw new FieldError(field, `${field} sets how the app's certificate is checked: it needs forwardTo`);
   const requestTimeoutMs = checkInt(options.requestTimeoutMs, 'requestTimeoutMs', 100, 3_600_000, 30_000);
   return {
     secret: options.secret,
     forwardTo,
     forwardTimeoutMs: checkInt(options.forwardTimeoutMs, 'forwardTimeoutMs', 1, 3_600_000, 10_000),
+    forwardTls: { insecure: options.forwardInsecure === true, ca: options.forwardCa },
     redact: options.redact ?? false,
     keepRaw: options.keepRaw ?? false,
     host: options.host ?? DEFAULT_RECEIVER_HOST,

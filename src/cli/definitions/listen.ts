@@ -19,7 +19,17 @@ export const listen: CommandDefinition = {
       flags: '--forward-to <target>',
       description:
         "pass every delivery on to your app, byte for byte, and answer with the app's answer: " +
-        'localhost, :4000, 4000, host:port/path or a full URL',
+        'localhost, :4000, 4000, host:port/path or a full URL (a user:password@ in it is sent as Basic auth ' +
+        'when the delivery has no Authorization header)',
+    },
+    {
+      flags: '--insecure',
+      description:
+        "with an https:// --forward-to: accept the app's certificate unchecked (self-signed); prints a warning",
+    },
+    {
+      flags: '--ca <file>',
+      description: "with an https:// --forward-to: trust the CA certificates in this PEM file (instead of Node's list)",
     },
     {
       flags: '--forward-timeout <ms>',
@@ -104,6 +114,7 @@ export const listen: CommandDefinition = {
     'facesign-webhooks listen --port 4000 --secret whsec_test --save ./captures',
     'facesign-webhooks listen --fail-first 2 --fail-status 503',
     'facesign-webhooks listen --forward-to :4000/webhooks --secret whsec_test --save ./captures',
+    'facesign-webhooks listen --forward-to https://localhost:8443/webhooks --ca ./dev-ca.pem',
     'facesign-webhooks listen --port 0 --json --exit-after 3 --max-wait 30',
     'curl -s localhost:3000/__facesign/deliveries',
     "curl -s 'localhost:3000/__facesign/deliveries?since=100&limit=50'",
