@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -8,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { killListeners, startListen } from '../helpers/listen-process.js';
+import { writeSelfSignedCert } from '../helpers/tls.js';
 
 /*
  * `listen --forward-to` to an https app with a self-signed certificate (--insecure, --ca) and to an
@@ -33,30 +33,7 @@ afterEach(async () => {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'fsw-fwd-tls-'));
-  const r = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      'key.pem',
-      '-out',
-      'cert.pem',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { cwd: dir, encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`openssl is needed for these tests: ${r.stderr ?? String(r.error)}`);
+  writeSelfSignedCert(dir);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

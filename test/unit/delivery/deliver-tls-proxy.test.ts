@@ -13,6 +13,7 @@ import { prepareRequest } from '../../../src/delivery/request.js';
 import { buildEvent } from '../../../src/events/build.js';
 import { ndjson, runCli } from '../../helpers/cli.js';
 import { independentSignatureOk } from '../../helpers/server.js';
+import { writeSelfSignedCert } from '../../helpers/tls.js';
 
 /*
  * What undici brings, exposed: proxies from the environment (never for loopback), --insecure and
@@ -182,30 +183,7 @@ describe.skipIf(!HAS_OPENSSL)(
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'fsw-selfsigned-'));
-      const r = spawnSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:prime256v1',
-          '-nodes',
-          '-keyout',
-          'key.pem',
-          '-out',
-          'cert.pem',
-          '-days',
-          '2',
-          '-subj',
-          '/CN=localhost',
-          '-addext',
-          'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        ],
-        { cwd: dir, encoding: 'utf8' },
-      );
-      if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+      writeSelfSignedCert(dir);
       certPath = join(dir, 'cert.pem');
       writeFileSync(join(dir, 'not-a-cert.pem'), 'hello, I am not a certificate\n');
       writeFileSync(
