@@ -262,24 +262,19 @@ interface LoadRecord {
 }
 
 /** `send --count N` as a user runs it (CPU 1); must exit 0 with N 2xx. Rate = 2xx / duration. */
+/** The tool's load mode as the bench runs it: n distinct signed events, CONCURRENCY in flight, NDJSON out. */
+function sendCountArgs(url: string, n: number): string[] {
+  return [BIN, 'send', 'session.verified', '--count', String(n), '--concurrency', String(CONCURRENCY)].concat([
+    '--to',
+    url,
+    '--secret',
+    SECRET,
+    '--json',
+  ]);
+}
+
 async function sendCount(url: string, n: number): Promise<{ rps: number; record: LoadRecord }> {
-  const { stdout } = await run(
-    [
-      BIN,
-      'send',
-      'session.verified',
-      '--count',
-      String(n),
-      '--concurrency',
-      String(CONCURRENCY),
-      '--to',
-      url,
-      '--secret',
-      SECRET,
-      '--json',
-    ],
-    'client',
-  );
+  const { stdout } = await run(sendCountArgs(url, n), 'client');
   const record = stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))
@@ -651,29 +646,10 @@ async function peakRss(n: number, url: string): Promise<number> {
     hook,
     `process.on('exit', () => require('fs').writeFileSync(process.env.FW_BENCH_RSS_OUT, String(process.resourceUsage().maxRSS)));`,
   );
-  const { stdout } = await run(
-    [
-      '--require',
-      hook,
-      BIN,
-      'send',
-      'session.verified',
-      '--count',
-      String(n),
-      '--concurrency',
-      String(CONCURRENCY),
-      '--to',
-      url,
-      '--secret',
-      SECRET,
-      '--json',
-    ],
-    'client',
-    {
-      ...process.env,
-      FW_BENCH_RSS_OUT: out,
-    },
-  );
+  const { stdout } = await run(['--require', hook, ...sendCountArgs(url, n)], 'client', {
+    ...process.env,
+    FW_BENCH_RSS_OUT: out,
+  });
   const record = JSON.parse(stdout.trim().split('\n').at(-1)!) as LoadRecord;
   if (record.ok !== n) throw new Invalid(`send --count ${n}: ${record.ok} 2xx`);
   return Number(readFileSync(out, 'utf8')) / 1024;
