@@ -1,14 +1,12 @@
 import type { Dispatcher } from 'undici';
 import { describeNetworkError, ProtocolError, type NetworkError } from './network-error.js';
-import { localhostLookup, MAX_RESPONSE_BYTES } from './lookup.js';
+import { localhostLookup, MAX_HEAD_BYTES, MAX_RESPONSE_BYTES } from './lookup.js';
 import { validateHeaders, type WebhookRequest } from './request.js';
 import { isLoopbackHost, urlCredentials } from './target.js';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export { localhostLookup, MAX_RESPONSE_BYTES };
 export const RESPONSE_PREVIEW_CHARS = 200;
-/** The largest response head (status line and headers) a delivery's own connection accepts. */
-export const MAX_HEAD_BYTES = 64 * 1024;
 /** undici's Dispatcher: an `Agent`, `ProxyAgent`, `MockAgent`… of the caller's, for `deliver` and `checkEndpoint`. */
 export type { Dispatcher };
 

@@ -2,6 +2,8 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 
 /** Stop reading a response body after this many bytes: enough to show, bounded against hostile endpoints. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
+/** The largest response head (status line and headers) either client accepts: a larger one is a broken endpoint. */
+export const MAX_HEAD_BYTES = 64 * 1024;
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 

@@ -14,8 +14,9 @@ import {
   headerLineProblem,
 } from './http-framing.js';
 
-/** A response head larger than this is treated as a broken endpoint, not buffered further. */
-export const MAX_HEAD_BYTES = 64 * 1024;
+import { MAX_HEAD_BYTES } from './lookup.js';
+
+export { MAX_HEAD_BYTES };
 /** A chunk-size line longer than this is not HTTP. */
 const MAX_CHUNK_LINE = 1024;
 
