@@ -8,7 +8,8 @@ export const SECRET_ENV = 'FACESIGN_WEBHOOK_SECRET';
 /** Where a secret came from, as a warning names it. */
 export type SecretSource = 'flag' | 'env' | 'prompt';
 
-const SOURCE_NAMES: Record<SecretSource, string> = { flag: '--secret', env: `$${SECRET_ENV}`, prompt: 'the prompt' };
+const sourceName = (source: SecretSource, envName: string) =>
+  source === 'flag' ? '--secret' : source === 'env' ? `$${envName}` : 'the prompt';
 
 function describeEdge(edge: string, where: 'leading' | 'trailing'): string {
   const bare = edge.replace(/[ \t]/g, '');
@@ -53,30 +54,36 @@ export function warnSecretAccident(
   secret: string,
   source: SecretSource,
   write: (line: string) => void = (l) => process.stderr.write(l),
+  envName = SECRET_ENV,
 ): void {
   const accident = describeSecretAccident(secret);
   if (accident === undefined || warned.has(secret)) return;
   warned.add(secret);
   const them = accident.includes(' and ') || accident.endsWith('s') ? 'them' : 'it';
   write(
-    `warning: the secret from ${SOURCE_NAMES[source]} has ${accident}; it is used as given — ` +
+    `warning: the secret from ${sourceName(source, envName)} has ${accident}; it is used as given — ` +
       `if your endpoint's secret does not, remove ${them} where the secret is set\n`,
   );
 }
 
 /**
- * The secret: `--secret`, else FACESIGN_WEBHOOK_SECRET, else a masked prompt on a terminal,
- * else a usage error naming both. A secret with surrounding whitespace or quotes gets a warning.
+ * The secret: `--secret`, else the variable `envName` (FACESIGN_WEBHOOK_SECRET unless the project
+ * config names another), else a masked prompt on a terminal, else a usage error naming both. A
+ * secret with surrounding whitespace or quotes gets a warning.
  */
-export async function resolveSecret(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function resolveSecret(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  envName = SECRET_ENV,
+): Promise<string> {
   if (flag !== undefined) {
-    if (flag === '') throw usageError('--secret is empty', `pass the endpoint's webhook secret, or set ${SECRET_ENV}`);
-    warnSecretAccident(flag, 'flag');
+    if (flag === '') throw usageError('--secret is empty', `pass the endpoint's webhook secret, or set ${envName}`);
+    warnSecretAccident(flag, 'flag', undefined, envName);
     return flag;
   }
-  const fromEnv = env[SECRET_ENV];
+  const fromEnv = env[envName];
   if (fromEnv !== undefined && fromEnv !== '') {
-    warnSecretAccident(fromEnv, 'env');
+    warnSecretAccident(fromEnv, 'env', undefined, envName);
     return fromEnv;
   }
   if (canPrompt()) {
@@ -84,7 +91,7 @@ export async function resolveSecret(flag: string | undefined, env: NodeJS.Proces
     warnSecretAccident(typed, 'prompt');
     return typed;
   }
-  throw usageError('no webhook secret', `pass --secret SECRET or set ${SECRET_ENV}`);
+  throw usageError('no webhook secret', `pass --secret SECRET or set ${envName}`);
 }
 
 /** A secret for one run only (a receiver nobody configured): shown once, so the sender can use it. */

@@ -103,6 +103,8 @@ export interface PlanOptions {
   burst?: number;
   /** Extra `Name: value` headers on every request (e.g. an auth header a staging proxy wants). */
   headers?: string[];
+  /** Where a type's own case (`valid.<type>`) goes when not to `url` (per-type routes); other cases use `url`. */
+  urlFor?: (type: EventType) => string;
 }
 
 /** A 64-character signature that is not hex: right length, so only a format check catches it. */
@@ -147,7 +149,8 @@ function withBody(req: WebhookRequest, body: Buffer, secret: string): WebhookReq
 interface Planner {
   base: { url: string; secret: string; headers?: string[] };
   burst: number;
-  prepare(type: EventType, signature?: SignatureMode): WebhookRequest;
+  prepare(type: EventType, signature?: SignatureMode, url?: string): WebhookRequest;
+  urlFor?: (type: EventType) => string;
 }
 
 function planValid(id: CheckCaseId, p: Planner): CheckCase {
@@ -157,7 +160,7 @@ function planValid(id: CheckCaseId, p: Planner): CheckCase {
     title: `${type}, validly signed`,
     want: 'accept',
     expected: `2xx, fast (< ${SLOW_MS / 1000} s)`,
-    steps: [{ label: type, request: p.prepare(type) }],
+    steps: [{ label: type, request: p.prepare(type, 'valid', p.urlFor?.(type)) }],
     parallel: false,
   };
 }
@@ -277,7 +280,9 @@ export function planCheck(options: PlanOptions): CheckCase[] {
   const planner: Planner = {
     base,
     burst,
-    prepare: (type, signature = 'valid') => prepareRequest(buildEvent(type), { ...base, signature }),
+    prepare: (type, signature = 'valid', url = base.url) =>
+      prepareRequest(buildEvent(type), { ...base, url, signature }),
+    urlFor: options.urlFor,
   };
   return ids.map((id): CheckCase => {
     if (id.startsWith('valid.')) return planValid(id, planner);

@@ -124,6 +124,7 @@ export async function runCheck(plan: CheckCase[], url: string, options: RunCheck
   const cases: CaseResult[] = [];
   const done: DeliveredCase[] = [];
   let unreachable: NetworkError | undefined;
+  let unreachableUrl: string | undefined;
   // Judges and hands out every delivered case not yet judged, with what the run has shown so far.
   const release = (findings: ReturnType<typeof readFindings>) => {
     for (const item of done.slice(cases.length)) {
@@ -148,6 +149,8 @@ export async function runCheck(plan: CheckCase[], url: string, options: RunCheck
     if (options.signal?.aborted) break;
     if (done.length === 0 && deliveries.length > 0 && deliveries.every((d) => isUnreachable(d.result.error))) {
       unreachable = deliveries[0]?.result.error;
+      // With per-type routes the first case may go elsewhere than `url`: the report names where.
+      unreachableUrl = deliveries[0]?.request.url;
       break;
     }
     done.push({ c, deliveries, durationMs: performance.now() - c0 });
@@ -159,7 +162,7 @@ export async function runCheck(plan: CheckCase[], url: string, options: RunCheck
   release(findings);
   const failedIds = cases.filter((r) => r.outcome === 'fail').map((r) => r.id);
   const report: CheckReport = {
-    url: displayUrl(url),
+    url: displayUrl(unreachableUrl ?? url),
     cases,
     passed: cases.filter((r) => r.outcome === 'pass').length,
     warned: cases.filter((r) => r.outcome === 'warn').length,

@@ -1,5 +1,6 @@
 import type { CommandDefinition } from './definition.js';
 import { check } from './definitions/check.js';
+import { config } from './definitions/config.js';
 import { demo } from './definitions/demo.js';
 import { events } from './definitions/events.js';
 import { fixtures } from './definitions/fixtures.js';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   replay,
   check,
   schema,
+  config,
   demo,
 ];
 

@@ -7,7 +7,9 @@ import { collect, numberArg } from './parse.js';
  */
 
 const TARGET_FORMS = 'localhost, :4000, 4000, host:port/path or a full URL';
-const TARGET_DEFAULT = 'default: $FACESIGN_WEBHOOKS_URL, else localhost:3000/webhooks/facesign';
+const TARGET_DEFAULT =
+  'default: $FACESIGN_WEBHOOKS_URL, else the route for the type or "to" in the project config, ' +
+  'else localhost:3000/webhooks/facesign';
 
 /** `--to`: the shorthands every sending command accepts, and where it sends without the flag. */
 export function toOption(lead = 'where to send', fallback = TARGET_DEFAULT): OptionSpec {
@@ -52,6 +54,14 @@ export const TLS_OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
+/** `--config FILE`, on every command that reads a project setting. */
+export const CONFIG_OPTION: OptionSpec = {
+  flags: '--config <file>',
+  description:
+    'read the project config from this file (a facesign-webhooks.config.json, or a package.json with a ' +
+    '"facesign-webhooks" key) instead of searching up from the current folder',
+};
+
 /** Delivering to a target: TLS, target, secret, timeout, headers, the source address and --json. */
 export const TARGET_OPTIONS: readonly OptionSpec[] = [
   ...TLS_OPTIONS,
@@ -61,6 +71,7 @@ export const TARGET_OPTIONS: readonly OptionSpec[] = [
   headerOption(),
   FROM_IP_OPTION,
   jsonOption('print NDJSON, one object per line, on stdout'),
+  CONFIG_OPTION,
 ];
 
 /** Building an event: ids, overrides and a fixture file (`flow` pins no event id: it sends three). */

@@ -9,13 +9,15 @@ import {
   type CheckCaseId,
 } from '../check/cases.js';
 import { runCheck, type RunCheckOptions } from '../check/run.js';
-import { DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
-import { displayUrl, resolveTarget } from '../delivery/target.js';
+import { projectSettings } from '../config/index.js';
+import { displayUrl } from '../delivery/target.js';
+import type { EventType } from '../events/types.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { watchInterrupt } from '../interrupt.js';
 import {
   caseRecord,
   checkHeadLine,
+  checkRouteLines,
   checkSummaryLine,
   createCheckTable,
   describeUnreachable,
@@ -25,13 +27,15 @@ import {
 import { maskSecret } from '../report/format.js';
 import { formatJUnit } from '../report/junit.js';
 import { createOutput, type Output } from '../report/output.js';
-import { resolveSecret, SECRET_ENV } from '../secret.js';
+import { resolveSecret } from '../secret.js';
 import { asFlags, positiveInt, timeoutFlag, tlsOptionsFrom } from './shared.js';
 
 export const CHECK_REPORTERS = ['human', 'junit'] as const;
 export type CheckReporter = (typeof CHECK_REPORTERS)[number];
 
 export interface CheckOptions {
+  /** The project config file (else the one found upward). */
+  config?: string;
   to?: string;
   secret?: string;
   timeout?: number;
@@ -143,9 +147,9 @@ function writeJUnit(path: string, xml: string): void {
 }
 
 /** Where the secret came from, masked: the diagnosis names what to compare. */
-function secretSource(flag: string | undefined, secret: string): string {
+function secretSource(flag: string | undefined, secret: string, envName: string): string {
   if (flag !== undefined) return `--secret ${maskSecret(secret)}`;
-  if (process.env[SECRET_ENV]) return `$${SECRET_ENV} (${maskSecret(secret)})`;
+  if (process.env[envName]) return `$${envName} (${maskSecret(secret)})`;
   return `the secret typed at the prompt (${maskSecret(secret)})`;
 }
 
@@ -193,11 +197,21 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   const cases = selectCases(options.only, options.skip);
   const burst = positiveInt(options.burst, '--burst', DEFAULT_BURST);
   checkBurstApplies(options, cases);
-  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
+  const settings = projectSettings(options.config, {
+    to: options.to,
+    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, 0) : undefined,
+  });
+  const timeoutMs = settings.timeoutMs.value;
   // The target has a default (as for send), so it is never asked; only a missing secret is.
-  const url = resolveTarget(options.to);
-  const secret = await resolveSecret(options.secret);
-  const plan = asFlags({ burst: '--burst' }, () => planCheck({ url, secret, cases, burst, headers: options.header }));
+  const url = settings.target().value;
+  // A type's own case goes to that type's route; the cases not tied to one type go to `url`.
+  const routed = settings.routes.length > 0 && !settings.routesOverriddenBy;
+  const urlFor = routed ? (type: EventType) => settings.target(type).value : undefined;
+  const secretEnv = settings.secretEnv.value;
+  const secret = await resolveSecret(options.secret, process.env, secretEnv);
+  const plan = asFlags({ burst: '--burst' }, () =>
+    planCheck({ url, secret, cases, burst, headers: options.header, urlFor }),
+  );
   const tls = tlsOptionsFrom(options, out.note);
   if (reportPlan.outputPath) ensureOutputFolder(reportPlan.outputPath, options.output!);
 
@@ -206,6 +220,7 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   };
   const of = `${plan.length} of ${CHECK_CASE_IDS.length}`;
   line(checkHeadLine(out, { url: displayUrl(url), secret: maskSecret(secret), timeoutMs, of }));
+  if (urlFor) for (const routeLine of checkRouteLines(out, plan, url)) line(routeLine);
   const report = await runWithTable(out, plan, url, { ...tls, timeoutMs }, reportPlan.table);
 
   out.record(summaryRecord(report));
@@ -215,7 +230,8 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   const unreachable = describeUnreachable(report);
   if (unreachable) throw new CliError(unreachable.message, { exitCode: EXIT.failed, hint: unreachable.hint });
   line();
-  if (report.diagnosis === 'secret-mismatch') line(secretMismatchLine(out, secretSource(options.secret, secret)));
+  if (report.diagnosis === 'secret-mismatch')
+    line(secretMismatchLine(out, secretSource(options.secret, secret, secretEnv)));
   line(checkSummaryLine(out, report));
   if (reportPlan.junit === 'file' && reportPlan.table)
     out.note(out.ce.dim(`JUnit report written to ${options.output}`));

@@ -5,9 +5,12 @@ import { EVENT_TYPES } from '../events/types.js';
 import { EXIT, usageError } from '../errors.js';
 import { printFixture, printFixtureWritten } from '../report/events.js';
 import { createOutput } from '../report/output.js';
-import { buildOptionsFrom, type EventFlags } from './shared.js';
+import { projectSettings } from '../config/index.js';
+import { buildOptionsFrom, withConfigFixture, type EventFlags } from './shared.js';
 
 export interface FixturesOptions extends EventFlags {
+  /** The project config file (else the one found upward): its per-type overrides apply, as when sending. */
+  config?: string;
   type?: string;
   /** A file (one type) or a directory (`all`) to write to instead of stdout. */
   out?: string;
@@ -34,7 +37,8 @@ export function runFixtures(options: FixturesOptions): number {
     throw usageError('no event type given', `e.g. facesign-webhooks fixtures session.verified (or all)`);
   const types = options.type === 'all' ? [...EVENT_TYPES] : [resolveEventType(options.type)];
   const build = buildOptionsFrom(options);
-  const events = types.map((type) => buildEvent(type, build));
+  const settings = projectSettings(options.config, {});
+  const events = types.map((type) => buildEvent(type, withConfigFixture(build, settings.fixture(type))));
 
   if (options.out) {
     const toDir = types.length > 1 || isDirectory(options.out);

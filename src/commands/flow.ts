@@ -1,6 +1,7 @@
 import { buildFlow, FLOW_OUTCOMES, type FlowOutcome } from '../events/build.js';
+import type { EventType } from '../events/types.js';
 import { closestName, suggestEventType } from '../events/suggest.js';
-import { resolveTarget } from '../delivery/target.js';
+import { projectSettings } from '../config/index.js';
 import { prepareRequest } from '../delivery/request.js';
 import { deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
 import { EXIT, usageError } from '../errors.js';
@@ -16,6 +17,7 @@ import {
   eventIdSource,
   timeoutFlag,
   tlsOptionsFrom,
+  withConfigFixture,
   type EventFlags,
   type SendFlags,
 } from './shared.js';
@@ -84,10 +86,18 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
   const out = createOutput({ json: options.json });
   const outcome = parseOutcome(options.outcome);
   checkFlowFlags(options);
-  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
-  const url = resolveTarget(options.to);
-  const secret = await resolveSecret(options.secret);
-  let events = buildFlow(outcome, buildOptionsFrom(options));
+  const settings = projectSettings(options.config, {
+    to: options.to,
+    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
+  });
+  const timeoutMs = settings.timeoutMs.value;
+  const showUrl = settings.routes.length > 0 && !settings.routesOverriddenBy;
+  settings.target(`session.${outcome}`); // a bad target fails before the secret is asked
+  const secret = await resolveSecret(options.secret, process.env, settings.secretEnv.value);
+  const base = buildOptionsFrom(options);
+  // The project config's overrides for each stage's type, merged under --fixture and --set.
+  const fixtureFor = (type: EventType) => withConfigFixture(base, settings.fixture(type)).fixture;
+  let events = buildFlow(outcome, { ...base, fixtureFor });
   if (options.shuffle) {
     const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
     events = shuffleOrder(events, createSeededRandom(seed));
@@ -95,7 +105,7 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
   }
   const requests = events.map((e) =>
     prepareRequest(e, {
-      url,
+      url: settings.target(e.type).value,
       secret,
       headers: options.header,
       fromIp: options.fromIp,
@@ -115,7 +125,7 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
     for (const req of requests) {
       if (interrupt.signal.aborted) break;
       const res = await deliver(req, { ...tls, timeoutMs, signal: interrupt.signal });
-      printDelivery(out, req, res, { met: res.ok, expected: '2xx' });
+      printDelivery(out, req, res, { met: res.ok, expected: '2xx', showUrl });
       if (!res.ok) {
         out.record(
           flowSummaryRecord({ sessionId, outcome, delivered, total: requests.length, stoppedAt: req.eventType }),

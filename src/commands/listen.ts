@@ -1,3 +1,4 @@
+import { projectSettings } from '../config/index.js';
 import { resolveTarget } from '../delivery/target.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { DELIVERIES_PATH, startReceiver, type Receiver, type ReceiverOptions } from '../receiver/server.js';
@@ -16,6 +17,8 @@ import { watchInterrupt } from '../interrupt.js';
 import { tlsOptionsFrom } from './shared.js';
 
 export interface ListenOptions {
+  /** The project config file (else the one found upward): listen.port, listen.path, timeouts.forward, secretEnv. */
+  config?: string;
   port?: number;
   host?: string;
   path?: string;
@@ -102,10 +105,14 @@ export function parseSeconds(value: string | number, flag: string): number {
  * The secret and where it came from: the flag, the environment, else a generated one; none when
  * forwarding (the app judges signatures then, and listen says it did not).
  */
-function planSecret(options: ListenOptions, env: NodeJS.ProcessEnv): { secret?: string; secretSource: SecretSource } {
+function planSecret(
+  options: ListenOptions,
+  env: NodeJS.ProcessEnv,
+  secretEnv: string,
+): { secret?: string; secretSource: SecretSource } {
   if (options.secret === '')
-    throw usageError('--secret is empty', `pass a secret, set ${SECRET_ENV}, or leave both out to get a generated one`);
-  const fromEnv = env[SECRET_ENV] !== undefined && env[SECRET_ENV] !== '' ? env[SECRET_ENV] : undefined;
+    throw usageError('--secret is empty', `pass a secret, set ${secretEnv}, or leave both out to get a generated one`);
+  const fromEnv = env[secretEnv] !== undefined && env[secretEnv] !== '' ? env[secretEnv] : undefined;
   if (options.secret !== undefined) return { secret: options.secret, secretSource: 'flag' };
   if (fromEnv !== undefined) return { secret: fromEnv, secretSource: 'env' };
   if (options.forwardTo !== undefined) return { secretSource: 'none' };
@@ -140,8 +147,12 @@ function planForward(options: ListenOptions, env: NodeJS.ProcessEnv) {
 }
 
 /** Maps flags and the environment onto receiver options. Pure apart from generating a secret. */
-export function planListen(options: ListenOptions, env: NodeJS.ProcessEnv = process.env): ListenPlan {
-  const { secret, secretSource } = planSecret(options, env);
+export function planListen(
+  options: ListenOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  secretEnv = SECRET_ENV,
+): ListenPlan {
+  const { secret, secretSource } = planSecret(options, env, secretEnv);
   if (options.seed !== undefined && options.failRate === undefined)
     throw usageError('--seed only makes sense with --fail-rate', 'e.g. --fail-rate 0.3 --seed 42');
   if (options.hang && (options.delay !== undefined || options.status !== undefined)) {
@@ -197,12 +208,28 @@ function waitForStop(signal: AbortSignal, maxWaitMs: number | undefined, reached
 export async function runListen(options: ListenOptions): Promise<number> {
   const stdout = createBatchedStream();
   const out = createOutput({ json: options.json, stdout });
-  const plan = planListen(options);
+  // Port, path, forward timeout and the secret's variable: flag > project config > default.
+  const settings = projectSettings(options.config, {
+    port: options.port,
+    path: options.path,
+    forwardTimeoutMs: options.forwardTimeout,
+  });
+  const secretEnv = settings.secretEnv.value;
+  const plan = planListen(
+    {
+      ...options,
+      port: settings.listenPort.value,
+      path: settings.listenPath.value,
+      forwardTimeout: settings.forwardTimeoutMs.value,
+    },
+    process.env,
+    secretEnv,
+  );
   // Read (and checked) before the port opens: a bad --ca file stops the run with exit 2.
   const tls = plan.receiver.forwardTo !== undefined ? tlsOptionsFrom(options, out.note) : {};
   const secret = plan.receiver.secret;
   if (secret !== undefined && (plan.secretSource === 'flag' || plan.secretSource === 'env'))
-    warnSecretAccident(secret, plan.secretSource);
+    warnSecretAccident(secret, plan.secretSource, undefined, secretEnv);
   // A second Ctrl-C exits at once, but not before every line already decided is written out.
   const interrupt = watchInterrupt({ beforeExit: () => stdout.drained() });
   let accepted = 0;
@@ -233,7 +260,7 @@ export async function runListen(options: ListenOptions): Promise<number> {
     historyUrl: `${receiver.url.slice(0, -receiver.path.length)}${DELIVERIES_PATH}`,
     secret: plan.receiver.secret,
     secretSource: plan.secretSource,
-    secretEnv: SECRET_ENV,
+    secretEnv,
     options: plan.receiver,
   });
 

@@ -1,6 +1,6 @@
 import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/deliver.js';
 import { parseExpectation, type Expectation } from '../delivery/expect.js';
-import { resolveTarget } from '../delivery/target.js';
+import { projectSettings } from '../config/index.js';
 import { EXIT, usageError } from '../errors.js';
 import { watchInterrupt } from '../interrupt.js';
 import { listCaptureFiles, planReplay, readReplayCaptures, type ReplayItem } from '../replay/plan.js';
@@ -19,6 +19,8 @@ import { asFlags, timeoutFlag, tlsOptionsFrom } from './shared.js';
 export interface ReplayOptions {
   /** A capture file or a directory of them. */
   capture: string;
+  /** The project config file (else the one found upward). */
+  config?: string;
   to?: string;
   resign?: boolean;
   /** With --resign, also sign captures whose original signature listen did not find valid. */
@@ -69,7 +71,13 @@ function selectCaptures(out: Output, options: ReplayOptions) {
 async function sendItems(
   out: Output,
   items: ReplayItem[],
-  send: { expect: Expectation; timeoutMs: number; signal: AbortSignal; tls: Pick<DeliverOptions, 'insecure' | 'ca'> },
+  send: {
+    expect: Expectation;
+    timeoutMs: number;
+    signal: AbortSignal;
+    tls: Pick<DeliverOptions, 'insecure' | 'ca'>;
+    showUrl: boolean;
+  },
 ) {
   const results: { item: ReplayItem; status: number | undefined }[] = [];
   let missed = 0;
@@ -79,7 +87,7 @@ async function sendItems(
     const met = !res.error && send.expect.matches(res.status);
     results.push({ item, status: res.error ? undefined : res.status });
     if (!met) missed++;
-    printReplayed(out, item, res, { met, expected: send.expect.label });
+    printReplayed(out, item, res, { met, expected: send.expect.label, showUrl: send.showUrl });
   }
   return { results, missed };
 }
@@ -87,20 +95,33 @@ async function sendItems(
 export async function runReplay(options: ReplayOptions): Promise<number> {
   const out = createOutput({ json: options.json });
   const expect = parseExpectation(options.expect);
-  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
-  const url = resolveTarget(options.to);
+  const settings = projectSettings(options.config, {
+    to: options.to,
+    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
+  });
+  const timeoutMs = settings.timeoutMs.value;
+  settings.target(); // a bad target fails before any capture is read
+  // Each capture to its event type's route, unless --to or the environment names one target.
+  const url = (eventType: string) => settings.target(eventType).value;
+  const showUrl = settings.routes.length > 0 && !settings.routesOverriddenBy;
   const { captures, selected } = selectCaptures(out, options);
   const resign = options.resign === true || options.resignAll === true;
   if (options.secret !== undefined && !resign)
     out.note(out.ce.yellow('note: --secret is only used with --resign; sending the captured signatures'));
-  const resignWith = resign ? await resolveSecret(options.secret) : undefined;
+  const resignWith = resign ? await resolveSecret(options.secret, process.env, settings.secretEnv.value) : undefined;
   const items = planReplay(selected, { url, resignWith, resignAll: options.resignAll });
   if (resignWith !== undefined) noteKeptSignatures(out, items);
 
   const tls = tlsOptionsFrom(options, out.note);
   const interrupt = watchInterrupt();
   try {
-    const { results, missed } = await sendItems(out, items, { expect, timeoutMs, signal: interrupt.signal, tls });
+    const { results, missed } = await sendItems(out, items, {
+      expect,
+      timeoutMs,
+      signal: interrupt.signal,
+      tls,
+      showUrl,
+    });
     const sent = results.length;
     const interrupted = interrupt.signal.aborted && sent < items.length;
     printReplaySummary(out, {

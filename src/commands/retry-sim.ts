@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildEvent, resolveEventType } from '../events/build.js';
-import { resolveTarget } from '../delivery/target.js';
+import { loadConfig, resolveSettings, type LoadedConfig, type ProjectSettings } from '../config/index.js';
+import { displayUrl } from '../delivery/target.js';
 import { prepareRequest } from '../delivery/request.js';
 import { deliver, DEFAULT_TIMEOUT_MS, type DeliveryResult } from '../delivery/deliver.js';
 import { EXIT, usageError } from '../errors.js';
@@ -16,25 +17,18 @@ import {
   retrySummaryRecord,
   type RetrySimRun,
 } from '../report/retry.js';
-import { resolveSecret, SECRET_ENV, warnSecretAccident } from '../secret.js';
+import { resolveSecret, warnSecretAccident } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
-import {
-  DEFAULT_SCHEDULE,
-  MAX_TIMER_MS,
-  ScheduleError,
-  parseSchedule,
-  realClock,
-  runRetries,
-  type Clock,
-  type WaitInfo,
-} from '../retry/index.js';
+import { MAX_TIMER_MS, realClock, runRetries, type Clock, type WaitInfo } from '../retry/index.js';
 import {
   buildOptionsFrom,
   eventIdSource,
   positiveInt,
   readFixtureFile,
   timeoutFlag,
+  scheduleFlag,
   tlsOptionsFrom,
+  withConfigFixture,
   type EventFlags,
   type SendFlags,
 } from './shared.js';
@@ -83,19 +77,29 @@ function parseSpeed(value: number | string | undefined): number {
   return n;
 }
 
-/** Validates the options into a plan; throws usage errors (exit 2) for anything wrong. */
-export function planRetrySim(options: RetrySimOptions, fixtureType?: unknown): RetrySimPlan {
+/** The project settings retry-sim reads (schedule, timeout, routes, secretEnv): flags over the config. */
+export function retrySimSettings(options: RetrySimOptions, config?: LoadedConfig): ProjectSettings {
+  const flags = {
+    to: options.to,
+    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
+    schedule: scheduleFlag(options.schedule),
+  };
+  return resolveSettings({ flags, config });
+}
+
+/**
+ * Validates the options into a plan; throws usage errors (exit 2) for anything wrong. Without
+ * --to, the event goes to its type's route in the project config, else to the built-in receiver.
+ */
+export function planRetrySim(
+  options: RetrySimOptions,
+  fixtureType?: unknown,
+  settings: ProjectSettings = retrySimSettings(options),
+): RetrySimPlan {
   const name = options.type ?? (typeof fixtureType === 'string' ? fixtureType : DEFAULT_EVENT_TYPE);
   const type = resolveEventType(name);
-  let schedule = [...DEFAULT_SCHEDULE];
-  if (options.schedule !== undefined) {
-    try {
-      schedule = parseSchedule(options.schedule);
-    } catch (err) {
-      if (err instanceof ScheduleError) throw usageError(`--schedule "${options.schedule}": ${err.message}`, err.hint);
-      throw err;
-    }
-  }
+  const schedule = [...settings.schedule.value];
+  const route = options.to === undefined ? settings.route(type) : undefined;
   const expect = (options.expect ?? 'delivered').trim().toLowerCase();
   if (!(RETRY_EXPECTATIONS as readonly string[]).includes(expect)) {
     throw usageError(
@@ -107,6 +111,13 @@ export function planRetrySim(options: RetrySimOptions, fixtureType?: unknown): R
     throw usageError(
       '--fail-first only applies to the built-in receiver',
       'drop --to to run against the built-in receiver, or make your endpoint fail on its own',
+    );
+  }
+  if (route && options.failFirst !== undefined && route.source.kind === 'config') {
+    throw usageError(
+      `--fail-first only applies to the built-in receiver, and ${route.source.key} in ${route.source.label} sends ` +
+        `${type} to ${displayUrl(route.value)}`,
+      'make your endpoint fail on its own, or run with --config pointing at a config without that route',
     );
   }
   const speed = parseSpeed(options.speed);
@@ -125,9 +136,9 @@ export function planRetrySim(options: RetrySimOptions, fixtureType?: unknown): R
     type,
     schedule,
     speed,
-    timeoutMs: timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS),
+    timeoutMs: settings.timeoutMs.value,
     expect: expect as RetryExpectation,
-    url: options.to !== undefined ? resolveTarget(options.to) : undefined,
+    url: options.to !== undefined ? settings.target(type).value : route?.value,
     failFirst: positiveInt(options.failFirst, '--fail-first', DEFAULT_FAIL_FIRST, 0),
   };
 }
@@ -143,10 +154,10 @@ async function openBuiltInReceiver(secret: string, failFirst: number): Promise<B
 }
 
 /** The secret: the one given (flag or environment); for the built-in receiver, else one made up (never asked). */
-async function secretFor(options: RetrySimOptions, builtIn: boolean): Promise<string> {
-  if (!builtIn || options.secret !== undefined) return resolveSecret(options.secret);
-  const fromEnv = process.env[SECRET_ENV];
-  if (fromEnv) warnSecretAccident(fromEnv, 'env');
+async function secretFor(options: RetrySimOptions, builtIn: boolean, envName: string): Promise<string> {
+  if (!builtIn || options.secret !== undefined) return resolveSecret(options.secret, process.env, envName);
+  const fromEnv = process.env[envName];
+  if (fromEnv) warnSecretAccident(fromEnv, 'env', undefined, envName);
   return fromEnv || `whsec_${randomBytes(18).toString('base64url')}`;
 }
 
@@ -164,10 +175,14 @@ function startCountdown(out: Output, clock: Clock, wait: WaitInfo): () => void {
 export async function runRetrySim(options: RetrySimOptions): Promise<number> {
   const out = createOutput({ json: options.json });
   const fixture = options.fixture ? readFixtureFile(options.fixture) : undefined;
-  const plan = planRetrySim(options, fixture?.type);
+  const settings = retrySimSettings(options, loadConfig({ file: options.config }));
+  const plan = planRetrySim(options, fixture?.type, settings);
   const builtIn = plan.url === undefined;
-  const secret = await secretFor(options, builtIn);
-  const event = buildEvent(plan.type, buildOptionsFrom(options, fixture));
+  const secret = await secretFor(options, builtIn, settings.secretEnv.value);
+  const event = buildEvent(
+    plan.type,
+    withConfigFixture(buildOptionsFrom(options, fixture), settings.fixture(plan.type)),
+  );
   const tls = tlsOptionsFrom(options, out.note);
   const clock = options.clock;
   const interrupt = watchInterrupt();

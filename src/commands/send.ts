@@ -1,6 +1,6 @@
 import { buildEvent, resolveEventType, type BuildOptions, type FaceSignEvent } from '../events/build.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
-import { resolveTarget } from '../delivery/target.js';
+import { projectSettings } from '../config/index.js';
 import { prepareRequest, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
 import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/deliver.js';
 import { parseExpectation, type Expectation } from '../delivery/expect.js';
@@ -22,6 +22,7 @@ import {
   readFixtureFile,
   timeoutFlag,
   tlsOptionsFrom,
+  withConfigFixture,
   type EventFlags,
   type SendFlags,
 } from './shared.js';
@@ -61,6 +62,8 @@ export async function sendAll(
     expect: Expectation;
     signal?: AbortSignal;
     tls?: Pick<DeliverOptions, 'insecure' | 'ca'>;
+    /** Name each delivery's URL on its line (per-type routes send one run to several places). */
+    showUrl?: boolean;
   },
 ): Promise<{ sent: number; missed: number; interrupted: boolean }> {
   let sent = 0;
@@ -72,7 +75,13 @@ export async function sendAll(
       const met = !res.error && options.expect.matches(res.status);
       sent++;
       if (!met) missed++;
-      printDelivery(out, req, res, { met, expected: options.expect.label, repeat: i, repeatOf: options.repeat });
+      printDelivery(out, req, res, {
+        met,
+        expected: options.expect.label,
+        repeat: i,
+        repeatOf: options.repeat,
+        showUrl: options.showUrl,
+      });
     }
   }
   return { sent, missed, interrupted: options.signal?.aborted ?? false };
@@ -217,21 +226,35 @@ async function sendOnce(
   checkSendFlags({ ...options, type: types.length > 1 ? 'all' : options.type });
   const expect = parseExpectation(options.expect);
   const repeat = positiveInt(options.repeat, '--repeat', 1);
-  const timeoutMs = timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS);
-  const url = resolveTarget(options.to);
-  const secret = await resolveSecret(options.secret);
+  const settings = projectSettings(options.config, {
+    to: options.to,
+    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
+  });
+  const timeoutMs = settings.timeoutMs.value;
+  // Each type to its route (unless --to or the environment names one target for all).
+  const urls = types.map((type) => settings.target(type).value);
+  const showUrl = settings.routes.length > 0 && !settings.routesOverriddenBy;
+  const secret = await resolveSecret(options.secret, process.env, settings.secretEnv.value);
   const buildOptions = buildOptionsFrom(options, fixture);
+  const buildFor = (type: EventType) => withConfigFixture(buildOptions, settings.fixture(type));
   const hint = negativeSignatureHint(options);
   if (options.count !== undefined) {
-    const load = { types, url, secret, fixture, expect, build: buildOptions, timeoutMs };
+    if (new Set(urls).size > 1)
+      throw usageError(
+        `load mode (--count) sends to one URL, and the project config's routes send these types to ` +
+          `${new Set(urls).size} URLs`,
+        'add --to URL to load-test one endpoint, or send one type',
+      );
+    const url = urls[0]!;
+    const load = { types, url, secret, fixture, expect, build: buildFor, timeoutMs };
     const code = await sendLoad(out, { ...options, count: options.count }, load);
     if (hint) out.note(out.ce.yellow(`hint: ${hint}`));
     return code;
   }
-  const events: FaceSignEvent[] = types.map((type) => buildEvent(type, buildOptions));
-  const requests = events.map((event) =>
+  const events: FaceSignEvent[] = types.map((type) => buildEvent(type, buildFor(type)));
+  const requests = events.map((event, i) =>
     prepareRequest(event, {
-      url,
+      url: urls[i]!,
       secret,
       signature: options.signature,
       headers: options.header,
@@ -248,7 +271,7 @@ async function sendOnce(
   const tls = tlsOptionsFrom(options, out.note);
   const interrupt = watchInterrupt();
   try {
-    const result = await sendAll(out, requests, { repeat, timeoutMs, expect, signal: interrupt.signal, tls });
+    const result = await sendAll(out, requests, { repeat, timeoutMs, expect, signal: interrupt.signal, tls, showUrl });
     if (tally) {
       tally.sent += result.sent;
       tally.missed += result.missed;
@@ -273,7 +296,7 @@ async function sendLoad(
     secret: string;
     fixture?: JsonObject;
     expect: Expectation;
-    build: BuildOptions;
+    build: (type: EventType) => BuildOptions;
     timeoutMs: number;
   },
 ): Promise<number> {

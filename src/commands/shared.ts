@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FieldError, usageError } from '../errors.js';
-import { isPlainObject, parseJsonOrThrow, type JsonObject } from '../events/json.js';
+import { deepMerge, isPlainObject, parseJsonOrThrow, type JsonObject } from '../events/json.js';
 import type { BuildOptions } from '../events/build.js';
 import { MAX_TIMER_MS } from '../retry/clock.js';
+import { parseSchedule, ScheduleError } from '../retry/schedule.js';
 import { describeMs } from '../report/format.js';
 import { createOutput } from '../report/output.js';
 
@@ -20,6 +21,8 @@ export interface EventFlags {
 
 /** Options every sending command shares. */
 export interface SendFlags {
+  /** The project config file (else the one found upward). */
+  config?: string;
   to?: string;
   secret?: string;
   timeout?: number;
@@ -68,6 +71,15 @@ export function buildOptionsFrom(flags: EventFlags, fixture?: JsonObject): Build
   };
 }
 
+/**
+ * The build options for one type: the project config's overrides for it (`fixtures` in the
+ * config) deep-merged under the --fixture file, so flags still win.
+ */
+export function withConfigFixture(base: BuildOptions, fromConfig: JsonObject | undefined): BuildOptions {
+  if (fromConfig === undefined) return base;
+  return { ...base, fixture: base.fixture ? (deepMerge(fromConfig, base.fixture) as JsonObject) : fromConfig };
+}
+
 /** Parses a positive integer flag value. */
 export function positiveInt(
   value: string | number | undefined,
@@ -93,6 +105,17 @@ export function timeoutFlag(value: string | number | undefined, fallback: number
         `(about ${describeMs(MAX_TIMER_MS)}, the longest a timer holds); got ${n}`,
     );
   return n;
+}
+
+/** `--schedule` as retry-sim reads it. */
+export function scheduleFlag(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseSchedule(value);
+  } catch (err) {
+    if (err instanceof ScheduleError) throw usageError(`--schedule "${value}": ${err.message}`, err.hint);
+    throw err;
+  }
 }
 
 /** Names where the event id came from, for an error about it: the last of fixture < --event-id < --set id=…. */

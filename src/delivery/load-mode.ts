@@ -9,7 +9,8 @@ export interface LoadModeOptions {
   types: EventType[];
   url: string;
   secret: string;
-  build: BuildOptions;
+  /** The build options, or one set per type (the project config's per-type overrides). */
+  build: BuildOptions | ((type: EventType) => BuildOptions);
   count: number;
   concurrency: number;
   timeoutMs: number;
@@ -31,9 +32,10 @@ export function loadRequestSource(options: Omit<LoadModeOptions, 'count' | 'conc
     const basic = Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64');
     headers.push(`Authorization: Basic ${basic}`);
   }
+  const buildFor = (type: EventType) => (typeof options.build === 'function' ? options.build(type) : options.build);
   const factories = options.types.map((type) =>
     wireRequestFactory(
-      prepareRequest(buildEvent(type, { ...options.build, eventId: undefined }), {
+      prepareRequest(buildEvent(type, { ...buildFor(type), eventId: undefined }), {
         url: options.url,
         secret: options.secret,
         signature: options.signature,

@@ -155,7 +155,10 @@ export function buildEvent<T extends EventType>(type: T, options: BuildOptions =
 export const FLOW_OUTCOMES = ['verified', 'failed', 'cancelled', 'expired'] as const;
 export type FlowOutcome = (typeof FLOW_OUTCOMES)[number];
 
-export type FlowOptions = Omit<BuildOptions, 'eventId' | 'sessionCreated'>;
+export type FlowOptions = Omit<BuildOptions, 'eventId' | 'sessionCreated'> & {
+  /** A fixture per stage's type (e.g. a project's per-type overrides); replaces `fixture` when given. */
+  fixtureFor?: (type: EventType) => JsonObject | undefined;
+};
 
 /**
  * One session's life: created → started → outcome, with one `vs_` id, one user, and event times
@@ -172,5 +175,8 @@ export function buildFlow(outcome: FlowOutcome, options: FlowOptions = {}): Face
   const sessionCreated = now - eventOffset(finalType);
   const sessionId = options.sessionId ?? newId('vs');
   const userId = options.userId ?? newId('usr').slice(0, 12);
-  return stages.map((type) => buildEvent(type, { ...options, sessionCreated, sessionId, userId }));
+  return stages.map((type) => {
+    const fixture = options.fixtureFor ? options.fixtureFor(type) : options.fixture;
+    return buildEvent(type, { ...options, fixture, sessionCreated, sessionId, userId });
+  });
 }

@@ -97,7 +97,8 @@ export function hadValidSignature(capture: Capture): boolean {
  */
 export function planReplay(
   captures: { file: string; capture: Capture }[],
-  options: { url: string; resignWith?: string; resignAll?: boolean },
+  /** `url`: one target, or one per event type (a project's routes). */
+  options: { url: string | ((eventType: string) => string); resignWith?: string; resignAll?: boolean },
 ): ReplayItem[] {
   const ordered = [...captures].sort(
     (a, b) =>
@@ -117,12 +118,13 @@ export function planReplay(
       headers[name] = signPayload(body, options.resignWith!);
     }
     const v = capture.verdict;
+    const eventType = v?.event_type ?? '(no type)';
     return {
       file,
       capture,
       resigned,
       request: {
-        url: options.url,
+        url: typeof options.url === 'string' ? options.url : options.url(eventType),
         method: 'POST',
         headers,
         body,
@@ -130,7 +132,7 @@ export function planReplay(
           v?.event_id ??
           headers[Object.keys(headers).find((k) => k.toLowerCase() === EVENT_ID_FIELD) ?? ''] ??
           '(no event id)',
-        eventType: v?.event_type ?? '(no type)',
+        eventType,
         sessionId: v?.session_id ?? undefined,
         signatureMode: signatureModeOf(capture, resigned),
       },

@@ -1,6 +1,7 @@
 import type { CheckCase } from '../check/cases.js';
 import type { CaseResult, CheckOutcome } from '../check/judge.js';
 import type { CheckReport } from '../check/run.js';
+import { displayUrl } from '../delivery/target.js';
 import { formatMs, roundTo } from './format.js';
 import type { Output } from './output.js';
 
@@ -18,6 +19,7 @@ export function caseRecord(r: CaseResult) {
     duration_ms: roundTo(r.durationMs),
     deliveries: r.deliveries.map((d) => ({
       label: d.label,
+      url: displayUrl(d.request.url),
       event_id: d.request.eventId,
       event_type: d.request.eventType,
       signature_mode: d.request.signatureMode,
@@ -71,6 +73,16 @@ export function createCheckTable(out: Output, plan: CheckCase[]) {
 /** The table's head line: the target, the secret (masked), the timeout and how many cases run. */
 export function checkHeadLine(out: Output, s: { url: string; secret: string; timeoutMs: number; of: string }): string {
   return `check ${out.c.bold(s.url)} ${out.c.dim(`(secret ${s.secret}, timeout ${s.timeoutMs} ms, ${s.of} cases)`)}`;
+}
+
+/** With per-type routes: each case that goes elsewhere than the default target, and where. */
+export function checkRouteLines(out: Output, plan: CheckCase[], defaultUrl: string): string[] {
+  const lines: string[] = [];
+  for (const c of plan) {
+    const url = c.steps[0]?.request.url;
+    if (url !== undefined && url !== defaultUrl) lines.push(`  ${out.c.dim(`${c.id} →`)} ${displayUrl(url)}`);
+  }
+  return lines.length > 0 ? [out.c.dim('  routes (the other cases go to the target above):'), ...lines] : [];
 }
 
 /** The secret-mismatch diagnosis, naming where the secret this run signed with came from. */

@@ -60,7 +60,7 @@ export function printDelivery(
   out: Output,
   req: WebhookRequest,
   res: DeliveryResult,
-  extra: { met: boolean; expected: string; repeat?: number; repeatOf?: number },
+  extra: { met: boolean; expected: string; repeat?: number; repeatOf?: number; showUrl?: boolean },
 ): void {
   out.record(deliveryRecord(req, res, extra));
   const { c } = out;
@@ -68,8 +68,10 @@ export function printDelivery(
   const mode = req.signatureMode === 'valid' ? '' : c.magenta(` [signature ${req.signatureMode}]`);
   const rep = extra.repeatOf && extra.repeatOf > 1 ? c.dim(` #${extra.repeat}/${extra.repeatOf}`) : '';
   const response = describeResponse(out, res, extra.met ? undefined : extra.expected);
+  // With per-type routes the deliveries of one run go to several places: each line says where.
+  const to = extra.showUrl ? ` ${c.dim('to')} ${safeText(displayUrl(req.url))}` : '';
   out.line(
-    `${mark} ${c.bold(safeText(req.eventType))} ${c.dim(safeText(req.eventId))}${mode}${rep} → ` +
+    `${mark} ${c.bold(safeText(req.eventType))} ${c.dim(safeText(req.eventId))}${to}${mode}${rep} → ` +
       `${response} ${c.dim(formatMs(res.latencyMs))}`,
   );
 }

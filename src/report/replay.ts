@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { DeliveryResult } from '../delivery/deliver.js';
+import { displayUrl } from '../delivery/target.js';
 import type { ReplayItem, SkippedCapture } from '../replay/plan.js';
 import { deliveryRecord, describeResponse } from './delivery.js';
 import { formatMs } from './format.js';
@@ -23,7 +24,7 @@ export function printReplayed(
   out: Output,
   item: ReplayItem,
   res: DeliveryResult,
-  expect: { met: boolean; expected: string },
+  expect: { met: boolean; expected: string; showUrl?: boolean },
 ): void {
   out.record(replayRecord(item, res, expect));
   const { c } = out;
@@ -34,7 +35,8 @@ export function printReplayed(
       : c.magenta(` [captured signature ${safeText(item.capture.verdict?.signature ?? 'unknown')}]`);
   const what =
     `${c.dim(safeText(basename(item.file)))} ${c.bold(safeText(item.request.eventType))} ` +
-    `${c.dim(safeText(item.request.eventId))}`;
+    `${c.dim(safeText(item.request.eventId))}` +
+    (expect.showUrl ? ` ${c.dim('to')} ${safeText(displayUrl(item.request.url))}` : '');
   const answer = describeResponse(out, res, expect.met ? undefined : expect.expected);
   out.line(`${mark} ${what}${sig} → ${answer} ${c.dim(formatMs(res.latencyMs))}`);
 }

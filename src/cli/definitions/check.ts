@@ -1,6 +1,7 @@
 import type { CommandDefinition } from '../definition.js';
 import {
   ASKED_ON_A_TERMINAL,
+  CONFIG_OPTION,
   headerOption,
   jsonOption,
   secretOption,
@@ -41,6 +42,7 @@ export const check: CommandDefinition = {
     headerOption('add a request header to every case; repeatable'),
     ...TLS_OPTIONS,
     jsonOption('print NDJSON on stdout: one object per case, then a summary'),
+    CONFIG_OPTION,
   ],
   notes:
     '\nCases: valid.session.created … valid.session.expired, raw-body.utf8, raw-body.escapes,\n' +

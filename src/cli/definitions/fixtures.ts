@@ -1,5 +1,5 @@
 import type { CommandDefinition } from '../definition.js';
-import { eventOptions, jsonOption } from '../options.js';
+import { CONFIG_OPTION, eventOptions, jsonOption } from '../options.js';
 
 export const fixtures: CommandDefinition = {
   name: 'fixtures',
@@ -10,6 +10,7 @@ export const fixtures: CommandDefinition = {
     ...eventOptions(),
     { flags: '--out <path>', description: 'write to a file (one type) or a directory (all) instead of stdout' },
     jsonOption('print the event as one compact JSON line'),
+    CONFIG_OPTION,
   ],
   examples: [
     'facesign-webhooks fixtures session.failed',

@@ -1,5 +1,5 @@
 import type { CommandDefinition } from '../definition.js';
-import { jsonOption, secretOption } from '../options.js';
+import { CONFIG_OPTION, jsonOption, secretOption } from '../options.js';
 import { numberArg } from '../parse.js';
 
 export const listen: CommandDefinition = {
@@ -8,12 +8,14 @@ export const listen: CommandDefinition = {
   options: [
     {
       flags: '--port <n>',
-      description: 'port to listen on; 0 picks a free one',
+      description: 'port to listen on; 0 picks a free one (default: listen.port in the project config, else 3000)',
       parse: numberArg('--port'),
-      default: 3000,
     },
     { flags: '--host <address>', description: 'address to bind', default: '127.0.0.1' },
-    { flags: '--path <path>', description: 'the webhook path', default: '/webhooks/facesign' },
+    {
+      flags: '--path <path>',
+      description: 'the webhook path (default: listen.path in the project config, else /webhooks/facesign)',
+    },
     secretOption(', else one is generated and printed once; with --forward-to, else none: signatures are not checked'),
     {
       flags: '--forward-to <target>',
@@ -102,6 +104,7 @@ export const listen: CommandDefinition = {
       default: '64mb',
     },
     jsonOption('print NDJSON: a ready object, one object per delivery, then a summary'),
+    CONFIG_OPTION,
   ],
   notes:
     '\nVerdicts: wrong path 404, wrong method 405, body over --max-body 413, bad or missing signature 400,\n' +

@@ -1,5 +1,5 @@
 import type { CommandDefinition } from '../definition.js';
-import { jsonOption, timeoutOption, TLS_OPTIONS, toOption } from '../options.js';
+import { CONFIG_OPTION, jsonOption, timeoutOption, TLS_OPTIONS, toOption } from '../options.js';
 import { collect } from '../parse.js';
 
 export const replay: CommandDefinition = {
@@ -46,6 +46,7 @@ export const replay: CommandDefinition = {
     },
     ...TLS_OPTIONS,
     jsonOption('print NDJSON, one object per replayed delivery, then a summary'),
+    CONFIG_OPTION,
   ],
   examples: [
     'facesign-webhooks replay ./captures --to localhost:4000',

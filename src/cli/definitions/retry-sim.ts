@@ -1,5 +1,6 @@
 import type { CommandDefinition } from '../definition.js';
 import {
+  CONFIG_OPTION,
   eventOptions,
   FROM_IP_OPTION,
   headerOption,
@@ -45,6 +46,7 @@ export const retrySim: CommandDefinition = {
     FROM_IP_OPTION,
     ...TLS_OPTIONS,
     jsonOption('print NDJSON: one object per attempt, then a summary'),
+    CONFIG_OPTION,
   ],
   examples: [
     'facesign-webhooks retry-sim --speed 1000',
