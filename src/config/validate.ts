@@ -5,7 +5,7 @@ import { closestName, suggestEventType } from '../events/suggest.js';
 import { EVENT_TYPES, isEventType, normalizeEventType, type EventType } from '../events/types.js';
 import { MAX_TIMER_MS } from '../retry/clock.js';
 import { parseDuration, parseSchedule, ScheduleError } from '../retry/schedule.js';
-import { globProblem, isGlob, typesMatching } from './routes.js';
+import { globProblem, isGlob, PATTERN_CHARACTERS, typesMatching } from './routes.js';
 import { COMMENT_KEYS, CONFIG_KEYS, type ConfigRoute, type ProjectConfig } from './schema.js';
 
 /*
@@ -81,7 +81,7 @@ function checkDuration(fail: Fail, value: unknown, path: string, max: number): n
       ms = Math.round(parseDuration(value));
     } catch (err) {
       if (!(err instanceof ScheduleError)) throw err;
-      return fail(path, `"${value}": ${err.message.replace(/^delay "[^"]*" /, '')}`, fix);
+      return fail(path, `"${value}" ${err.message.replace(/^delay "[^"]*" /, '')}`, fix);
     }
   } else return fail(path, `must be a number of ms or a duration string (got ${describeType(value)})`, fix);
   if (ms > max) fail(path, `can be at most ${max} ms (got ${ms})`, `use a shorter duration`);
@@ -120,7 +120,7 @@ function checkListen(fail: Fail, value: unknown): NonNullable<ProjectConfig['lis
 /** A key of `routes` or `fixtures` that is no event type: the nearest type (or the glob rules). */
 function unknownTypeFix(key: string, globs: boolean): string {
   const near = suggestEventType(key);
-  const forms = globs ? ` or a glob such as "session.*"` : '';
+  const forms = globs ? `; or a glob such as "session.*"` : '';
   return near ? `did you mean "${near}"? (types: ${TYPES}${forms})` : `use one of the types: ${TYPES}${forms}`;
 }
 
@@ -130,7 +130,7 @@ function checkRoutes(fail: Fail, value: unknown): ConfigRoute[] {
   for (const [pattern, target] of Object.entries(routes)) {
     if (COMMENT_KEYS.includes(pattern)) continue;
     const path = keyPath('routes', pattern, true);
-    if (isGlob(pattern)) {
+    if (isGlob(pattern) || !PATTERN_CHARACTERS.test(pattern)) {
       const problem = globProblem(pattern);
       if (problem) fail(path, `is not a valid glob: ${problem}`, 'e.g. "session.*" or "*.failed"');
       if (typesMatching(pattern).length === 0)

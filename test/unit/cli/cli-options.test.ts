@@ -47,10 +47,9 @@ const TARGET_ARGV = [
   'B: 2',
 ];
 const TARGET_OPTIONS = { to: ':4000', secret: 'whsec_x', timeout: 500, header: ['A: 1', 'B: 2'] };
+// No default port or path: the project config may set them (listen.port, listen.path).
 const LISTEN_DEFAULTS = {
-  port: 3000,
   host: '127.0.0.1',
-  path: '/webhooks/facesign',
   failStatus: 500,
   maxBody: '1mb',
   history: 1000,
