@@ -182,6 +182,17 @@ const ROWS: [string[], string, Record<string, unknown>][] = [
   ],
   [['check', '--reporter', 'junit', '--output', 'r.xml'], 'check', { reporter: 'junit', output: 'r.xml' }],
   [['schema'], 'schema', { type: 'all', format: 'json-schema' }],
+  [['config'], 'config', {}],
+  [
+    ['config', '--init', '--force', '--config', 'c.json', '--to', ':4000', '--timeout', '500', '--port', '0'],
+    'config',
+    { init: true, force: true, config: 'c.json', to: ':4000', timeout: 500, port: 0 },
+  ],
+  [
+    ['send', 'all', '--config', 'p/package.json', '--dry-run'],
+    'send',
+    { type: 'all', config: 'p/package.json', dryRun: true, signature: 'valid' },
+  ],
   [
     ['schema', 'verified', '--format', 'openapi', '--out', 'd', '--json'],
     'schema',
