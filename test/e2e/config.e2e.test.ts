@@ -222,6 +222,27 @@ describe('errors: exit 2 naming the file and the key', () => {
   });
 });
 
+describe('commands that use no setting do not read the config', () => {
+  it('events, sign, verify and --help work beside a broken config', async () => {
+    const dir = project('broken', '{ "secret": ');
+    writeFileSync(join(dir, 'body.json'), '{"id":"evt_1"}');
+    for (const args of [
+      ['events'],
+      ['--help'],
+      ['sign', '--payload', 'body.json', '--secret', 'whsec_x'],
+      ['verify', '--payload', 'body.json', '--signature', '0'.repeat(64), '--secret', 'whsec_x'],
+    ]) {
+      const r = await cli(args, dir);
+      expect(r.stderr, args.join(' ')).not.toMatch(/config|invalid JSON/);
+      expect([0, 1], args.join(' ')).toContain(r.code);
+    }
+    // The control: a command that reads it stops on it.
+    const send = await cli(['send', 'verified', '--dry-run'], dir);
+    expect(send.code).toBe(2);
+    expect(send.stderr).toMatch(/facesign-webhooks\.config\.json:1:\d+: invalid JSON/);
+  });
+});
+
 describe('config --init', () => {
   it('writes a starter file that config then reads, and refuses to overwrite it without --force', async () => {
     const dir = join(root, 'init');

@@ -67,6 +67,8 @@ describe('undici is loaded only by commands that send', () => {
     [['send', 'verified', '--dry-run']],
     [['send', 'verified', '--curl']],
     [['flow', 'verified', '--dry-run']],
+    [['config']],
+    [['config', '--json']],
   ])('%j loads no undici module', async (args) => {
     const { code, modules } = await loadedBy(args.map((a) => a.replace('{BODY}', join(dir, 'body.json'))));
     expect(code === 0 || code === 1).toBe(true);
