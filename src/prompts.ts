@@ -39,11 +39,12 @@ export async function ask<T>(run: (prompts: Prompts, context: Context) => Promis
   }
 }
 
-export async function promptSecret(): Promise<string> {
+/** The secret, masked; `envName` is the variable it would otherwise come from (the config's `secretEnv`). */
+export async function promptSecret(envName = 'FACESIGN_WEBHOOK_SECRET'): Promise<string> {
   return ask((p, ctx) =>
     p.password(
       {
-        message: 'Webhook secret (FACESIGN_WEBHOOK_SECRET)',
+        message: `Webhook secret (${envName})`,
         mask: '*',
         validate: (v) => (v.length > 0 ? true : 'the secret cannot be empty'),
       },

@@ -87,7 +87,7 @@ export async function resolveSecret(
     return fromEnv;
   }
   if (canPrompt()) {
-    const typed = await promptSecret();
+    const typed = await promptSecret(envName);
     warnSecretAccident(typed, 'prompt');
     return typed;
   }

@@ -201,7 +201,10 @@ async function runGuided(options: SendOptions): Promise<number> {
       printSendTally(out, { ...tally, expected: expect.label });
     throw err;
   };
-  let filled = await askSendInputs(options).catch(stopped);
+  // The config is read before the first question, so a bad one stops the run before anything is asked.
+  const settings = projectSettings(options.config, { to: options.to });
+  const session = {};
+  let filled = await askSendInputs(options, settings, session).catch(stopped);
   for (;;) {
     const code = await sendOnce(filled, tally);
     if (code === EXIT.interrupted) {
@@ -210,8 +213,10 @@ async function runGuided(options: SendOptions): Promise<number> {
     }
     if (filled.dryRun || filled.curl || filled.count !== undefined) return code;
     if (!(await askSendAnother().catch(stopped))) return tally.missed > 0 ? EXIT.failed : EXIT.ok;
-    // The target and secret hold for the session; the type and overrides are asked again.
-    filled = await askSendInputs({ ...options, to: filled.to, secret: filled.secret }).catch(stopped);
+    // The target (a typed one, or the routes) and the secret hold for the session; type and overrides are asked again.
+    filled = await askSendInputs({ ...options, to: filled.to, secret: filled.secret }, settings, session).catch(
+      stopped,
+    );
   }
 }
 
