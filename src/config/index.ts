@@ -1,7 +1,7 @@
 import { loadConfig } from './load.js';
 import { resolveSettings, type ProjectSettings, type SettingFlags } from './resolve.js';
 
-export { findConfigFile, loadConfig } from './load.js';
+export { configAbove, fileLabel, findConfigFile, hasPackageSection, loadConfig } from './load.js';
 export { resolveSettings } from './resolve.js';
 export type { ProjectSettings, Setting, SettingFlags, SettingSource } from './resolve.js';
 export { routeFor } from './routes.js';

@@ -82,6 +82,31 @@ export function findConfigFile(cwd: string): string | undefined {
 }
 
 /**
+ * What a new config file at `file` would take over from: the config the search finds from its
+ * folder's parent (undefined when there is none, or the folder is a repository's top, where the
+ * search stops anyway). A config above that cannot be read is no reason to refuse: undefined.
+ */
+export function configAbove(file: string): string | undefined {
+  const dir = dirname(resolve(file));
+  if (existsSync(resolve(dir, '.git')) || dirname(dir) === dir) return undefined;
+  try {
+    return findConfigFile(dirname(dir));
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `dir` holds a package.json with a "facesign-webhooks" key (an unreadable one: false). */
+export function hasPackageSection(dir: string): boolean {
+  const pkg = resolve(dir, 'package.json');
+  try {
+    return existsSync(pkg) && packageSection(pkg, pkg) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The project config: `--config FILE` when given (a package.json is read for its key), else the
  * one the search finds, else undefined. Unreadable, malformed or invalid: a usage error.
  */

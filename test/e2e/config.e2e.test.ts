@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -259,5 +259,67 @@ describe('config --init', () => {
     expect(again.stderr).toMatch(/already exists[\s\S]*--force/);
     const forced = await cli(['config', '--init', '--force'], dir);
     expect(forced.code).toBe(0);
+  });
+
+  it('below an existing config: one warning line naming the config it hides, and the file is still written', async () => {
+    const top = join(root, 'mono');
+    const pkg = join(top, 'packages', 'web');
+    mkdirSync(join(top, '.git'), { recursive: true });
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(top, 'facesign-webhooks.config.json'), JSON.stringify({ to: ':4100' }));
+    const before = await cli(['config', '--json'], pkg);
+    expect(JSON.parse(before.stdout).settings.to.value).toBe('http://localhost:4100/webhooks/facesign');
+
+    const init = await cli(['config', '--init'], pkg);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toBe('wrote facesign-webhooks.config.json\n');
+    const warnings = init.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+    expect(warnings).toEqual([
+      'warning: ../../facesign-webhooks.config.json no longer applies here and below: the search stops at the ' +
+        'new file (configs do not merge); copy over what you still need',
+    ]);
+    expect(readFileSync(join(pkg, 'facesign-webhooks.config.json'), 'utf8')).toContain('"$schema"');
+    const after = await cli(['config', '--json'], pkg);
+    expect(JSON.parse(after.stdout).settings.to.value).toBe('http://localhost:3000/webhooks/facesign');
+
+    // The top of the repository hides nothing (the search stops there); neither does a first config.
+    const forced = await cli(['config', '--init', '--force'], top);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).not.toContain('warning');
+    const other = join(root, 'first');
+    mkdirSync(join(other, 'sub'), { recursive: true });
+    mkdirSync(join(other, '.git'));
+    const first = await cli(['config', '--init'], join(other, 'sub'));
+    expect(first.code).toBe(0);
+    expect(first.stderr).not.toContain('warning');
+  });
+
+  it('--init --config DIR/file names the config that file hides, from where it is run', async () => {
+    const top = join(root, 'elsewhere');
+    mkdirSync(join(top, '.git'), { recursive: true });
+    mkdirSync(join(top, 'ci'));
+    writeFileSync(join(top, 'facesign-webhooks.config.json'), JSON.stringify({ to: ':4100' }));
+    const r = await cli(['config', '--init', '--config', 'ci/facesign-webhooks.config.json'], top);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^warning: facesign-webhooks\.config\.json no longer applies in ci and below: /m);
+    // A file of another name is never found by the search, so it hides nothing.
+    const named = await cli(['config', '--init', '--config', 'ci/staging.json'], top);
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stderr).not.toContain('warning');
+  });
+
+  it('refuses to write beside a package.json that has the key, or over a package.json', async () => {
+    const dir = join(root, 'pkgkey');
+    mkdirSync(join(dir, '.git'), { recursive: true });
+    const pkgText = JSON.stringify({ name: 'app', 'facesign-webhooks': { to: ':4100' } });
+    writeFileSync(join(dir, 'package.json'), pkgText);
+    const beside = await cli(['config', '--init'], dir);
+    expect(beside.code).toBe(2);
+    expect(beside.stderr).toMatch(/^error: package\.json beside facesign-webhooks\.config\.json already has/m);
+    const over = await cli(['config', '--init', '--force', '--config', 'package.json'], dir);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toMatch(/^error: config --init writes a facesign-webhooks\.config\.json, not package\.json/m);
+    expect(readFileSync(join(dir, 'package.json'), 'utf8')).toBe(pkgText);
+    expect(readdirSync(dir).sort()).toEqual(['.git', 'package.json']);
   });
 });
