@@ -17,10 +17,14 @@ export function toOption(lead = 'where to send', fallback = TARGET_DEFAULT): Opt
 }
 
 /** `--secret`, with what happens when neither the flag nor the environment gives one. */
-export function secretOption(otherwise = ''): OptionSpec {
+/** `--secret`; `config: false` for the commands that never read the project config (its secretEnv). */
+export function secretOption(otherwise = '', { config = true } = {}): OptionSpec {
+  const variable = config
+    ? '$FACESIGN_WEBHOOK_SECRET or the variable the config\'s "secretEnv" names'
+    : '$FACESIGN_WEBHOOK_SECRET';
   return {
     flags: '--secret <secret>',
-    description: `the endpoint secret (default: $FACESIGN_WEBHOOK_SECRET${otherwise})`,
+    description: `the endpoint secret (default: ${variable}${otherwise})`,
   };
 }
 export const ASKED_ON_A_TERMINAL = ', else asked on a terminal';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
-import { usageError } from '../errors.js';
+import { CliError, usageError } from '../errors.js';
 import { isPlainObject, parseJsonOrThrow } from '../events/json.js';
 import { CONFIG_FILE_NAME, PACKAGE_KEY, type LoadedConfig } from './schema.js';
 import { validateConfig } from './validate.js';
@@ -44,6 +44,19 @@ function packageSection(path: string, label: string): { value: unknown } | undef
   return isPlainObject(pkg) && Object.hasOwn(pkg, PACKAGE_KEY) ? { value: pkg[PACKAGE_KEY] } : undefined;
 }
 
+/** Parses a config file's JSON; what people write in a .js config (comments, trailing commas) gets its own hint. */
+function parseConfigJson(text: string, label: string): unknown {
+  try {
+    return parseJsonOrThrow(text, label);
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    throw usageError(
+      err.message,
+      'a config is plain JSON: no comments (write them as "//" keys), no trailing commas, keys in double quotes',
+    );
+  }
+}
+
 function loadFile(path: string, cwd: string): LoadedConfig {
   const label = fileLabel(path, cwd);
   if (basename(path) === 'package.json') {
@@ -55,7 +68,7 @@ function loadFile(path: string, cwd: string): LoadedConfig {
       );
     return loadSection(path, `${label} ("${PACKAGE_KEY}")`, section.value);
   }
-  const value = parseJsonOrThrow(readText(path, label), label);
+  const value = parseConfigJson(readText(path, label), label);
   return { path, label, fromPackageJson: false, config: validateConfig(value, label) };
 }
 

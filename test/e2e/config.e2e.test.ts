@@ -195,7 +195,16 @@ describe('errors: exit 2 naming the file and the key', () => {
       '{ "fixtures": { "session.verifed": {} } }',
       /fixtures\["session\.verifed"\] is not an event type[\s\S]*session\.verified/,
     ],
-    ['malformed', '{\n  "to": "x",\n}', /facesign-webhooks\.config\.json:3:1: invalid JSON/],
+    [
+      'malformed',
+      '{\n  "to": "x",\n}',
+      /facesign-webhooks\.config\.json:3:1: invalid JSON.*\n {2}hint: a config is plain JSON: no comments \(write them as "\/\/" keys\), no trailing commas/,
+    ],
+    [
+      'comment',
+      '{\n  // where the app listens\n  "to": ":4000"\n}',
+      /facesign-webhooks\.config\.json:2:3: invalid JSON.*\n {2}hint: a config is plain JSON: no comments/,
+    ],
   ];
   for (const [name, text, pattern] of cases)
     it(name, async () => {

@@ -28,7 +28,8 @@ export const replay: CommandDefinition = {
     {
       flags: '--resign',
       description:
-        'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET); captures whose signature listen did not ' +
+        'sign each body again with --secret (or $FACESIGN_WEBHOOK_SECRET, or the variable the config\'s "secretEnv" ' +
+        'names); captures whose signature listen did not ' +
         'find valid keep theirs',
     },
     {

@@ -6,7 +6,7 @@ export const sign: CommandDefinition = {
   description: 'print the signature of a body (or the full header set, or a ready curl)',
   options: [
     { flags: '--payload <file>', description: 'the exact body bytes; - for stdin (the default when piped)' },
-    secretOption(),
+    secretOption('', { config: false }),
     { flags: '--headers', description: 'print the full header set FaceSign would send' },
     { flags: '--curl', description: 'print a curl command that posts the body with those headers' },
     { flags: '--to <target>', description: 'target for --curl (same shorthand as send)' },

@@ -13,7 +13,7 @@ export const verify: CommandDefinition = {
     { flags: '--payload <file>', description: 'the exact body bytes; - for stdin (with --signature or --header)' },
     { flags: '--signature <hex>', description: 'the FaceSign-Signature value to check, with --payload' },
     headerOption('a received header, with --payload (FaceSign-Signature, FaceSign-Event-Id, Content-Type); repeatable'),
-    secretOption(),
+    secretOption('', { config: false }),
     { flags: '--strict', description: 'fail (exit 1) on shape warnings too' },
     jsonOption('print the verdict as one JSON object'),
   ],
