@@ -112,9 +112,9 @@ describe('the packed package, installed into a fresh project', { timeout: 60_000
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('the tarball holds only what runs: package.json, README, bin/, dist/, fixtures/, schema/', () => {
+  it('the tarball holds only what runs: package.json, README, bin/, dist/, fixtures/, schema/, ui/', () => {
     const strays = packedFiles.filter(
-      (p) => !/^(package\.json|README\.md|LICENSE(\.md)?|bin\/.+|dist\/.+|fixtures\/.+|schema\/.+)$/.test(p),
+      (p) => !/^(package\.json|README\.md|LICENSE(\.md)?|bin\/.+|dist\/.+|fixtures\/.+|schema\/.+|ui\/.+)$/.test(p),
     );
     expect(strays).toEqual([]);
     expect(packedFiles.filter((p) => /^(src|test|scripts|\.ci|node_modules)\/|tsconfig|vitest|\.tgz$/.test(p))).toEqual(
@@ -129,6 +129,9 @@ describe('the packed package, installed into a fresh project', { timeout: 60_000
       'dist/cli/cli.js',
       ...SIX.map((t) => `fixtures/${t}.json`),
       'schema/config.schema.json',
+      'ui/index.html',
+      'ui/inspector.css',
+      'ui/inspector.js',
     ]) {
       expect(packedFiles).toContain(needed);
     }
@@ -179,6 +182,25 @@ console.log(JSON.stringify({
     // Only the root (and package.json) is exported: internals cannot be deep-imported.
     expect(out.deep).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
     expect(run.stderr).toBe('');
+  });
+
+  it('the installed library serves the inspector page from the package (token in, files found)', async () => {
+    writeFileSync(
+      join(project, 'use-inspector.mjs'),
+      `import { startReceiver } from 'facesign-webhooks';
+const r = await startReceiver({ secret: 's', port: 0 });
+const page = await fetch(r.inspectorUrl);
+const html = await page.text();
+const js = await fetch(new URL('/__facesign/ui/inspector.js', r.inspectorUrl));
+await r.close();
+console.log(JSON.stringify({ page: page.status, token: /content="[A-Za-z0-9_-]{32}"/.test(html), js: js.status }));
+`,
+    );
+    const run = mustSucceed(
+      'node use-inspector.mjs',
+      await exec(process.execPath, ['use-inspector.mjs'], { cwd: project }),
+    );
+    expect(JSON.parse(run.stdout)).toEqual({ page: 200, token: true, js: 200 });
   });
 
   it('the installed binary: --version', async () => {

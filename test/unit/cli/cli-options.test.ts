@@ -54,6 +54,7 @@ const LISTEN_DEFAULTS = {
   maxBody: '1mb',
   history: 1000,
   historyBytes: '64mb',
+  ui: true,
 };
 
 const ROWS: [string[], string, Record<string, unknown>][] = [
@@ -148,6 +149,7 @@ const ROWS: [string[], string, Record<string, unknown>][] = [
     'listen',
     { ...LISTEN_DEFAULTS, history: 10, historyBytes: '1kb', json: true },
   ],
+  [['listen', '--no-ui'], 'listen', { ...LISTEN_DEFAULTS, ui: false }],
   [['replay', 'caps'], 'replay', { capture: 'caps', expect: '2xx' }],
   [
     ['replay', 'caps', '--only', 'accepted', '--only', 'fault,rejected', '--type', 'failed', '--event-id', 'evt_1'],
