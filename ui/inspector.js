@@ -190,14 +190,11 @@ function insertItem(seq, item) {
 
 function renderItem(s) {
   const time = timeOf(s.receivedAt);
-  const status = el('span', { class: `status ${statusClass(s.status)}` }, statusText(s.status));
+  // With --forward-to the sender usually got the app's status: then "app 200" says both.
+  const sameAsApp = s.forwarded && s.appStatus !== null && s.appStatus === s.status;
+  const status = sameAsApp ? null : el('span', { class: `status ${statusClass(s.status)}` }, statusText(s.status));
   const app = s.forwarded
-    ? el(
-        'span',
-        { class: `app ${statusClass(s.appStatus)}` },
-        'app ',
-        s.appStatus === null ? 'no answer' : String(s.appStatus),
-      )
+    ? el('span', { class: `app ${statusClass(s.appStatus)}` }, 'app ', statusText(s.appStatus))
     : null;
   const sigBad = BAD_SIGNATURES.has(s.signature);
   const button = el(
@@ -525,7 +522,12 @@ async function post(path, payload) {
     body: JSON.stringify(payload),
   });
   const body = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(body && typeof body.error === 'string' ? body.error : `listen answered ${res.status}`);
+  if (!res.ok) {
+    const err = new Error(body && typeof body.error === 'string' ? body.error : `listen answered ${res.status}`);
+    err.hint = body && typeof body.hint === 'string' ? body.hint : null;
+    err.note = body && typeof body.note === 'string' ? body.note : null;
+    throw err;
+  }
   if (!body || typeof body !== 'object') throw new Error('listen answered with something that is not JSON');
   return body;
 }
@@ -546,7 +548,10 @@ async function runAction(label, work, show) {
     const answer = await work(selected);
     if (tick === selectionTick) show(clear(result), answer);
   } catch (err) {
-    if (tick === selectionTick) clear(result).append(errorLine(`${label} failed: ${err.message}`));
+    if (tick !== selectionTick) return;
+    clear(result).append(errorLine(`${label} failed: ${err.message}`));
+    if (err.hint) result.append(el('p', { class: 'muted' }, `hint: ${err.hint}`));
+    if (err.note) result.append(el('p', { class: 'note' }, err.note));
   } finally {
     busy(false);
   }
@@ -670,8 +675,9 @@ function verify(event) {
     (seq) => post('verify', { seq, secret }),
     (box, r) => {
       box.append(okLine(r.valid === true, r.valid === true ? 'Valid with this secret' : 'Not valid with this secret'));
-      if (Array.isArray(r.lines) && r.lines.length)
-        box.append(el('pre', { class: 'code verify-lines', tabindex: 0 }, r.lines.map((l) => str(l) ?? '').join('\n')));
+      const lines = [...(Array.isArray(r.lines) ? r.lines : []), ...(Array.isArray(r.notes) ? r.notes : [])];
+      if (lines.length)
+        box.append(el('pre', { class: 'code verify-lines', tabindex: 0 }, lines.map((l) => str(l) ?? '').join('\n')));
     },
   );
 }
