@@ -106,6 +106,13 @@ function timeOf(iso) {
   };
 }
 
+/** The day, when it is not today (a long-running listen). */
+function dateOf(iso) {
+  const date = iso ? new Date(iso) : null;
+  if (!date || Number.isNaN(date.getTime())) return '';
+  return date.toDateString() === new Date().toDateString() ? 'today' : date.toLocaleDateString();
+}
+
 function outcomeBadge(outcome) {
   const known = OUTCOME[outcome] ?? { icon: '?', label: outcome ?? 'unknown' };
   return el(
@@ -342,14 +349,14 @@ function showDetailError(text) {
 
 function fact(list, name, value, opts = {}) {
   if (value === null || value === undefined || value === '') return;
-  list.append(el('dt', {}, name), el('dd', opts.mono ? { class: 'mono' } : {}, value));
+  list.append(el('div', {}, el('dt', {}, name), el('dd', opts.mono ? { class: 'mono' } : {}, value)));
 }
 
 /** What the summary already says, shown at once while the full capture loads. */
 function renderFromSummary(s) {
   showDetailError(null);
   const facts = clear($('detail-facts'));
-  fact(facts, 'Received', timeOf(s.receivedAt).long);
+  fact(facts, 'Received', timeOf(s.receivedAt).short + ' ' + dateOf(s.receivedAt));
   fact(facts, 'Type', s.type);
   fact(facts, 'Event id', s.eventId, { mono: true });
   renderVerdict(s, null);
@@ -364,7 +371,7 @@ function renderCapture(c) {
   const s = readSummary(c);
   const v = c.verdict && typeof c.verdict === 'object' ? c.verdict : {};
   const facts = clear($('detail-facts'));
-  fact(facts, 'Received', timeOf(s.receivedAt).long);
+  fact(facts, 'Received', timeOf(s.receivedAt).short + ' ' + dateOf(s.receivedAt));
   fact(facts, 'From', c.remote_address ? `${c.remote_address}${c.remote_port ? `:${c.remote_port}` : ''}` : null);
   fact(facts, 'Request', `${s.method ?? '?'} ${s.path ?? ''}`, { mono: true });
   fact(facts, 'Type', s.type);
@@ -407,7 +414,8 @@ function renderVerdict(s, capture) {
       ),
     );
   }
-  if (capture && typeof capture.verdict?.response_body === 'string')
+  // With --forward-to the answer was the app's, shown in its own card.
+  if (capture && !capture.forward && typeof capture.verdict?.response_body === 'string')
     notes.append(
       el('li', {}, el('strong', {}, 'response body: '), el('span', { class: 'mono' }, capture.verdict.response_body)),
     );
