@@ -405,7 +405,7 @@ function renderVerdict(s, capture) {
   const notes = clear($('verdict-notes'));
   if (s.reason) notes.append(el('li', {}, el('strong', {}, 'listen: '), s.reason));
   if (capture && sigBad) {
-    notes.append(el('li', {}, el('strong', {}, 'diagnosis: '), signatureAdvice(sig, s.reason)));
+    notes.append(el('li', {}, el('strong', {}, 'diagnosis: '), signatureAdvice(sig)));
     notes.append(
       el(
         'li',
@@ -422,7 +422,7 @@ function renderVerdict(s, capture) {
 }
 
 /** The verify command's advice for each way a signature header can be wrong (see `verify`). */
-function signatureAdvice(sig, reason) {
+function signatureAdvice(sig) {
   switch (sig) {
     case 'missing':
       return 'the request has no FaceSign-Signature header: the sender did not sign it.';
@@ -433,7 +433,10 @@ function signatureAdvice(sig, reason) {
     case 'uppercase':
       return 'the signature is uppercase hex; FaceSign sends lowercase hex.';
     default:
-      return `${reason ?? 'the signature does not match'}: either the secret differs from the one that signed it, or the body changed after signing (re-serialised JSON, an added newline, another encoding).`;
+      return (
+        'either the secret differs from the one that signed it, or the body changed after signing ' +
+        '(JSON parsed and written again, a newline added, another encoding).'
+      );
   }
 }
 
