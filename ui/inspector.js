@@ -172,10 +172,11 @@ function addDelivery(raw) {
     resetList();
   }
   const item = renderItem(summary);
+  item.hidden = !matches(summary, currentFilters());
   deliveries.set(summary.seq, { summary, item });
   insertItem(summary.seq, item);
   addTypeOption(summary.type);
-  applyFilters();
+  scheduleFilters();
   if (selected === null && pendingHashSeq === summary.seq) select(summary.seq, { focus: false });
 }
 
@@ -189,6 +190,8 @@ function resetList() {
 /** Newest (highest seq) first; a late, older one goes where it belongs. */
 function insertItem(seq, item) {
   const list = $('list');
+  // The usual case, a new delivery: it goes on top without looking at the others.
+  if (!list.firstElementChild || Number(list.firstElementChild.dataset.seq) < seq) return void list.prepend(item);
   for (const child of list.children) {
     if (Number(child.dataset.seq) < seq) return void list.insertBefore(item, child);
   }
@@ -253,13 +256,29 @@ function matches(s, filters) {
   return true;
 }
 
-function applyFilters() {
-  const filters = {
+let filtersQueued = false;
+
+/** The history arrives as a burst of events on connect: filter and count once per frame, not per event. */
+function scheduleFilters() {
+  if (filtersQueued) return;
+  filtersQueued = true;
+  requestAnimationFrame(() => {
+    filtersQueued = false;
+    applyFilters();
+  });
+}
+
+function currentFilters() {
+  return {
     id: $('f-id').value.trim().toLowerCase(),
     type: $('f-type').value,
     verdict: $('f-verdict').value,
     status: $('f-status').value,
   };
+}
+
+function applyFilters() {
+  const filters = currentFilters();
   let shown = 0;
   for (const { summary, item } of deliveries.values()) {
     const visible = matches(summary, filters);
