@@ -49,6 +49,8 @@ export interface ListenOptions {
   /** Undefined: on when both --save and --forward-to are given. */
   redact?: boolean;
   keepRaw?: boolean;
+  /** False (`--no-ui`): no inspector page, stream or actions. */
+  ui?: boolean;
   json?: boolean;
 }
 
@@ -169,6 +171,7 @@ export function planListen(options: ListenOptions, env: NodeJS.ProcessEnv = proc
       saveDir: options.save,
       maxBodyBytes: options.maxBody !== undefined ? parseByteSize(options.maxBody) : undefined,
       historyLimit: options.history,
+      ui: options.ui ?? true,
       historyMaxBytes:
         options.historyBytes !== undefined ? parseByteSize(options.historyBytes, '--history-bytes') : undefined,
     },

@@ -20,6 +20,8 @@ export interface DeliveryResult {
   responseBody?: string;
   /** Bytes of the response body read (at most 64 KiB). */
   responseBytes: number;
+  /** The response's headers, names lowercased, a repeated one once per value (absent without a response). */
+  responseHeaders?: [string, string][];
   /** True when the body was longer than what was read. */
   truncated: boolean;
   error?: NetworkError;
@@ -299,6 +301,9 @@ async function readResponse(res: Dispatcher.ResponseData): Promise<Outcome> {
     location: status >= 300 && status < 400 ? location : undefined,
     responseBody: body.toString('utf8').slice(0, RESPONSE_PREVIEW_CHARS),
     responseBytes: body.length,
+    responseHeaders: Object.entries(res.headers).flatMap(([name, value]) =>
+      (Array.isArray(value) ? value : [value ?? '']).map((v): [string, string] => [name, v]),
+    ),
     truncated,
   };
 }

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReceivedCapture } from './capture.js';
 import { isLocalHost } from './host-guard.js';
+import { originAllowed, SECURITY_HEADERS, sendError } from './inspector-http.js';
 import { statsJson, type Ledger } from './ledger.js';
 import { answer, drained } from './respond.js';
-import { DELIVERIES_PATH } from './settings.js';
+import { ACTIONS_PATH, DELIVERIES_PATH } from './settings.js';
 
 /** What the receiver's own endpoints read: the ledger, and the server's state once listening. */
 export interface ApiContext {
@@ -13,6 +14,8 @@ export interface ApiContext {
   port(): number;
   closing(): boolean;
   warn(message: string): void;
+  /** The inspector's paths (the page, one capture, the stream, the actions); false when `path` is none of them. */
+  inspector(req: IncomingMessage, res: ServerResponse, path: string): boolean;
 }
 
 /** A whole number from the query, at least `min`; undefined when absent, the error line when not a number. */
@@ -26,15 +29,17 @@ function readQueryInt(query: URLSearchParams, name: string, min: number): number
 }
 
 /**
- * The handler of `/__facesign/*`: only for a Host naming this receiver (see `isLocalHost`), so no
- * other site can read it. The first refused Host is warned about; later ones are only answered 421.
+ * The handler of `/__facesign/*` (and of the inspector page at `/`): only for a Host naming this
+ * receiver (see `isLocalHost`), so no other site can read it, and only without an Origin or with
+ * the page's own. The first refused Host is warned about; later ones are only answered 421.
  */
 export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: ServerResponse, path: string) => void {
   let refusedHostWarned = false;
   return (req, res, path) => {
     const reply = (status: number, body: string, headers?: Record<string, string>) =>
-      answer(res, status, body, headers, ctx.closing());
-    req.resume();
+      answer(res, status, body, { ...SECURITY_HEADERS, ...headers }, ctx.closing());
+    // An action's body is read by the inspector; every other request's is dropped.
+    if (req.method !== 'POST' || !path.startsWith(`${ACTIONS_PATH}/`)) req.resume();
     const hosts = ctx.hosts();
     if (!isLocalHost(req.headers.host, hosts, req.socket.localAddress, ctx.port())) {
       if (!refusedHostWarned) {
@@ -45,9 +50,18 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
             `${hosts.join(' or ')} (DNS-rebinding guard)`,
         );
       }
+      req.resume();
       return reply(421, `Misdirected Request: ${path} answers only to Host ${hosts.join(' or ')}`);
     }
-    if (path !== DELIVERIES_PATH) return reply(404, `Not found: the receiver's history is at ${DELIVERIES_PATH}`);
+    if (!originAllowed(req)) {
+      req.resume();
+      return sendError(res, 403, `Origin ${JSON.stringify(req.headers.origin?.slice(0, 100))} is not this page's own`);
+    }
+    if (path !== DELIVERIES_PATH) {
+      if (ctx.inspector(req, res, path)) return;
+      req.resume();
+      return reply(404, `Not found: the receiver's history is at ${DELIVERIES_PATH}`);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return reply(405, 'Method not allowed: GET the history', { Allow: 'GET, HEAD' });
     const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
@@ -93,8 +107,8 @@ async function streamHistory(
     history_bytes: history.bytes,
   };
   res.writeHead(200, {
+    ...SECURITY_HEADERS,
     'Content-Type': 'application/json',
-    'Cache-Control': 'no-store',
     ...(ctx.closing() ? { Connection: 'close' } : {}),
   });
   if (headOnly) return void res.end();

@@ -6,6 +6,7 @@ import { createForwarder, forwardedVerdict, type Forwarder } from './forward.js'
 import { judgedHeaders } from './headers.js';
 import { createApiHandler } from './history-endpoint.js';
 import { localHosts, urlHost } from './host-guard.js';
+import { Inspector } from './inspector.js';
 import { judgeRequest, targetPath, type JudgeContext, type Judgement } from './judge.js';
 import { Ledger, type ReceiverStats } from './ledger.js';
 import { listenError } from './listen-error.js';
@@ -23,23 +24,13 @@ import { describeFsError, prepareSaveDir, writeCaptureFile } from './store.js';
 export { headersFromRaw } from './headers.js';
 export { isLocalHost, localHosts, urlHost } from './host-guard.js';
 export type { ReceiverStats } from './ledger.js';
-export {
-  DEFAULT_HISTORY_LIMIT,
-  DEFAULT_HISTORY_MAX_BYTES,
-  DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_RECEIVER_HOST,
-  DEFAULT_RECEIVER_PATH,
-  DEFAULT_RECEIVER_PORT,
-  DELIVERIES_PATH,
-  RECEIVER_API_PREFIX,
-  resolveReceiverSettings,
-  type ReceiverOptions,
-  type ReceiverSettings,
-} from './settings.js';
+export * from './settings.js';
 
 export interface Receiver {
   /** The full webhook URL, e.g. http://127.0.0.1:PORT/webhooks/facesign. */
   url: string;
+  /** The inspector page, e.g. http://127.0.0.1:PORT/; undefined with `ui: false`. */
+  inspectorUrl: string | undefined;
   host: string;
   port: number;
   path: string;
@@ -87,6 +78,7 @@ class ReceiverServer {
   /** Save failures already reported, by kind: each kind is warned about once, then only counted. */
   private readonly saveFailuresSeen = new Set<string>();
   private readonly judgeContext: JudgeContext;
+  readonly inspector: Inspector;
   private readonly serveApi: (req: IncomingMessage, res: ServerResponse, path: string) => void;
 
   constructor(
@@ -103,12 +95,14 @@ class ReceiverServer {
       isProcessed: (id) => ledger.isProcessed(id),
       decideFault: (id) => faults.decide(id),
     };
+    const inspector = (this.inspector = new Inspector(ledger.history, settings, () => this.port, this.options));
     this.serveApi = createApiHandler({
       ledger,
       hosts: () => this.hosts,
       port: () => this.port,
       closing: () => this.closing,
       warn: (message) => this.warn(message),
+      inspector: (req, res, path) => inspector.handle(req, res, path),
     });
     this.server = createServer(
       {
@@ -140,8 +134,14 @@ class ReceiverServer {
       const path = targetPath(url);
       if (path === RECEIVER_API_PREFIX || path?.startsWith(`${RECEIVER_API_PREFIX}/`))
         return this.serveApi(req, res, path);
-    }
+    } else if (this.inspector.servesRoot(req)) return this.serveApi(req, res, '/');
     this.receive(req, res);
+  }
+
+  /** Records a judged delivery in the ledger and tells the inspector's browsers (if any). */
+  private record(capture: ReceivedCapture): void {
+    this.ledger.record(capture);
+    this.inspector.recorded(capture);
   }
 
   private settle(): void {
@@ -214,7 +214,7 @@ class ReceiverServer {
       return this.track(res, this.forward(this.forwarder, req, res, read, judgement, delayMs));
     }
     const capture = this.makeCapture(req, read, recordedVerdict(judgement, hang, delayMs));
-    this.ledger.record(capture);
+    this.record(capture);
     if (this.settings.saveDir !== undefined || hang || delayMs > 0) {
       // The slow path: a file to write, or an answer to hold back.
       return this.track(res, this.finishSlowly(res, capture, judgement, hang, delayMs));
@@ -274,7 +274,7 @@ class ReceiverServer {
     const got = await forwarder.forward({ method, target, rawHeaders, ...read }, this.stopDelays.signal);
     const verdict = forwardedVerdict(judgement.verdict, got, delayMs);
     const capture = this.makeCapture(req, read, verdict, { forward: got.record });
-    this.ledger.record(capture);
+    this.record(capture);
     this.ledger.stats.forwarded++;
     if (got.record.error !== null) this.ledger.stats.forwardErrors++;
     if (this.settings.saveDir !== undefined) await this.save(this.settings.saveDir, capture);
@@ -346,6 +346,7 @@ class ReceiverServer {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.inspector.close();
     const server = this.server;
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
@@ -383,8 +384,10 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   }
   const history = receiver.ledger.history;
   let closed: Promise<void> | undefined;
+  const base = `http://${urlHost(settings.host)}:${receiver.port}`;
   return {
-    url: `http://${urlHost(settings.host)}:${receiver.port}${settings.path}`,
+    url: `${base}${settings.path}`,
+    inspectorUrl: receiver.inspector.pageUrl(base),
     host: settings.host,
     port: receiver.port,
     path: settings.path,

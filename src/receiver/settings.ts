@@ -12,6 +12,12 @@ export const DEFAULT_HISTORY_MAX_BYTES = 64 * 1024 * 1024;
 export const RECEIVER_API_PREFIX = '/__facesign';
 /** `GET` this path for the bounded history of what arrived (for CI scripts and tests). */
 export const DELIVERIES_PATH = `${RECEIVER_API_PREFIX}/deliveries`;
+/** The inspector page's own address (it is also at `/` unless the webhook path is `/`). */
+export const UI_PATH = `${RECEIVER_API_PREFIX}/ui/`;
+/** Server-Sent Events of every delivery recorded, for the inspector page. */
+export const STREAM_PATH = `${RECEIVER_API_PREFIX}/stream`;
+/** The inspector's state-changing actions (POST, with the run's token). */
+export const ACTIONS_PATH = `${RECEIVER_API_PREFIX}/actions`;
 
 export interface ReceiverOptions {
   /**
@@ -74,6 +80,11 @@ export interface ReceiverOptions {
   headersTimeoutMs?: number;
   /** How long `close()` lets in-flight requests finish before cutting them (default 5 s). */
   closeGraceMs?: number;
+  /**
+   * Serve the inspector page at `/` (and `/__facesign/ui/`), its event stream and its actions
+   * (default true); false leaves only the JSON history.
+   */
+  ui?: boolean;
 }
 
 /** TLS settings for the connections to the app. */
@@ -104,6 +115,8 @@ export interface ReceiverSettings {
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   closeGraceMs: number;
+  /** The inspector page, its stream and actions are served. */
+  ui: boolean;
   /** Where capture files go; undefined keeps them in the history only. */
   saveDir: string | undefined;
   /** The faults to inject, as given (checked). */
@@ -204,6 +217,7 @@ export function resolveReceiverSettings(options: ReceiverOptions): ReceiverSetti
       checkInt(options.headersTimeoutMs, 'headersTimeoutMs', 100, 3_600_000, 10_000),
     ),
     closeGraceMs: checkInt(options.closeGraceMs, 'closeGraceMs', 0, 600_000, 5_000),
+    ui: options.ui ?? true,
     saveDir: options.saveDir,
     faults,
   };

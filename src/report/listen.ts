@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { displayUrl } from '../delivery/target.js';
+import { displayUrl, isLoopbackHost } from '../delivery/target.js';
 import { captureFileName, type Capture } from '../receiver/capture.js';
 import { statsJson } from '../receiver/ledger.js';
 import type { ReceiverOptions, ReceiverStats } from '../receiver/server.js';
@@ -96,7 +96,8 @@ export type SecretSource = 'flag' | 'env' | 'generated' | 'none';
 
 /** What a running receiver shows at start: where it listens, its secret, its faults. */
 export interface ListenStart {
-  receiver: { url: string; host: string; port: number; path: string };
+  /** `inspectorUrl`: the inspector page, when it is on. */
+  receiver: { url: string; host: string; port: number; path: string; inspectorUrl?: string };
   deliveriesUrl: string;
   /** The history's address as the start note shows it. */
   historyUrl: string;
@@ -123,6 +124,7 @@ export function readyRecord(s: ListenStart) {
     forward_to: s.options.forwardTo !== undefined ? displayUrl(s.options.forwardTo) : null,
     signature_checked: s.secret !== undefined,
     redact: s.options.redact ?? false,
+    inspector_url: s.receiver.inspectorUrl ?? null,
   };
 }
 
@@ -147,6 +149,19 @@ export function printListenStart(out: Output, s: ListenStart): void {
   }
   out.record(readyRecord(s));
   out.line(`Listening on ${c.bold(receiver.url)}`);
+  if (receiver.inspectorUrl !== undefined) out.line(`inspector: ${receiver.inspectorUrl}`);
+  if (!isLoopbackHost(receiver.host)) {
+    const what =
+      receiver.inspectorUrl !== undefined
+        ? 'the inspector page and the delivery history are'
+        : 'the delivery history is';
+    out.note(
+      ce.yellow(
+        `warning: --host ${receiver.host} is not a loopback address: ${what} reachable from the network ` +
+          '(anyone who can reach this port can read captured deliveries)',
+      ),
+    );
+  }
   if (options.forwardTo !== undefined)
     out.line(`Forwarding to ${c.bold(displayUrl(options.forwardTo))} (its answers go back to the sender)`);
   const source = s.secretSource === 'flag' ? '--secret' : s.secretSource === 'env' ? s.secretEnv : 'generated';

@@ -101,6 +101,10 @@ export const listen: CommandDefinition = {
       description: 'the most body bytes the history keeps (oldest dropped first)',
       default: '64mb',
     },
+    {
+      flags: '--no-ui',
+      description: 'no inspector page: / and /__facesign/ui, /stream and /actions answer 404 (the JSON history stays)',
+    },
     jsonOption('print NDJSON: a ready object, one object per delivery, then a summary'),
   ],
   notes:
@@ -116,6 +120,7 @@ export const listen: CommandDefinition = {
     'facesign-webhooks listen --forward-to :4000/webhooks --secret whsec_test --save ./captures',
     'facesign-webhooks listen --forward-to https://localhost:8443/webhooks --ca ./dev-ca.pem',
     'facesign-webhooks listen --port 0 --json --exit-after 3 --max-wait 30',
+    'facesign-webhooks listen --no-ui             # no inspector page at http://127.0.0.1:3000/',
     'curl -s localhost:3000/__facesign/deliveries',
     "curl -s 'localhost:3000/__facesign/deliveries?since=100&limit=50'",
   ],

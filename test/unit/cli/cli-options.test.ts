@@ -55,6 +55,7 @@ const LISTEN_DEFAULTS = {
   maxBody: '1mb',
   history: 1000,
   historyBytes: '64mb',
+  ui: true,
 };
 
 const ROWS: [string[], string, Record<string, unknown>][] = [
@@ -149,6 +150,7 @@ const ROWS: [string[], string, Record<string, unknown>][] = [
     'listen',
     { ...LISTEN_DEFAULTS, history: 10, historyBytes: '1kb', json: true },
   ],
+  [['listen', '--no-ui'], 'listen', { ...LISTEN_DEFAULTS, ui: false }],
   [['replay', 'caps'], 'replay', { capture: 'caps', expect: '2xx' }],
   [
     ['replay', 'caps', '--only', 'accepted', '--only', 'fault,rejected', '--type', 'failed', '--event-id', 'evt_1'],
