@@ -112,9 +112,9 @@ describe('the packed package, installed into a fresh project', { timeout: 60_000
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('the tarball holds only what runs: package.json, README, bin/, dist/, fixtures/', () => {
+  it('the tarball holds only what runs: package.json, README, bin/, dist/, fixtures/, ui/', () => {
     const strays = packedFiles.filter(
-      (p) => !/^(package\.json|README\.md|LICENSE(\.md)?|bin\/.+|dist\/.+|fixtures\/.+)$/.test(p),
+      (p) => !/^(package\.json|README\.md|LICENSE(\.md)?|bin\/.+|dist\/.+|fixtures\/.+|ui\/.+)$/.test(p),
     );
     expect(strays).toEqual([]);
     expect(packedFiles.filter((p) => /^(src|test|scripts|\.ci|node_modules)\/|tsconfig|vitest|\.tgz$/.test(p))).toEqual(
@@ -128,6 +128,9 @@ describe('the packed package, installed into a fresh project', { timeout: 60_000
       'dist/index.d.ts',
       'dist/cli/cli.js',
       ...SIX.map((t) => `fixtures/${t}.json`),
+      'ui/index.html',
+      'ui/inspector.css',
+      'ui/inspector.js',
     ]) {
       expect(packedFiles).toContain(needed);
     }
