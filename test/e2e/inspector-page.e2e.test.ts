@@ -243,6 +243,14 @@ describe('inspector page: live list and detail', () => {
     expect(await page.isVisible('#no-match')).toBe(true);
     await page.fill('#f-id', '');
     expect(await listedSeqs(page, true)).toEqual([4, 3, 2, 1]);
+
+    // The selection is in the address (#seq): a reload or a shared link opens the same delivery.
+    await selectDelivery(page, 2);
+    expect(new URL(page.url()).hash).toBe('#2');
+    await page.reload({ timeout: WAIT_MS });
+    await page.waitForFunction(() => document.getElementById('detail-title')?.textContent === 'Delivery #2', null, {
+      timeout: WAIT_MS,
+    });
   });
 });
 
