@@ -6,7 +6,7 @@
  *
  *   npm run bench                        all parts (under 10 minutes on two shared cores)
  *   npm run bench -- --quick             fewer rounds and smaller counts
- *   npm run bench -- --only=load,listen  parts: startup, send, client, load, listen, forward, drift, memory
+ *   npm run bench -- --only=load,listen  parts: startup, send, client, load, listen, forward, ui, drift, memory
  *
  * Throughput runs pin the server under test to CPU 0 and the client driving it to CPU 1 when the
  * machine has two CPUs and `taskset`; otherwise the two compete for the same cores.
@@ -16,6 +16,7 @@ import { createHmac } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { get as httpGet } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -618,6 +619,80 @@ async function benchForward(): Promise<void> {
   });
 }
 
+/** An inspector page's event stream, read from this process: counts the deliveries it is sent. */
+function openInspectorStream(base: string): Promise<{ deliveries: () => number; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(`${base}/__facesign/stream`, (res) => {
+      if (res.statusCode !== 200) return reject(new Invalid(`the stream answered ${res.statusCode}`));
+      let seen = 0;
+      let tail = '';
+      res.setEncoding('utf8').on('data', (d: string) => {
+        const text = tail + d;
+        seen += text.split('event: delivery\n').length - 1;
+        tail = text.slice(-20);
+      });
+      resolve({ deliveries: () => seen, close: () => req.destroy() });
+    });
+    req.on('error', reject);
+  });
+}
+
+/**
+ * listen with its inspector page on (no browser connected) vs `--no-ui`: the same `send --count`
+ * stream, the two alternating round by round. Then, for reference, the page on with one stream
+ * client connected (every delivery summarised and pushed to it).
+ */
+async function benchUi(): Promise<void> {
+  const n = quick ? 5_000 : 20_000;
+  const rounds = quick ? 2 : 5;
+  console.log(
+    `listen, inspector page on (no browser) vs --no-ui: \`send --count ${n} --concurrency ${CONCURRENCY}\`, ${rounds} alternating rounds:`,
+  );
+  const rates = { on: [] as number[], off: [] as number[], stream: [] as number[] };
+  const once = async (side: 'on' | 'off' | 'stream') => {
+    const server = await startServer(listenArgs(...(side === 'off' ? ['--no-ui'] : [])), LISTEN_READY);
+    let client: { deliveries: () => number; close: () => void } | undefined;
+    try {
+      if (side === 'stream') client = await openInspectorStream(new URL(server.url).origin);
+      rates[side].push((await sendCount(server.url, n)).rps);
+      if (client) {
+        const deadline = Date.now() + 10_000;
+        while (client.deliveries() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        if (client.deliveries() !== n) throw new Invalid(`the stream client got ${client.deliveries()} of ${n}`);
+      }
+    } finally {
+      client?.close();
+      await stop(server);
+    }
+    const s = listenSummary(server);
+    if (s.accepted !== n || s.rejected !== 0)
+      throw new Invalid(`listen (${side}) accepted ${s.accepted} and rejected ${s.rejected} of ${n}`);
+  };
+  await checked('listen throughput, inspector page on vs --no-ui', '≥ 0.95×', async () => {
+    for (let i = 0; i < rounds; i++)
+      for (const side of i % 2 ? (['off', 'on'] as const) : (['on', 'off'] as const)) await once(side);
+    const [on, off] = [median(rates.on), median(rates.off)];
+    console.log(
+      `  rounds: page on ${rates.on.map((r) => r.toFixed(0)).join(', ')}; --no-ui ${rates.off.map((r) => r.toFixed(0)).join(', ')} req/s`,
+    );
+    addRatio(
+      '`listen` throughput, inspector page on (no browser) vs --no-ui',
+      on,
+      off,
+      'req/s',
+      { min: 0.95 },
+      'neither (same listen, same request stream; only the page is off)',
+    );
+  });
+  await checked('listen throughput with one stream client', '(reported)', async () => {
+    for (let i = 0; i < Math.max(1, rounds - 2); i++) await once('stream');
+    const [stream, off] = [median(rates.stream), median(rates.off)];
+    const line = `listen with one inspector stream client connected (every delivery summarised and pushed): ${stream.toFixed(0)} req/s = ${(stream / off).toFixed(2)}× --no-ui (informational, no target)`;
+    console.log(`  ${line}`);
+    notes.push(line);
+  });
+}
+
 async function benchDrift(): Promise<void> {
   console.log(
     'retry-sim --speed 1000: drift of every retry, measured at an independent receiver process against the plan:',
@@ -717,6 +792,7 @@ const parts: Record<string, () => Promise<void>> = {
   load: benchLoad,
   listen: benchListen,
   forward: benchForward,
+  ui: benchUi,
   drift: benchDrift,
   memory: benchMemory,
 };

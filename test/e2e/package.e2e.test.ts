@@ -183,6 +183,25 @@ console.log(JSON.stringify({
     expect(run.stderr).toBe('');
   });
 
+  it('the installed library serves the inspector page from the package (token in, files found)', async () => {
+    writeFileSync(
+      join(project, 'use-inspector.mjs'),
+      `import { startReceiver } from 'facesign-webhooks';
+const r = await startReceiver({ secret: 's', port: 0 });
+const page = await fetch(r.inspectorUrl);
+const html = await page.text();
+const js = await fetch(new URL('/__facesign/ui/inspector.js', r.inspectorUrl));
+await r.close();
+console.log(JSON.stringify({ page: page.status, token: /content="[A-Za-z0-9_-]{32}"/.test(html), js: js.status }));
+`,
+    );
+    const run = mustSucceed(
+      'node use-inspector.mjs',
+      await exec(process.execPath, ['use-inspector.mjs'], { cwd: project }),
+    );
+    expect(JSON.parse(run.stdout)).toEqual({ page: 200, token: true, js: 200 });
+  });
+
   it('the installed binary: --version', async () => {
     const run = await exec(bin, ['--version'], { cwd: project });
     expect(run.code).toBe(0);

@@ -1,0 +1,121 @@
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReceivedCapture, type CaptureVerdict } from '../../../src/receiver/capture.js';
+import { deliverySummary, InspectorStream, lastEventId } from '../../../src/receiver/inspector-stream.js';
+import { History } from '../../../src/receiver/ledger.js';
+import { openStream } from '../../helpers/inspector-http.js';
+
+const verdict = (reason?: string): CaptureVerdict => ({
+  status: 200,
+  outcome: 'accepted',
+  signature: 'valid',
+  event_id: 'evt_1',
+  event_type: 'session.verified',
+  session_id: 'vs_1',
+  user_id: 'usr_1',
+  ...(reason !== undefined ? { reason } : {}),
+});
+
+let seq = 0;
+const capture = (reason?: string) =>
+  new ReceivedCapture(
+    ++seq,
+    Date.UTC(2026, 0, 1),
+    '127.0.0.1',
+    5000,
+    'POST',
+    '/webhooks/facesign',
+    'Content-Type\0application/json',
+    Buffer.from('{"id":"evt_1"}'),
+    false,
+    verdict(reason),
+  );
+
+let server: Server | undefined;
+afterEach(async () => {
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server?.closeAllConnections();
+  server = undefined;
+});
+
+/** A real HTTP server whose every request becomes a stream client. */
+async function serve(stream: InspectorStream): Promise<number> {
+  server = createServer((req, res) => stream.connect(req, res));
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+const until = async (check: () => boolean, what: string, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe('InspectorStream', () => {
+  it('builds nothing with no browser connected', () => {
+    const stream = new InspectorStream(new History(10, 1e6));
+    const c = capture();
+    let read = 0;
+    // Any summary reads the verdict: count the reads.
+    Object.defineProperty(c, 'verdict', { get: () => (read++, verdict()) });
+    stream.recorded(c);
+    expect(read).toBe(0);
+  });
+
+  it('drops a browser that stops reading once its backlog passes the cap; a reading one keeps everything', async () => {
+    const stream = new InspectorStream(new History(10, 1e6), { backlogBytes: 64 * 1024, pingMs: 60_000 });
+    const port = await serve(stream);
+    const reader = await openStream(`http://127.0.0.1:${port}`);
+    // A client that sends its request, then never reads a byte.
+    const stalled = connect(port, '127.0.0.1');
+    stalled.write(`GET /__facesign/stream HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    stalled.pause();
+    await until(() => stream.size === 2, 'two clients');
+    const big = 'x'.repeat(32 * 1024);
+    let sent = 0;
+    // The kernel's socket buffers take some megabytes first; the loop is bounded either way.
+    while (stream.size === 2 && sent < 2_000) {
+      stream.recorded(capture(big));
+      sent++;
+      // Let the sockets write (and the reader read) between deliveries.
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(stream.size).toBe(1);
+    expect(sent).toBeLessThan(2_000);
+    await reader.deliveries(sent);
+    stalled.destroy();
+    reader.close();
+  });
+
+  it('pings every interval and ends every stream on close', async () => {
+    const stream = new InspectorStream(new History(10, 1e6), { backlogBytes: 1e6, pingMs: 30 });
+    const port = await serve(stream);
+    const client = await openStream(`http://127.0.0.1:${port}`);
+    await until(() => client.messages.some((m) => m.comment === 'ping'), 'a ping');
+    stream.close();
+    await client.ended;
+    expect(stream.size).toBe(0);
+  });
+
+  it('reads Last-Event-ID from the header or the query; anything else means from the start', () => {
+    const req = (url: string, header?: string) =>
+      ({ url, headers: header === undefined ? {} : { 'last-event-id': header } }) as never;
+    expect(lastEventId(req('/__facesign/stream', '42'))).toBe(42);
+    expect(lastEventId(req('/__facesign/stream?last_event_id=7'))).toBe(7);
+    expect(lastEventId(req('/__facesign/stream', 'abc'))).toBe(0);
+    expect(lastEventId(req('/__facesign/stream', '-1'))).toBe(0);
+  });
+
+  it('a summary is the capture without its heavy fields, plus seq', () => {
+    const c = capture();
+    const full = c.toJSON();
+    const summary = deliverySummary(c);
+    expect(summary.seq).toBe(c.sequence);
+    const { headers, raw_headers, body_base64, body_text, ...light } = full;
+    expect([headers, raw_headers, body_base64, body_text].every((v) => v !== undefined)).toBe(true);
+    expect({ ...summary, seq: undefined }).toEqual({ ...light, seq: undefined });
+  });
+});
