@@ -453,6 +453,11 @@ describe('inspector page: actions', () => {
     expect(res.status).toBe(403);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
     expect(target.requests).toHaveLength(0);
+    for (const path of ['/__facesign/deliveries', '/__facesign/deliveries/1', '/__facesign/stream']) {
+      const read = await fetch(`${listen.base}${path}`, { headers: { Origin: otherUrl.slice(0, -1) } });
+      expect([path, read.status]).toEqual([path, 403]);
+      expect(await read.text()).not.toContain('evt_');
+    }
   });
 });
 
