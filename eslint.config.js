@@ -28,6 +28,11 @@ export default tseslint.config(
     },
   },
   {
+    // The inspector page's script runs in the browser, as is (no build step).
+    files: ['ui/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'module' },
+  },
+  {
     // Tests poke at untyped JSON from the CLI and servers.
     files: ['test/**', 'scripts/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
