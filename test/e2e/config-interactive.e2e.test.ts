@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/cli.js';
+import { startTerminal, type Terminal } from '../helpers/tmux.js';
 import { independentSignatureOk, startServer, verifyingHandler, type TestServer } from '../helpers/server.js';
 
 /*
@@ -14,38 +14,21 @@ import { independentSignatureOk, startServer, verifyingHandler, type TestServer 
 
 const SECRET = 'whsec_guided_config_Zr8wQ3';
 const CUSTOM_ENV = 'MY_APP_WEBHOOK_SECRET';
-let socket = '';
+let term: Terminal | undefined;
 let root = '';
 let project = '';
 let verified: TestServer;
 let others: TestServer;
 let typed: TestServer;
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-}
-
-const screen = () => tmux('capture-pane', '-p', '-J', '-t', 'cli');
-const keys = (...k: string[]) => tmux('send-keys', '-t', 'cli', ...k);
-
-/** Waits until the screen shows `text` (bounded: 10 s). */
-async function waitFor(text: string | RegExp): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const s = screen();
-    if (typeof text === 'string' ? s.includes(text) : text.test(s)) return s;
-    if (Date.now() > deadline) throw new Error(`screen never showed ${String(text)}:\n${s}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const screen = () => term!.screen();
+const keys = (...k: string[]) => term!.keys(...k);
+const waitFor = (text: string | RegExp) => term!.waitFor(text);
 
 /** Runs the built CLI in the project folder in a fresh tmux session (neither provider variable set). */
 function start(args: string[], env: Record<string, string>): void {
-  const vars = Object.entries({ NO_COLOR: '1', ...env }).map(([k, v]) => `${k}=${v}`);
-  const cmd = ['env', '-u', 'CI', '-u', 'FACESIGN_WEBHOOK_SECRET', '-u', 'FACESIGN_WEBHOOKS_URL', '-u', CUSTOM_ENV];
-  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  const line = [...cmd, ...vars, process.execPath, BIN, ...args].map(quote).join(' ');
-  tmux('new-session', '-d', '-s', 'cli', '-x', '200', '-y', '50', '-c', project, `${line}; echo "EXIT=$?"; sleep 60`);
+  term?.close();
+  term = startTerminal(args, { env, cwd: project, unset: [CUSTOM_ENV], cols: 200, rows: 50 });
 }
 
 const typesAt = (server: TestServer) =>
@@ -79,11 +62,8 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  try {
-    tmux('kill-server');
-  } catch {
-    // already gone
-  }
+  term?.close();
+  term = undefined;
   for (const s of [verified, others, typed]) s.requests.length = 0;
 });
 
@@ -94,7 +74,6 @@ afterAll(async () => {
 
 describe('guided send reads the project config', () => {
   it("defaults the target to the type's route, takes the secret from secretEnv, and keeps routes for later rounds and all", async () => {
-    socket = `fw-cfg-test-${process.pid}-1`;
     // The provider's default variable holds a wrong secret: the config's variable must win.
     start([], { [CUSTOM_ENV]: SECRET, FACESIGN_WEBHOOK_SECRET: 'whsec_wrong' });
     await waitFor('Event type');
@@ -140,7 +119,6 @@ describe('guided send reads the project config', () => {
   });
 
   it('a typed target overrides the routes for the whole session; the secret prompt names secretEnv', async () => {
-    socket = `fw-cfg-test-${process.pid}-2`;
     start(['send'], { FACESIGN_WEBHOOK_SECRET: 'whsec_wrong' });
     await waitFor('Event type');
     keys('Enter');
@@ -170,7 +148,6 @@ describe('guided send reads the project config', () => {
   });
 
   it('all with routes: the target question offers blank for the routes; a bad config stops before any question', async () => {
-    socket = `fw-cfg-test-${process.pid}-3`;
     start(['send'], { [CUSTOM_ENV]: SECRET });
     await waitFor('Event type');
     keys('Down', 'Down', 'Down', 'Down', 'Enter');
@@ -185,7 +162,6 @@ describe('guided send reads the project config', () => {
     expect(typesAt(others)).toHaveLength(5);
     expect(allSigned(verified, others)).toBe(true);
 
-    tmux('kill-server');
     const bad = join(root, 'bad.json');
     writeFileSync(bad, JSON.stringify({ routes: { 'session.verifed': ':4000' } }));
     start(['send', '--config', bad], { [CUSTOM_ENV]: SECRET });

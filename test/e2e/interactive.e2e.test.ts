@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/cli.js';
+import { startTerminal, type Terminal } from '../helpers/tmux.js';
 import { independentSignatureOk, startServer, verifyingHandler, type TestServer } from '../helpers/server.js';
 
 /*
@@ -12,57 +12,16 @@ import { independentSignatureOk, startServer, verifyingHandler, type TestServer 
  */
 
 const SECRET = 'whsec_interactive_test_secret';
-let socket = '';
+let term: Terminal | undefined;
 let server: TestServer | undefined;
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-}
-
-function screen(): string {
-  return tmux('capture-pane', '-p', '-J', '-t', 'cli');
-}
-
-/** Waits until the screen shows `text` (bounded: 10 s). */
-async function waitFor(text: string | RegExp): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const s = screen();
-    if (typeof text === 'string' ? s.includes(text) : text.test(s)) return s;
-    if (Date.now() > deadline) throw new Error(`screen never showed ${String(text)}:\n${s}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const screen = () => term!.screen();
+const waitFor = (text: string | RegExp) => term!.waitFor(text);
+const keys = (...k: string[]) => term!.keys(...k);
 
 /** Runs the CLI in a fresh tmux session; `stdoutFile` sends its stdout there (the screen keeps stderr). */
 function start(args: string[], env: Record<string, string> = {}, stdoutFile?: string): void {
-  const vars = Object.entries({ NO_COLOR: '1', ...env }).map(([k, v]) => `${k}=${v}`);
-  const cmd = [
-    'env',
-    '-u',
-    'CI',
-    '-u',
-    'FACESIGN_WEBHOOK_SECRET',
-    '-u',
-    'FACESIGN_WEBHOOKS_URL',
-    ...vars,
-    process.execPath,
-    BIN,
-    ...args,
-  ];
-  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
-  const redirect = stdoutFile ? ` > ${quote(stdoutFile)}` : '';
-  tmux(
-    'new-session',
-    '-d',
-    '-s',
-    'cli',
-    '-x',
-    '160',
-    '-y',
-    '40',
-    `${cmd.map(quote).join(' ')}${redirect}; echo "EXIT=$?"; sleep 60`,
-  );
+  term = startTerminal(args, { env, stdoutFile });
 }
 
 /** Waits until the test server has received `n` requests (bounded: 10 s). */
@@ -79,47 +38,43 @@ beforeAll(() => {
 });
 
 afterEach(async () => {
-  try {
-    tmux('kill-server');
-  } catch {
-    // already gone
-  }
+  term?.close();
+  term = undefined;
   await server?.close();
   server = undefined;
 });
 
 describe('interactive mode in a terminal', () => {
   it('asks for type, target, secret and overrides in that order, delivers, and asks only type and overrides for another', async () => {
-    socket = `fw-test-${process.pid}-1`;
     server = await startServer(verifyingHandler(SECRET));
     start([]);
     await waitFor('Event type');
     expect(screen()).not.toContain('Target');
     // Default is session.verified; one step down is session.failed.
-    tmux('send-keys', '-t', 'cli', 'Down', 'Enter');
+    keys('Down', 'Enter');
     await waitFor('Target');
-    tmux('send-keys', '-t', 'cli', `${server.hookUrl}`, 'Enter');
+    keys(`${server.hookUrl}`, 'Enter');
     await waitFor('Webhook secret');
-    tmux('send-keys', '-t', 'cli', SECRET, 'Enter');
+    keys(SECRET, 'Enter');
     await waitFor('Override any fields?');
-    tmux('send-keys', '-t', 'cli', 'y', 'Enter');
+    keys('y', 'Enter');
     await waitFor('Override (path=value');
-    tmux('send-keys', '-t', 'cli', 'data.metadata.user_id=usr_tty', 'Enter');
+    keys('data.metadata.user_id=usr_tty', 'Enter');
     // The second override prompt is drawn only once the first answer is accepted: a key sent before
     // that could reach no prompt at all on a busy machine.
     await waitFor(/✔ Override \(path=value, blank to finish\) data\.metadata\.user_id=usr_tty\s*\n\? Override/);
-    tmux('send-keys', '-t', 'cli', 'Enter');
+    keys('Enter');
     const shown = await waitFor('Send another?');
     expect(shown).toMatch(/session\.failed evt_\w+ → 200/);
     expect(shown).not.toContain(SECRET);
-    tmux('send-keys', '-t', 'cli', 'y', 'Enter');
+    keys('y', 'Enter');
     // The second round asks the type and overrides again, never the target or the secret.
     await waitFor(/Send another\? yes[\s\S]*Event type/i);
-    tmux('send-keys', '-t', 'cli', 'Enter');
+    keys('Enter');
     await waitFor(/Send another\? yes[\s\S]*Override any fields\?/i);
-    tmux('send-keys', '-t', 'cli', 'Enter');
+    keys('Enter');
     await waitFor(/session\.verified evt_\w+ → 200[\s\S]*Send another\?/);
-    tmux('send-keys', '-t', 'cli', 'n', 'Enter');
+    keys('n', 'Enter');
     const end = await waitFor('EXIT=0');
     expect(end.match(/Target/g)).toHaveLength(1);
     expect(end.match(/Webhook secret/g)).toHaveLength(1);
@@ -136,30 +91,28 @@ describe('interactive mode in a terminal', () => {
   });
 
   it('rejects a bad override at the prompt and exits 130 quietly on Escape', async () => {
-    socket = `fw-test-${process.pid}-2`;
     server = await startServer(verifyingHandler(SECRET));
     start(['send', '--to', server.hookUrl], { FACESIGN_WEBHOOK_SECRET: SECRET });
     await waitFor('Event type');
-    tmux('send-keys', '-t', 'cli', 'Enter');
+    keys('Enter');
     await waitFor('Override any fields?');
-    tmux('send-keys', '-t', 'cli', 'y', 'Enter');
+    keys('y', 'Enter');
     await waitFor('Override (path=value');
-    tmux('send-keys', '-t', 'cli', 'data..x=1', 'Enter');
+    keys('data..x=1', 'Enter');
     await waitFor('empty segment');
-    tmux('send-keys', '-t', 'cli', 'Escape');
+    keys('Escape');
     const s = await waitFor('EXIT=130');
     expect(s).not.toMatch(/at .*\.js:\d+/);
     expect(server.requests).toHaveLength(0);
   });
 
   it('send --dry-run asks only the type, prints the request and sends nothing', async () => {
-    socket = `fw-test-${process.pid}-5`;
     server = await startServer(verifyingHandler(SECRET));
     start(['send', '--dry-run', '--to', server.hookUrl], { FACESIGN_WEBHOOK_SECRET: SECRET });
     await waitFor('Event type');
-    tmux('send-keys', '-t', 'cli', 'Up', 'Enter'); // session.started
+    keys('Up', 'Enter'); // session.started
     await waitFor('Override any fields?');
-    tmux('send-keys', '-t', 'cli', 'Enter');
+    keys('Enter');
     const s = await waitFor(/EXIT=\d+/);
     expect(s).toContain('EXIT=0');
     expect(s).toContain(`POST ${server.hookUrl}`);
@@ -170,7 +123,6 @@ describe('interactive mode in a terminal', () => {
   });
 
   it('send --count --json asks the type, then runs load mode; stdout stays NDJSON', async () => {
-    socket = `fw-test-${process.pid}-6`;
     server = await startServer(verifyingHandler(SECRET));
     const dir = mkdtempSync(join(tmpdir(), 'fw-tty-'));
     const outFile = join(dir, 'out.ndjson');
@@ -181,9 +133,9 @@ describe('interactive mode in a terminal', () => {
         outFile,
       );
       await waitFor('Event type');
-      tmux('send-keys', '-t', 'cli', 'Enter');
+      keys('Enter');
       await waitFor('Override any fields?');
-      tmux('send-keys', '-t', 'cli', 'Enter');
+      keys('Enter');
       const s = await waitFor(/EXIT=\d+/);
       expect(s).toContain('EXIT=1'); // the secret with a leading space does not match the server's
       expect(s).toContain('warning: the secret from $FACESIGN_WEBHOOK_SECRET has a leading space');
@@ -202,15 +154,14 @@ describe('interactive mode in a terminal', () => {
   });
 
   it('Ctrl-C while a delivery waits says what happened and exits 130', async () => {
-    socket = `fw-test-${process.pid}-7`;
     server = await startServer(() => undefined); // never answers
     start(['send', '--to', server.hookUrl, '--timeout', '60000'], { FACESIGN_WEBHOOK_SECRET: SECRET });
     await waitFor('Event type');
-    tmux('send-keys', '-t', 'cli', 'Enter');
+    keys('Enter');
     await waitFor('Override any fields?');
-    tmux('send-keys', '-t', 'cli', 'Enter');
+    keys('Enter');
     await waitForRequests(1);
-    tmux('send-keys', '-t', 'cli', 'C-c');
+    keys('C-c');
     const s = await waitFor(/EXIT=\d+/);
     expect(s).toContain('EXIT=130');
     expect(s).toMatch(/interrupted/);
@@ -218,15 +169,14 @@ describe('interactive mode in a terminal', () => {
   });
 
   it('Ctrl-C at "Send another?" prints the deliveries so far and exits 130', async () => {
-    socket = `fw-test-${process.pid}-8`;
     server = await startServer(verifyingHandler(SECRET));
     start(['send', '--to', server.hookUrl], { FACESIGN_WEBHOOK_SECRET: SECRET });
     await waitFor('Event type');
-    tmux('send-keys', '-t', 'cli', 'Enter');
+    keys('Enter');
     await waitFor('Override any fields?');
-    tmux('send-keys', '-t', 'cli', 'Enter');
+    keys('Enter');
     await waitFor('Send another?');
-    tmux('send-keys', '-t', 'cli', 'C-c');
+    keys('C-c');
     const s = await waitFor(/EXIT=\d+/);
     expect(s).toContain('EXIT=130');
     expect(s).toMatch(/in all: 1 delivery, expected 2xx: all did \(interrupted\)/);
@@ -234,7 +184,6 @@ describe('interactive mode in a terminal', () => {
   });
 
   it('sign without --payload on a terminal is a usage error at once, not a silent wait', async () => {
-    socket = `fw-test-${process.pid}-9`;
     start(['sign', '--secret', SECRET]);
     const s = await waitFor(/EXIT=\d+/);
     expect(s).toContain('EXIT=2');
@@ -244,7 +193,6 @@ describe('interactive mode in a terminal', () => {
 
 describe('retry-sim and check ask only for what has no default', () => {
   it('retry-sim --speed 3600 asks nothing: session.verified against the built-in receiver', async () => {
-    socket = `fw-test-${process.pid}-3`;
     start(['retry-sim', '--speed', '3600']);
     const s = await waitFor(/EXIT=\d+/);
     expect(s).toContain('EXIT=0');
@@ -255,14 +203,13 @@ describe('retry-sim and check ask only for what has no default', () => {
   });
 
   it('check asks only for the missing secret (the target comes from $FACESIGN_WEBHOOKS_URL) and runs the suite', async () => {
-    socket = `fw-test-${process.pid}-4`;
     const { startCorrectServer } = await import('../helpers/servers/correct.js');
     const app = await startCorrectServer({ secret: SECRET });
     try {
       start(['check', '--skip', 'burst'], { FACESIGN_WEBHOOKS_URL: app.url });
       await waitFor('Webhook secret');
       expect(screen()).not.toMatch(/Endpoint|Target/);
-      tmux('send-keys', '-t', 'cli', SECRET, 'Enter');
+      keys(SECRET, 'Enter');
       const s = await waitFor(/EXIT=\d+/);
       expect(s).toContain('EXIT=0');
       expect(s).toMatch(/OK: 16 cases, 16 passed/);
