@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,8 +77,15 @@ function runStep(
 }
 
 /** Runs the action's steps as a runner would, with these inputs. */
-async function runAction(inputs: Record<string, string>, extraEnv: Record<string, string> = {}): Promise<ActionRun> {
+async function runAction(
+  inputs: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+  files: Record<string, string> = {},
+): Promise<ActionRun> {
   const workspace = mkdtempSync(join(work, `run${++runs}-`));
+  // The workspace is a checkout: the config search stops at its .git.
+  mkdirSync(join(workspace, '.git'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(workspace, name), text);
   const outputFile = join(workspace, '.github_output');
   const summaryFile = join(workspace, '.step_summary');
   writeFileSync(outputFile, '');
@@ -132,9 +139,10 @@ describe('action.yml', () => {
   it('is a composite action with the documented inputs and outputs', () => {
     expect(action.runs.using).toBe('composite');
     expect(Object.keys(action.inputs)).toEqual(
-      expect.arrayContaining(['target', 'secret', 'cases', 'burst', 'report']),
+      expect.arrayContaining(['target', 'config', 'secret', 'cases', 'burst', 'report']),
     );
-    expect(action.inputs.target!.required).toBe(true);
+    // No input is required: without a target, the project config gives the endpoint.
+    expect(Object.values(action.inputs).filter((i) => i.required)).toEqual([]);
     expect(Object.keys(action.outputs)).toEqual(expect.arrayContaining(['passed', 'failed']));
     const ids = action.runs.steps.map((s) => s.id);
     for (const { value } of Object.values(action.outputs)) expect(ids).toContain(/steps\.([\w-]+)\./.exec(value)![1]);
@@ -228,5 +236,61 @@ describe('running the action against a local endpoint', () => {
     });
     expect(injected.code).toBe(2);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it("without a target, the workspace's project config routes each type, and the secret goes to its secretEnv", async () => {
+    const verified = await startServer(verifyingHandler(SECRET));
+    server = await startServer(verifyingHandler(SECRET));
+    try {
+      const config = {
+        secretEnv: 'MY_APP_WEBHOOK_SECRET',
+        to: server.hookUrl,
+        routes: { 'session.verified': verified.hookUrl },
+      };
+      const run = await runAction(
+        { secret: SECRET, cases: 'valid' },
+        {},
+        {
+          'facesign-webhooks.config.json': JSON.stringify(config),
+        },
+      );
+      expect(run.code, run.log).toBe(0);
+      expect(run.outputs).toEqual({ passed: '6', warned: '0', failed: '0' });
+      const typesAt = (s: TestServer) =>
+        s.requests.map((r) => (JSON.parse(r.body.toString()) as { type: string }).type);
+      expect(typesAt(verified)).toEqual(['session.verified']);
+      expect(typesAt(server)).toHaveLength(5);
+      expect(typesAt(server)).not.toContain('session.verified');
+      expect(run.log).not.toContain(SECRET);
+    } finally {
+      await verified.close();
+    }
+  });
+
+  it('the config input names the file; a bad config is exit 2 with its file and key', async () => {
+    server = await startServer(verifyingHandler(SECRET));
+    const missing = await runAction({ secret: SECRET, cases: 'valid', config: 'ci/webhooks.json' });
+    expect(missing.code).toBe(2);
+    expect(missing.log).toContain('ci/webhooks.json');
+    expect(server.requests).toHaveLength(0);
+    const run = await runAction(
+      { secret: SECRET, cases: 'valid', config: 'hooks.json' },
+      {},
+      {
+        'hooks.json': JSON.stringify({ to: server.hookUrl }),
+      },
+    );
+    expect(run.code, run.log).toBe(0);
+    expect(run.outputs.passed).toBe('6');
+    const bad = await runAction(
+      { secret: SECRET, cases: 'valid' },
+      {},
+      {
+        'facesign-webhooks.config.json': JSON.stringify({ to: server.hookUrl, rotes: {} }),
+      },
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.log).toContain('facesign-webhooks.config.json: rotes is not a known key');
+    expect(bad.outputs).toEqual({});
   });
 });
