@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -194,7 +195,7 @@ describe('inspector page: live list and detail', () => {
     expect(await page.textContent('#verdict-line')).toMatch(/rejected.*signature mismatch.*400/s);
     const notes = await page.textContent('#verdict-notes');
     expect(notes).toContain('signature does not match the body and secret');
-    expect(notes).toMatch(/diagnosis/i);
+    expect(await diagnosis(page)).toContain('✘ invalid: signature does not match');
 
     // Keyboard: the items are buttons; arrows move between them, Enter selects.
     await page.focus('#list > li[data-seq="3"] > button');
@@ -251,6 +252,101 @@ describe('inspector page: live list and detail', () => {
     await page.waitForFunction(() => document.getElementById('detail-title')?.textContent === 'Delivery #2', null, {
       timeout: WAIT_MS,
     });
+  });
+});
+
+/** Waits for the verify diagnosis the page asks listen for when a signature is not valid. */
+async function diagnosis(page: Page): Promise<string> {
+  await page.waitForSelector('#diagnosis:not([hidden]) pre, #diagnosis:not([hidden]) .note', { timeout: WAIT_MS });
+  return (await page.textContent('#diagnosis')) ?? '';
+}
+
+describe('inspector page: the verify diagnosis of a rejected signature', () => {
+  it('shows the verify command’s diagnosis, checked with listen’s secret, which never reaches the page', async () => {
+    const listen = await startListen(['--secret', SECRET]);
+    const page = await openPage(`${listen.base}/`);
+    const wrong = await runCli(['send', 'verified', '--to', listen.url, '--secret', OTHER_SECRET, '--expect', '4xx']);
+    expect(wrong.code, wrong.stderr).toBe(0);
+    await send(listen, 'failed', '--signature', 'malformed', '--expect', '4xx');
+    await send(listen, 'expired', '--signature', 'missing', '--expect', '4xx');
+    await send(listen, 'cancelled');
+    await waitForItems(page, 4);
+
+    const cases: [number, RegExp][] = [
+      [1, /✘ invalid: signature does not match: the secret or the body differs/],
+      [2, /✘ invalid: FaceSign-Signature is not a 64-character lowercase hex string/],
+      [3, /✘ invalid: no FaceSign-Signature header/],
+    ];
+    for (const [seq, first] of cases) {
+      await selectDelivery(page, seq);
+      const text = await diagnosis(page);
+      expect(text).toMatch(/verify says/);
+      expect(text).toMatch(first);
+      expect(text).toMatch(/listen {4}rejected it too/);
+      expect(text).toMatch(/fix {7}\S/);
+      // The signature listen's secret gives these bytes: computed here, independently.
+      const capture = await historyCapture(listen, seq);
+      const expected = createHmac('sha256', SECRET).update(Buffer.from(capture.body_base64, 'base64')).digest('hex');
+      expect(text).toContain(`expected  ${expected}`);
+    }
+    // A valid signature needs no diagnosis.
+    await selectDelivery(page, 4);
+    expect(await page.isHidden('#diagnosis')).toBe(true);
+    expect(await page.content()).not.toContain(SECRET);
+    expect(pageErrors(page)).toEqual([]);
+  });
+});
+
+describe('inspector page: the empty state and a restarted listen', () => {
+  it('shows the exact command to send to this listen, its custom --path included', async () => {
+    const listen = await startListen(['--secret', SECRET, '--path', '/hooks/in']);
+    const page = await openPage(`${listen.base}/`);
+    expect(listen.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/hooks\/in$/);
+    expect(await page.textContent('#empty-cmd')).toBe(`facesign-webhooks send verified --to ${listen.url}`);
+    // A path a shell would read otherwise is quoted.
+    const odd = await startListen(['--secret', SECRET, '--path', "/a&b/it's"]);
+    const oddPage = await openPage(`${odd.base}/`);
+    expect(await oddPage.textContent('#empty-cmd')).toBe(
+      `facesign-webhooks send verified --to '${odd.base}/a&b/it'\\''s'`,
+    );
+  });
+
+  it('a listen restarted on the same port: the page shows the new run’s deliveries and none of the old', async () => {
+    const a = await startListen(['--secret', SECRET]);
+    const port = new URL(a.url).port;
+    const old = [await send(a, 'verified'), await send(a, 'failed'), await send(a, 'expired')];
+    const page = await openPage(`${a.base}/`);
+    await waitForItems(page, 3);
+    await selectDelivery(page, 3);
+    a.child.kill('SIGTERM');
+    await a.exited;
+    await page.waitForSelector('#connection:not([data-state="open"])', { timeout: WAIT_MS });
+
+    // The new run counts from 1 again; its first delivery arrives before the page reconnects.
+    const b = await startListen(['--secret', SECRET, '--port', port]);
+    expect(b.url).toBe(a.url);
+    const fresh = [await send(b, 'cancelled', '--signature', 'invalid', '--expect', '4xx')];
+    await page.waitForFunction(
+      (id) => document.querySelector('#list > li')?.textContent?.includes(id) === true,
+      fresh[0]!.event_id,
+      { timeout: WAIT_MS },
+    );
+    await page.waitForSelector('#connection[data-state="open"]', { timeout: WAIT_MS });
+    fresh.push(await send(b, 'verified'));
+    await page.waitForFunction(
+      (id) => document.querySelector('#list > li')?.textContent?.includes(id) === true,
+      fresh[1]!.event_id,
+      { timeout: WAIT_MS },
+    );
+    expect(await listedSeqs(page)).toEqual([2, 1]);
+    const text = await page.textContent('#list');
+    for (const f of fresh) expect(text).toContain(f.event_id);
+    for (const o of old) expect(text).not.toContain(o.event_id);
+    // The old run's selection is gone, and the page's token is the new run's: an action works.
+    expect(new URL(page.url()).hash).toBe('');
+    await selectDelivery(page, 1);
+    expect(await diagnosis(page)).toMatch(/✘ invalid: signature does not match/);
+    expect(pageErrors(page)).toEqual([]);
   });
 });
 
