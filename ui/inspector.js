@@ -29,9 +29,21 @@ function el(tag, attrs = {}, ...children) {
   }
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    node.append(child instanceof Node ? child : document.createTextNode(visible(String(child))));
   }
   return node;
+}
+
+/**
+ * Bidi controls, control characters (line breaks and tabs aside) and invisible ones from a capture,
+ * written out as [U+XXXX]: else an event id such as "evt_\u202Egnp.exe" would read "evt_exe.png",
+ * and two ids that look alike could differ.
+ */
+// eslint-disable-next-line no-control-regex
+const HIDDEN_CHARS =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+function visible(text) {
+  return text.replace(HIDDEN_CHARS, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
 }
 
 function clear(node) {
@@ -40,7 +52,7 @@ function clear(node) {
 }
 
 function setText(node, text) {
-  node.textContent = text ?? '';
+  node.textContent = visible(text ?? '');
 }
 
 // ---------- what a summary or a capture says ----------
@@ -235,10 +247,10 @@ function renderItem(s) {
     el(
       'span',
       { class: 'row2' },
-      el('span', { class: 'type' }, s.type ?? '(no type)'),
+      el('span', { class: 'type', title: visible(s.type ?? '') || null }, s.type ?? '(no type)'),
       el('time', { datetime: s.receivedAt, title: time.long }, time.short),
     ),
-    el('span', { class: 'row3 mono' }, s.eventId ?? '(no event id)'),
+    el('span', { class: 'row3 mono', title: visible(s.eventId ?? '') || null }, s.eventId ?? '(no event id)'),
   );
   button.addEventListener('click', () => select(s.seq, { focus: true }));
   const item = el('li', { 'data-seq': s.seq }, button);
@@ -436,6 +448,8 @@ function renderCapture(c) {
   fact(facts, 'User', str(v.user_id), { mono: true });
   if (typeof v.attempt === 'number') fact(facts, 'Attempt', String(v.attempt));
   if (typeof v.delayed_ms === 'number') fact(facts, 'Held back', `${v.delayed_ms} ms (--delay)`);
+  if (c.redacted === true)
+    fact(facts, 'Capture', `redacted (--redact)${c.raw_body_base64 ? ', received bytes kept' : ''}`);
   renderVerdict(s, c);
   renderApp(c.forward);
   renderHeaders($('req-headers'), Array.isArray(c.raw_headers) ? c.raw_headers : Object.entries(c.headers ?? {}));

@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSER_SETUP_TIMEOUT_MS, launchBrowser } from '../helpers/browser.js';
 import { ndjson, runCli } from '../helpers/cli.js';
+import { httpRequest } from '../helpers/inspector-http.js';
 import { killListeners, startListen, type ListenProcess } from '../helpers/listen-process.js';
 import { independentSignatureOk, startServer, type TestServer } from '../helpers/server.js';
 
@@ -379,6 +380,54 @@ describe('inspector page: captures are untrusted', () => {
     expect(await page.textContent('#body-raw')).toContain(evilUser.replace(/"/g, '\\"'));
     expect(await page.$$('#evil-type, #evil-img, #evil-svg')).toHaveLength(0);
     expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+    expect(pageErrors(page)).toEqual([]);
+  });
+});
+
+describe('inspector page: bidi controls, invisible characters and very long values', () => {
+  it('writes bidi and control characters out as [U+XXXX], keeps each list row one line, never scrolls sideways', async () => {
+    const listen = await startListen(['--secret', SECRET]);
+    const page = await openPage(`${listen.base}/`);
+    // "evt_<RLO>gnp.exe<PDF>" would read "evt_exe.png" if the browser applied the override.
+    const id = `evt_\u202Egnp.exe\u202C_\u200B${'Z'.repeat(300)}`;
+    const type = `session.verified\u2066${'T'.repeat(2_000)}`;
+    const body = JSON.stringify({ id, object: 'event', type, data: { note: 'line '.repeat(40_000) } });
+    // A header's UTF-8 bytes arrive as Latin-1 characters, C1 controls among them.
+    const bidiHeader = Buffer.from('\u202Eevil', 'utf8').toString('latin1');
+    const sent = await httpRequest(listen.base, new URL(listen.url).pathname, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'FaceSign-Signature': createHmac('sha256', SECRET).update(body).digest('hex'),
+        'X-Bidi': bidiHeader,
+        'X-Long': 'A'.repeat(8_000),
+      },
+      body,
+    });
+    expect(sent.status).toBe(200);
+    await waitForItems(page, 1);
+    const row = page.locator('#list > li').first();
+    expect(await row.textContent()).toContain('evt_[U+202E]gnp.exe[U+202C]_[U+200B]ZZZ');
+    expect(await row.textContent()).toContain('session.verified[U+2066]TTT');
+    // One line each for the type and the id, however long: the row stays the height of a short one.
+    const rowBox = (await row.boundingBox())!;
+    expect(rowBox.height).toBeLessThan(120);
+    await selectDelivery(page, 1);
+    expect(await page.textContent('#detail-facts')).toContain('evt_[U+202E]gnp.exe[U+202C]');
+    const headers = await page.$$eval('#req-headers tr', (trs) =>
+      trs.map((tr) => [tr.querySelector('th')?.textContent ?? '', tr.querySelector('td')?.textContent ?? '']),
+    );
+    const bidiShown = headers.find(([n]) => n === 'X-Bidi')?.[1];
+    expect(bidiShown).toMatch(/\[U\+0080\].*evil$/);
+    expect(bidiShown).not.toMatch(/[\u0080-\u009f]/);
+    await page.click('#tab-raw');
+    expect(await page.textContent('#body-raw')).toContain('"id":"evt_[U+202E]gnp.exe[U+202C]_[U+200B]ZZZ');
+    const shown = await page.evaluate(() => document.body.innerText as string);
+    expect(shown).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u200b\u0080-\u009f]/);
+    for (const width of [1280, 375]) {
+      await page.setViewportSize({ width, height: 800 });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+    }
     expect(pageErrors(page)).toEqual([]);
   });
 });
