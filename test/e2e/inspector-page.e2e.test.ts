@@ -351,6 +351,39 @@ describe('inspector page: the empty state and a restarted listen', () => {
   });
 });
 
+describe('inspector page: a long list', () => {
+  it('lists 500 deliveries; the filters work and stay in view when the list is scrolled to its end', async () => {
+    const listen = await startListen(['--secret', SECRET]);
+    const load = await runCli(['send', 'all', '--to', listen.url, '--secret', SECRET, '--count', '500', '--json']);
+    expect(load.code, load.stderr).toBe(0);
+    const page = await openPage(`${listen.base}/`);
+    await waitForItems(page, 500);
+    expect(await page.textContent('#count')).toBe('500');
+    const types = await page.$$eval('#list > li .type', (els) => els.map((e) => e.textContent ?? ''));
+    const failed = types.filter((t) => t === 'session.failed').length;
+    expect(failed).toBeGreaterThan(0);
+    await page.selectOption('#f-type', 'session.failed');
+    expect(await listedSeqs(page, true)).toHaveLength(failed);
+    expect(await page.textContent('#count')).toBe(`${failed} of 500`);
+    await page.selectOption('#f-type', '');
+    // Scrolled to the oldest: the filters are still on screen, above the list.
+    await page.locator('#list > li[data-seq="1"]').scrollIntoViewIfNeeded();
+    const filters = (await page.locator('#filters').boundingBox())!;
+    expect(filters.y).toBeGreaterThanOrEqual(0);
+    expect(await page.isVisible('#f-id')).toBe(true);
+    const hit = await page.evaluate(() => {
+      const box = document.getElementById('f-type').getBoundingClientRect();
+      return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2)?.id;
+    });
+    expect(hit).toBe('f-type');
+    await selectDelivery(page, 1);
+    await send(listen, 'verified');
+    await waitForItems(page, 501);
+    expect((await listedSeqs(page))[0]).toBe(501);
+    expect(pageErrors(page)).toEqual([]);
+  });
+});
+
 describe('inspector page: captures are untrusted', () => {
   it('shows markup from a delivery as text, even with the CSP turned off', async () => {
     const listen = await startListen(['--secret', SECRET]);
