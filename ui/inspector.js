@@ -39,7 +39,6 @@ function el(tag, attrs = {}, ...children) {
  * written out as [U+XXXX]: else an event id such as "evt_\u202Egnp.exe" would read "evt_exe.png",
  * and two ids that look alike could differ.
  */
-// eslint-disable-next-line no-control-regex
 const HIDDEN_CHARS =
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 function visible(text) {
@@ -344,12 +343,6 @@ let pendingHashSeq = readHashSeq();
 function readHashSeq() {
   const m = /^#(\d{1,15})$/.exec(location.hash);
   return m ? Number(m[1]) : null;
-}
-
-function showPlaceholder() {
-  setText($('detail-title'), 'Delivery');
-  $('detail-placeholder').hidden = false;
-  $('detail-body').hidden = true;
 }
 
 async function select(seq, { focus }) {

@@ -681,11 +681,13 @@ describe('inspector page: accessibility and screenshot', () => {
   });
 });
 
-/** The page with four deliveries and one selected: always to test-results/, to docs/ with UPDATE_SCREENSHOTS=1. */
+/** The page with four deliveries and the tampered one selected: always to test-results/, to docs/ with UPDATE_SCREENSHOTS=1. */
 async function screenshot(page: Page, _listen: ListenProcess): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 1000 });
   await page.fill('#verify-secret', '');
-  await selectDelivery(page, 1);
+  // The tampered one: listen's verdict, the verify diagnosis and the app's answer side by side.
+  await selectDelivery(page, 3);
+  await diagnosis(page);
   await page.evaluate(() => window.scrollTo(0, 0));
   const image = await page.screenshot({ fullPage: false, timeout: WAIT_MS });
   await mkdir(`${ROOT}test-results`, { recursive: true });
