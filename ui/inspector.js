@@ -29,9 +29,20 @@ function el(tag, attrs = {}, ...children) {
   }
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    node.append(child instanceof Node ? child : document.createTextNode(visible(String(child))));
   }
   return node;
+}
+
+/**
+ * Bidi controls, control characters (line breaks and tabs aside) and invisible ones from a capture,
+ * written out as [U+XXXX]: else an event id such as "evt_\u202Egnp.exe" would read "evt_exe.png",
+ * and two ids that look alike could differ.
+ */
+const HIDDEN_CHARS =
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+function visible(text) {
+  return text.replace(HIDDEN_CHARS, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
 }
 
 function clear(node) {
@@ -40,7 +51,7 @@ function clear(node) {
 }
 
 function setText(node, text) {
-  node.textContent = text ?? '';
+  node.textContent = visible(text ?? '');
 }
 
 // ---------- what a summary or a capture says ----------
@@ -128,6 +139,8 @@ function outcomeBadge(outcome) {
 
 let source = null;
 let reconnectTimer = null;
+/** The run of listen this page shows (from the stream's `hello`); another run means listen restarted. */
+let run = null;
 
 function showConnection(state, text) {
   $('connection').dataset.state = state;
@@ -139,6 +152,17 @@ function connect() {
   showConnection('connecting', deliveries.size ? 'Reconnecting…' : 'Connecting…');
   source = new EventSource(STREAM_URL);
   source.addEventListener('open', () => showConnection('open', 'Connected: new deliveries appear live'));
+  source.addEventListener('hello', (event) => {
+    let hello;
+    try {
+      hello = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    const next = hello && typeof hello.run === 'string' ? hello.run : null;
+    if (run !== null && next !== run) return startOver();
+    run = next;
+  });
   source.addEventListener('delivery', (event) => {
     let raw;
     try {
@@ -160,17 +184,24 @@ function connect() {
   });
 }
 
+/**
+ * listen restarted (on the same port): its sequences start from 1 again and the page's token is
+ * stale. Load the page afresh, without the old selection, so it shows only the new run.
+ */
+function startOver() {
+  source.close();
+  clearTimeout(reconnectTimer);
+  showConnection('connecting', 'listen restarted: loading its deliveries…');
+  history.replaceState(null, '', location.pathname + location.search);
+  location.reload();
+}
+
 // ---------- the list ----------
 
 function addDelivery(raw) {
   const summary = readSummary(raw);
   if (!Number.isSafeInteger(summary.seq) || summary.seq < 1) return;
-  const known = deliveries.get(summary.seq);
-  if (known) {
-    // The same sequence with another time: listen restarted and counts from 1 again.
-    if (known.summary.receivedAt === summary.receivedAt) return;
-    resetList();
-  }
+  if (deliveries.has(summary.seq)) return;
   const item = renderItem(summary);
   item.hidden = !matches(summary, currentFilters());
   deliveries.set(summary.seq, { summary, item });
@@ -178,13 +209,6 @@ function addDelivery(raw) {
   addTypeOption(summary.type);
   scheduleFilters();
   if (selected === null && pendingHashSeq === summary.seq) select(summary.seq, { focus: false });
-}
-
-function resetList() {
-  deliveries.clear();
-  clear($('list'));
-  selected = null;
-  showPlaceholder();
 }
 
 /** Newest (highest seq) first; a late, older one goes where it belongs. */
@@ -222,10 +246,10 @@ function renderItem(s) {
     el(
       'span',
       { class: 'row2' },
-      el('span', { class: 'type' }, s.type ?? '(no type)'),
+      el('span', { class: 'type', title: visible(s.type ?? '') || null }, s.type ?? '(no type)'),
       el('time', { datetime: s.receivedAt, title: time.long }, time.short),
     ),
-    el('span', { class: 'row3 mono' }, s.eventId ?? '(no event id)'),
+    el('span', { class: 'row3 mono', title: visible(s.eventId ?? '') || null }, s.eventId ?? '(no event id)'),
   );
   button.addEventListener('click', () => select(s.seq, { focus: true }));
   const item = el('li', { 'data-seq': s.seq }, button);
@@ -321,12 +345,6 @@ function readHashSeq() {
   return m ? Number(m[1]) : null;
 }
 
-function showPlaceholder() {
-  setText($('detail-title'), 'Delivery');
-  $('detail-placeholder').hidden = false;
-  $('detail-body').hidden = true;
-}
-
 async function select(seq, { focus }) {
   const entry = deliveries.get(seq);
   if (!entry) return;
@@ -358,6 +376,29 @@ async function select(seq, { focus }) {
   }
   if (tick !== selectionTick || !capture || typeof capture !== 'object') return;
   renderCapture(capture);
+  if (BAD_SIGNATURES.has(readSummary(capture).signature)) await diagnose(seq, tick);
+}
+
+/** The `verify` command's diagnosis of a signature listen rejected, checked by listen with its own secret. */
+async function diagnose(seq, tick) {
+  const box = clear($('diagnosis'));
+  box.hidden = false;
+  box.append(el('p', { class: 'muted' }, 'Asking listen for the verify diagnosis…'));
+  let lines;
+  try {
+    const r = await post('verify', { seq });
+    lines = [...(Array.isArray(r.lines) ? r.lines : []), ...(Array.isArray(r.notes) ? r.notes : [])];
+  } catch (err) {
+    if (tick !== selectionTick) return;
+    clear(box).append(el('p', { class: 'note' }, `No verify diagnosis: ${err.message}`));
+    if (err.hint) box.append(el('p', { class: 'muted' }, `hint: ${err.hint}`));
+    return;
+  }
+  if (tick !== selectionTick) return;
+  clear(box).append(
+    el('h4', {}, 'verify says (with the secret listen holds)'),
+    el('pre', { class: 'code verify-lines', tabindex: 0 }, lines.map((l) => str(l) ?? '').join('\n')),
+  );
 }
 
 function showDetailError(text) {
@@ -379,6 +420,7 @@ function renderFromSummary(s) {
   fact(facts, 'Type', s.type);
   fact(facts, 'Event id', s.eventId, { mono: true });
   renderVerdict(s, null);
+  clear($('diagnosis')).hidden = true;
   $('app-card').hidden = true;
   for (const id of ['req-headers', 'body-pretty', 'body-raw']) clear($(id));
   setText($('body-size'), '');
@@ -399,6 +441,8 @@ function renderCapture(c) {
   fact(facts, 'User', str(v.user_id), { mono: true });
   if (typeof v.attempt === 'number') fact(facts, 'Attempt', String(v.attempt));
   if (typeof v.delayed_ms === 'number') fact(facts, 'Held back', `${v.delayed_ms} ms (--delay)`);
+  if (c.redacted === true)
+    fact(facts, 'Capture', `redacted (--redact)${c.raw_body_base64 ? ', received bytes kept' : ''}`);
   renderVerdict(s, c);
   renderApp(c.forward);
   renderHeaders($('req-headers'), Array.isArray(c.raw_headers) ? c.raw_headers : Object.entries(c.headers ?? {}));
@@ -423,40 +467,11 @@ function renderVerdict(s, capture) {
   );
   const notes = clear($('verdict-notes'));
   if (s.reason) notes.append(el('li', {}, el('strong', {}, 'listen: '), s.reason));
-  if (capture && sigBad) {
-    notes.append(el('li', {}, el('strong', {}, 'diagnosis: '), signatureAdvice(sig)));
-    notes.append(
-      el(
-        'li',
-        { class: 'muted' },
-        'Verify with a secret (Actions) to see which signature that secret expects for these bytes.',
-      ),
-    );
-  }
   // With --forward-to the answer was the app's, shown in its own card.
   if (capture && !capture.forward && typeof capture.verdict?.response_body === 'string')
     notes.append(
       el('li', {}, el('strong', {}, 'response body: '), el('span', { class: 'mono' }, capture.verdict.response_body)),
     );
-}
-
-/** The verify command's advice for each way a signature header can be wrong (see `verify`). */
-function signatureAdvice(sig) {
-  switch (sig) {
-    case 'missing':
-      return 'the request has no FaceSign-Signature header: the sender did not sign it.';
-    case 'malformed':
-      return 'the FaceSign-Signature header is not 64 lowercase hex characters.';
-    case 'prefixed':
-      return 'the signature carries a prefix (such as sha256=); FaceSign sends the bare hex digest.';
-    case 'uppercase':
-      return 'the signature is uppercase hex; FaceSign sends lowercase hex.';
-    default:
-      return (
-        'either the secret differs from the one that signed it, or the body changed after signing ' +
-        '(JSON parsed and written again, a newline added, another encoding).'
-      );
-  }
 }
 
 function renderApp(fwd) {
@@ -714,10 +729,16 @@ function verify(event) {
 
 // ---------- start ----------
 
+/** The command that sends a delivery to this listen (its webhook URL comes in a meta tag). */
 function emptyStateCommand() {
   const url = document.querySelector('meta[name="facesign-webhook-url"]')?.getAttribute('content') ?? '';
   const target = url && !url.startsWith('__') ? url : `${location.origin}/webhooks/facesign`;
-  setText($('empty-cmd'), `facesign-webhooks send verified --to ${target}`);
+  setText($('empty-cmd'), `facesign-webhooks send verified --to ${shellWord(target)}`);
+}
+
+/** A word a POSIX shell reads back as is (a --path may hold $, & or quotes). */
+function shellWord(text) {
+  return /^[A-Za-z0-9_./:@%+=,~-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 function start() {

@@ -159,14 +159,19 @@ function collectingOutput() {
 }
 
 /**
- * `POST /__facesign/actions/verify` `{"seq", "secret"}`: the `verify` command's diagnosis of the
- * capture with a secret typed in the page. The secret is used for this answer only.
+ * `POST /__facesign/actions/verify` `{"seq", "secret"?}`: the `verify` command's diagnosis of the
+ * capture with a secret typed in the page (used for this answer only), or without one with the
+ * secret listen holds, which never leaves listen (the page asks so for a signature listen rejected).
  */
 export function verifyAction(body: unknown, ctx: InspectorContext): ActionAnswer {
   const capture = pickCapture(body, ctx);
   if (!('sequence' in capture)) return capture;
-  const secret = (body as { secret?: unknown }).secret;
-  if (typeof secret !== 'string' || secret === '') return fail(400, 'secret must be a non-empty string');
+  const given = (body as { secret?: unknown }).secret;
+  if (given !== undefined && (typeof given !== 'string' || given === ''))
+    return fail(400, 'secret must be a non-empty string (or left out to use the secret listen holds)');
+  const secret = given ?? ctx.settings.secret;
+  if (secret === undefined)
+    return fail(400, 'listen runs without a secret (--secret), so it cannot verify with its own: give "secret"');
   const why = notResendable(capture);
   if (why !== undefined) return fail(409, why.replace('send again', 'verify'));
   if (isRedactedWithoutRaw(capture))

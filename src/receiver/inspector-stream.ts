@@ -1,13 +1,22 @@
 /*
  * The inspector's Server-Sent Events: `GET /__facesign/stream`.
  *
- * On connect the stream sends every capture in the history, oldest first (only those after the
- * `Last-Event-ID` header, or `?last_event_id=`, when a browser reconnects), then each new one as it
- * is recorded. Each message is
+ * On connect the stream first says which run of listen this is:
  *
- *   id: <seq>
+ *   event: hello
+ *   data: {"run": "<id of this listen run>", "last_seq": <newest sequence in the history, 0 if none>}
+ *
+ * then sends every capture in the history, oldest first (only those after the `Last-Event-ID`
+ * header, or `?last_event_id=`, when a browser reconnects to the same run), then each new one as
+ * it is recorded. Each message is
+ *
+ *   id: <run>:<seq>
  *   event: delivery
  *   data: <summary JSON on one line>
+ *
+ * A listen restarted on the same port counts from 1 again: an event id of another run (or without
+ * one) is ignored and the whole history is sent, and the page, seeing another run in `hello`,
+ * starts over instead of keeping the old run's deliveries.
  *
  * and a comment line `: ping` comes every 15 s. The stream ends when listen closes.
  *
@@ -28,6 +37,7 @@
  *                    are in the full capture (`GET /__facesign/deliveries/<seq>`)
  * Left out: headers, raw_headers, body_base64, body_text, raw_body_base64.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Capture, ReceivedCapture } from './capture.js';
 import { SECURITY_HEADERS } from './inspector-http.js';
@@ -91,16 +101,22 @@ export function deliverySummary(c: SummarySource) {
 }
 
 /** One SSE message for a capture. JSON.stringify escapes every line break, so `data:` is one line. */
-function message(capture: SummarySource): string {
-  return `id: ${capture.sequence}\nevent: delivery\ndata: ${JSON.stringify(deliverySummary(capture))}\n\n`;
+function message(run: string, capture: SummarySource): string {
+  return `id: ${run}:${capture.sequence}\nevent: delivery\ndata: ${JSON.stringify(deliverySummary(capture))}\n\n`;
 }
 
-/** The sequence a reconnecting browser last saw, or 0 (send everything). */
-export function lastEventId(req: IncomingMessage): number {
+/** A short id for one run of listen (not a secret: it only tells runs apart). */
+export function createRunId(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+/** The sequence a browser reconnecting to this `run` last saw, or 0 (send everything). */
+export function lastEventId(req: IncomingMessage, run: string): number {
   const header = req.headers['last-event-id'];
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('last_event_id');
   const text = (typeof header === 'string' ? header : (query ?? '')).trim();
-  return /^\d{1,15}$/.test(text) ? Number(text) : 0;
+  const m = /^([A-Za-z0-9_-]{1,64}):(\d{1,15})$/.exec(text);
+  return m !== null && m[1] === run ? Number(m[2]) : 0;
 }
 
 /**
@@ -112,6 +128,8 @@ export class InspectorStream {
   private readonly clients = new Map<ServerResponse, number>();
   private ping: NodeJS.Timeout | undefined;
   private closed = false;
+  /** This run of listen: in every event id, and in the `hello` the stream starts with. */
+  readonly run = createRunId();
 
   constructor(
     private readonly history: History<ReceivedCapture>,
@@ -132,11 +150,16 @@ export class InspectorStream {
     });
     if (req.method === 'HEAD' || this.closed) return void res.end();
     res.socket?.setNoDelay(true);
-    const after = lastEventId(req);
+    const after = lastEventId(req, this.run);
     // Written in one go, synchronously: no delivery can be recorded between history and live.
-    const parts = ['retry: 2000\n\n'];
-    for (const capture of this.history.values()) if (capture.sequence > after) parts.push(message(capture));
-    res.write(parts.join(''));
+    let last = 0;
+    const parts: string[] = [];
+    for (const capture of this.history.values()) {
+      last = capture.sequence;
+      if (capture.sequence > after) parts.push(message(this.run, capture));
+    }
+    const hello = `event: hello\ndata: ${JSON.stringify({ run: this.run, last_seq: last })}\n\n`;
+    res.write(`retry: 2000\n\n${hello}${parts.join('')}`);
     // The history given at connect may be large; only a backlog beyond it means the browser stalled.
     this.clients.set(res, res.writableLength + this.limits.backlogBytes);
     res.on('close', () => this.drop(res));
@@ -146,7 +169,7 @@ export class InspectorStream {
   /** Called for every recorded capture, in sequence order. */
   recorded(capture: ReceivedCapture): void {
     if (this.clients.size === 0) return;
-    this.broadcast(message(capture));
+    this.broadcast(message(this.run, capture));
   }
 
   private broadcast(text: string): void {

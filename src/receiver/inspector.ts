@@ -19,7 +19,7 @@ import type { History } from './ledger.js';
 import { drained } from './respond.js';
 import { ACTIONS_PATH, DELIVERIES_PATH, RECEIVER_API_PREFIX, STREAM_PATH, UI_PATH } from './settings.js';
 import type { ReceiverOptions, ReceiverSettings } from './settings.js';
-import { loadUiAssets, pageWithToken } from './ui-assets.js';
+import { loadUiAssets, pageFor } from './ui-assets.js';
 
 type Actions = typeof import('./inspector-actions.js');
 /** The actions reach undici, the verify diagnosis and chalk: loaded on the first one, never at start-up. */
@@ -130,7 +130,14 @@ export class Inspector {
   private servePage(req: IncomingMessage, res: ServerResponse): void {
     loadUiAssets().then(
       (assets) =>
-        send(res, 200, 'text/html; charset=utf-8', pageWithToken(assets.html, this.token), {}, req.method === 'HEAD'),
+        send(
+          res,
+          200,
+          'text/html; charset=utf-8',
+          pageFor(assets.html, { token: this.token, webhookUrl: this.ctx.webhookUrl() }),
+          {},
+          req.method === 'HEAD',
+        ),
       (err: unknown) => this.assetsFailed(res, err),
     );
   }

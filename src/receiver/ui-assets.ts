@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The placeholder in ui/index.html that the server replaces with the run's token (only that). */
+/** The placeholders in ui/index.html that the server replaces: the run's token, listen's webhook URL. */
 export const TOKEN_PLACEHOLDER = '__FACESIGN_TOKEN__';
+export const WEBHOOK_URL_PLACEHOLDER = '__FACESIGN_WEBHOOK_URL__';
 
 /** The inspector page's files, as shipped in the package's `ui/` folder. */
 export interface UiAssets {
@@ -58,7 +59,24 @@ async function readAssets(): Promise<UiAssets> {
   return { html, css, js };
 }
 
-/** The page with the run's token in its meta tag. */
-export function pageWithToken(html: string, token: string): string {
-  return html.split(TOKEN_PLACEHOLDER).join(token);
+const ATTRIBUTE_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '<': '&lt;',
+  '>': '&gt;',
+};
+
+/** Text made safe inside a quoted HTML attribute value. */
+export function escapeAttribute(text: string): string {
+  return text.replace(/[&"'<>]/g, (c) => ATTRIBUTE_ESCAPES[c]!);
+}
+
+/** The page with the run's token and listen's webhook URL in its meta tags (both attribute values). */
+export function pageFor(html: string, values: { token: string; webhookUrl: string }): string {
+  return html
+    .split(TOKEN_PLACEHOLDER)
+    .join(escapeAttribute(values.token))
+    .split(WEBHOOK_URL_PLACEHOLDER)
+    .join(escapeAttribute(values.webhookUrl));
 }

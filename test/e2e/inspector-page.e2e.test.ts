@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSER_SETUP_TIMEOUT_MS, launchBrowser } from '../helpers/browser.js';
 import { ndjson, runCli } from '../helpers/cli.js';
+import { httpRequest } from '../helpers/inspector-http.js';
 import { killListeners, startListen, type ListenProcess } from '../helpers/listen-process.js';
 import { independentSignatureOk, startServer, type TestServer } from '../helpers/server.js';
 
@@ -194,7 +196,7 @@ describe('inspector page: live list and detail', () => {
     expect(await page.textContent('#verdict-line')).toMatch(/rejected.*signature mismatch.*400/s);
     const notes = await page.textContent('#verdict-notes');
     expect(notes).toContain('signature does not match the body and secret');
-    expect(notes).toMatch(/diagnosis/i);
+    expect(await diagnosis(page)).toContain('✘ invalid: signature does not match');
 
     // Keyboard: the items are buttons; arrows move between them, Enter selects.
     await page.focus('#list > li[data-seq="3"] > button');
@@ -254,6 +256,134 @@ describe('inspector page: live list and detail', () => {
   });
 });
 
+/** Waits for the verify diagnosis the page asks listen for when a signature is not valid. */
+async function diagnosis(page: Page): Promise<string> {
+  await page.waitForSelector('#diagnosis:not([hidden]) pre, #diagnosis:not([hidden]) .note', { timeout: WAIT_MS });
+  return (await page.textContent('#diagnosis')) ?? '';
+}
+
+describe('inspector page: the verify diagnosis of a rejected signature', () => {
+  it('shows the verify command’s diagnosis, checked with listen’s secret, which never reaches the page', async () => {
+    const listen = await startListen(['--secret', SECRET]);
+    const page = await openPage(`${listen.base}/`);
+    const wrong = await runCli(['send', 'verified', '--to', listen.url, '--secret', OTHER_SECRET, '--expect', '4xx']);
+    expect(wrong.code, wrong.stderr).toBe(0);
+    await send(listen, 'failed', '--signature', 'malformed', '--expect', '4xx');
+    await send(listen, 'expired', '--signature', 'missing', '--expect', '4xx');
+    await send(listen, 'cancelled');
+    await waitForItems(page, 4);
+
+    const cases: [number, RegExp][] = [
+      [1, /✘ invalid: signature does not match: the secret or the body differs/],
+      [2, /✘ invalid: FaceSign-Signature is not a 64-character lowercase hex string/],
+      [3, /✘ invalid: no FaceSign-Signature header/],
+    ];
+    for (const [seq, first] of cases) {
+      await selectDelivery(page, seq);
+      const text = await diagnosis(page);
+      expect(text).toMatch(/verify says/);
+      expect(text).toMatch(first);
+      expect(text).toMatch(/listen {4}rejected it too/);
+      expect(text).toMatch(/fix {7}\S/);
+      // The signature listen's secret gives these bytes: computed here, independently.
+      const capture = await historyCapture(listen, seq);
+      const expected = createHmac('sha256', SECRET).update(Buffer.from(capture.body_base64, 'base64')).digest('hex');
+      expect(text).toContain(`expected  ${expected}`);
+    }
+    // A valid signature needs no diagnosis.
+    await selectDelivery(page, 4);
+    expect(await page.isHidden('#diagnosis')).toBe(true);
+    expect(await page.content()).not.toContain(SECRET);
+    expect(pageErrors(page)).toEqual([]);
+  });
+});
+
+describe('inspector page: the empty state and a restarted listen', () => {
+  it('shows the exact command to send to this listen, its custom --path included', async () => {
+    const listen = await startListen(['--secret', SECRET, '--path', '/hooks/in']);
+    const page = await openPage(`${listen.base}/`);
+    expect(listen.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/hooks\/in$/);
+    expect(await page.textContent('#empty-cmd')).toBe(`facesign-webhooks send verified --to ${listen.url}`);
+    // A path a shell would read otherwise is quoted.
+    const odd = await startListen(['--secret', SECRET, '--path', "/a&b/it's"]);
+    const oddPage = await openPage(`${odd.base}/`);
+    expect(await oddPage.textContent('#empty-cmd')).toBe(
+      `facesign-webhooks send verified --to '${odd.base}/a&b/it'\\''s'`,
+    );
+  });
+
+  it('a listen restarted on the same port: the page shows the new run’s deliveries and none of the old', async () => {
+    const a = await startListen(['--secret', SECRET]);
+    const port = new URL(a.url).port;
+    const old = [await send(a, 'verified'), await send(a, 'failed'), await send(a, 'expired')];
+    const page = await openPage(`${a.base}/`);
+    await waitForItems(page, 3);
+    await selectDelivery(page, 3);
+    a.child.kill('SIGTERM');
+    await a.exited;
+    await page.waitForSelector('#connection:not([data-state="open"])', { timeout: WAIT_MS });
+
+    // The new run counts from 1 again; its first delivery arrives before the page reconnects.
+    const b = await startListen(['--secret', SECRET, '--port', port]);
+    expect(b.url).toBe(a.url);
+    const fresh = [await send(b, 'cancelled', '--signature', 'invalid', '--expect', '4xx')];
+    await page.waitForFunction(
+      (id) => document.querySelector('#list > li')?.textContent?.includes(id) === true,
+      fresh[0]!.event_id,
+      { timeout: WAIT_MS },
+    );
+    await page.waitForSelector('#connection[data-state="open"]', { timeout: WAIT_MS });
+    fresh.push(await send(b, 'verified'));
+    await page.waitForFunction(
+      (id) => document.querySelector('#list > li')?.textContent?.includes(id) === true,
+      fresh[1]!.event_id,
+      { timeout: WAIT_MS },
+    );
+    expect(await listedSeqs(page)).toEqual([2, 1]);
+    const text = await page.textContent('#list');
+    for (const f of fresh) expect(text).toContain(f.event_id);
+    for (const o of old) expect(text).not.toContain(o.event_id);
+    // The old run's selection is gone, and the page's token is the new run's: an action works.
+    expect(new URL(page.url()).hash).toBe('');
+    await selectDelivery(page, 1);
+    expect(await diagnosis(page)).toMatch(/✘ invalid: signature does not match/);
+    expect(pageErrors(page)).toEqual([]);
+  });
+});
+
+describe('inspector page: a long list', () => {
+  it('lists 500 deliveries; the filters work and stay in view when the list is scrolled to its end', async () => {
+    const listen = await startListen(['--secret', SECRET]);
+    const load = await runCli(['send', 'all', '--to', listen.url, '--secret', SECRET, '--count', '500', '--json']);
+    expect(load.code, load.stderr).toBe(0);
+    const page = await openPage(`${listen.base}/`);
+    await waitForItems(page, 500);
+    expect(await page.textContent('#count')).toBe('500');
+    const types = await page.$$eval('#list > li .type', (els) => els.map((e) => e.textContent ?? ''));
+    const failed = types.filter((t) => t === 'session.failed').length;
+    expect(failed).toBeGreaterThan(0);
+    await page.selectOption('#f-type', 'session.failed');
+    expect(await listedSeqs(page, true)).toHaveLength(failed);
+    expect(await page.textContent('#count')).toBe(`${failed} of 500`);
+    await page.selectOption('#f-type', '');
+    // Scrolled to the oldest: the filters are still on screen, above the list.
+    await page.locator('#list > li[data-seq="1"]').scrollIntoViewIfNeeded();
+    const filters = (await page.locator('#filters').boundingBox())!;
+    expect(filters.y).toBeGreaterThanOrEqual(0);
+    expect(await page.isVisible('#f-id')).toBe(true);
+    const hit = await page.evaluate(() => {
+      const box = document.getElementById('f-type').getBoundingClientRect();
+      return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2)?.id;
+    });
+    expect(hit).toBe('f-type');
+    await selectDelivery(page, 1);
+    await send(listen, 'verified');
+    await waitForItems(page, 501);
+    expect((await listedSeqs(page))[0]).toBe(501);
+    expect(pageErrors(page)).toEqual([]);
+  });
+});
+
 describe('inspector page: captures are untrusted', () => {
   it('shows markup from a delivery as text, even with the CSP turned off', async () => {
     const listen = await startListen(['--secret', SECRET]);
@@ -283,6 +413,54 @@ describe('inspector page: captures are untrusted', () => {
     expect(await page.textContent('#body-raw')).toContain(evilUser.replace(/"/g, '\\"'));
     expect(await page.$$('#evil-type, #evil-img, #evil-svg')).toHaveLength(0);
     expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+    expect(pageErrors(page)).toEqual([]);
+  });
+});
+
+describe('inspector page: bidi controls, invisible characters and very long values', () => {
+  it('writes bidi and control characters out as [U+XXXX], keeps each list row one line, never scrolls sideways', async () => {
+    const listen = await startListen(['--secret', SECRET]);
+    const page = await openPage(`${listen.base}/`);
+    // "evt_<RLO>gnp.exe<PDF>" would read "evt_exe.png" if the browser applied the override.
+    const id = `evt_\u202Egnp.exe\u202C_\u200B${'Z'.repeat(300)}`;
+    const type = `session.verified\u2066${'T'.repeat(2_000)}`;
+    const body = JSON.stringify({ id, object: 'event', type, data: { note: 'line '.repeat(40_000) } });
+    // A header's UTF-8 bytes arrive as Latin-1 characters, C1 controls among them.
+    const bidiHeader = Buffer.from('\u202Eevil', 'utf8').toString('latin1');
+    const sent = await httpRequest(listen.base, new URL(listen.url).pathname, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'FaceSign-Signature': createHmac('sha256', SECRET).update(body).digest('hex'),
+        'X-Bidi': bidiHeader,
+        'X-Long': 'A'.repeat(8_000),
+      },
+      body,
+    });
+    expect(sent.status).toBe(200);
+    await waitForItems(page, 1);
+    const row = page.locator('#list > li').first();
+    expect(await row.textContent()).toContain('evt_[U+202E]gnp.exe[U+202C]_[U+200B]ZZZ');
+    expect(await row.textContent()).toContain('session.verified[U+2066]TTT');
+    // One line each for the type and the id, however long: the row stays the height of a short one.
+    const rowBox = (await row.boundingBox())!;
+    expect(rowBox.height).toBeLessThan(120);
+    await selectDelivery(page, 1);
+    expect(await page.textContent('#detail-facts')).toContain('evt_[U+202E]gnp.exe[U+202C]');
+    const headers = await page.$$eval('#req-headers tr', (trs) =>
+      trs.map((tr) => [tr.querySelector('th')?.textContent ?? '', tr.querySelector('td')?.textContent ?? '']),
+    );
+    const bidiShown = headers.find(([n]) => n === 'X-Bidi')?.[1];
+    expect(bidiShown).toMatch(/\[U\+0080\].*evil$/);
+    expect(bidiShown).not.toMatch(/[\u0080-\u009f]/);
+    await page.click('#tab-raw');
+    expect(await page.textContent('#body-raw')).toContain('"id":"evt_[U+202E]gnp.exe[U+202C]_[U+200B]ZZZ');
+    const shown = await page.evaluate(() => document.body.innerText as string);
+    expect(shown).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u200b\u0080-\u009f]/);
+    for (const width of [1280, 375]) {
+      await page.setViewportSize({ width, height: 800 });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
+    }
     expect(pageErrors(page)).toEqual([]);
   });
 });
@@ -503,11 +681,13 @@ describe('inspector page: accessibility and screenshot', () => {
   });
 });
 
-/** The page with four deliveries and one selected: always to test-results/, to docs/ with UPDATE_SCREENSHOTS=1. */
+/** The page with four deliveries and the tampered one selected: always to test-results/, to docs/ with UPDATE_SCREENSHOTS=1. */
 async function screenshot(page: Page, _listen: ListenProcess): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 1000 });
   await page.fill('#verify-secret', '');
-  await selectDelivery(page, 1);
+  // The tampered one: listen's verdict, the verify diagnosis and the app's answer side by side.
+  await selectDelivery(page, 3);
+  await diagnosis(page);
   await page.evaluate(() => window.scrollTo(0, 0));
   const image = await page.screenshot({ fullPage: false, timeout: WAIT_MS });
   await mkdir(`${ROOT}test-results`, { recursive: true });

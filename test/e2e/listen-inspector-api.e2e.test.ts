@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { httpRequest, openStream, pageToken, postAction } from '../helpers/inspector-http.js';
+import { httpRequest, openStream, pageToken, postAction, type SseClient } from '../helpers/inspector-http.js';
 import { killListeners, startListen } from '../helpers/listen-process.js';
 import { independentSignatureOk, startServer, type TestServer } from '../helpers/server.js';
 
@@ -66,6 +66,13 @@ describe('listen: the inspector page', () => {
   });
 });
 
+/** The run id the stream's first event (`hello`) names. */
+function runOf(sse: SseClient): string {
+  const hello = sse.messages.find((m) => m.event === 'hello');
+  expect(hello).toBeDefined();
+  return JSON.parse(hello!.data!).run as string;
+}
+
 describe('listen: the stream and one capture, with deliveries sent by the CLI', () => {
   it('streams the history then live deliveries in order; /deliveries/<seq> is the --save file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fsw-inspector-e2e-'));
@@ -73,15 +80,11 @@ describe('listen: the stream and one capture, with deliveries sent by the CLI', 
     const l = await startListen(['--secret', SECRET, '--save', dir]);
     expect((await send(l.url)).code).toBe(0);
     const sse = await openStream(l.base);
-    expect((await sse.deliveries(1)).map((m) => m.id)).toEqual(['1']);
+    expect((await sse.deliveries(1)).map((m) => m.id)).toEqual([`${runOf(sse)}:1`]);
     expect((await send(l.url, '--signature', 'invalid')).code).toBe(1);
     expect((await send(l.url)).code).toBe(0);
     const got = await sse.deliveries(3);
-    expect(got.map((m) => [m.id, m.event])).toEqual([
-      ['1', 'delivery'],
-      ['2', 'delivery'],
-      ['3', 'delivery'],
-    ]);
+    expect(got.map((m) => [m.id, m.event])).toEqual([1, 2, 3].map((n) => [`${runOf(sse)}:${n}`, 'delivery']));
     const records = await l.deliveries(3);
     expect(got.map((m) => JSON.parse(m.data!).verdict.event_id)).toEqual(records.map((r) => r.event_id));
     expect(JSON.parse(got[1]!.data!).verdict).toMatchObject({

@@ -100,13 +100,34 @@ describe('InspectorStream', () => {
     expect(stream.size).toBe(0);
   });
 
-  it('reads Last-Event-ID from the header or the query; anything else means from the start', () => {
+  it('reads Last-Event-ID (run:seq) from the header or the query; another run or anything else means from the start', () => {
     const req = (url: string, header?: string) =>
       ({ url, headers: header === undefined ? {} : { 'last-event-id': header } }) as never;
-    expect(lastEventId(req('/__facesign/stream', '42'))).toBe(42);
-    expect(lastEventId(req('/__facesign/stream?last_event_id=7'))).toBe(7);
-    expect(lastEventId(req('/__facesign/stream', 'abc'))).toBe(0);
-    expect(lastEventId(req('/__facesign/stream', '-1'))).toBe(0);
+    expect(lastEventId(req('/__facesign/stream', 'runA:42'), 'runA')).toBe(42);
+    expect(lastEventId(req('/__facesign/stream?last_event_id=runA:7'), 'runA')).toBe(7);
+    // A listen restarted on the same port counts from 1 again: the old run's position means nothing.
+    expect(lastEventId(req('/__facesign/stream', 'runA:42'), 'runB')).toBe(0);
+    expect(lastEventId(req('/__facesign/stream', '42'), 'runA')).toBe(0);
+    expect(lastEventId(req('/__facesign/stream', 'abc'), 'runA')).toBe(0);
+    expect(lastEventId(req('/__facesign/stream', 'runA:-1'), 'runA')).toBe(0);
+  });
+
+  it('starts each stream with a hello naming the run; every id carries the run', async () => {
+    const history = new History<ReceivedCapture>(10, 1e6);
+    history.add(capture());
+    const stream = new InspectorStream(history);
+    const other = new InspectorStream(history);
+    expect(stream.run).toMatch(/^[A-Za-z0-9_-]{8,}$/);
+    expect(other.run).not.toBe(stream.run);
+    const port = await serve(stream);
+    const client = await openStream(`http://127.0.0.1:${port}`);
+    const [first] = await client.deliveries(1);
+    const events = client.messages.filter((m) => m.event !== undefined);
+    expect(events[0]!.event).toBe('hello');
+    const hello = JSON.parse(events[0]!.data!);
+    expect(hello).toEqual({ run: stream.run, last_seq: JSON.parse(first!.data!).seq });
+    expect(first!.id).toBe(`${stream.run}:${JSON.parse(first!.data!).seq}`);
+    client.close();
   });
 
   it('a summary is the capture without its heavy fields, plus seq', () => {

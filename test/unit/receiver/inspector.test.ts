@@ -81,6 +81,22 @@ describe('the inspector page and its files', () => {
     expect(r.inspectorUrl).toBe(`http://127.0.0.1:${r.port}/`);
   });
 
+  it('puts listen’s webhook URL, attribute-escaped, in the page’s facesign-webhook-url meta tag', async () => {
+    const r = await start({ path: '/hooks/a&b"<x>\'' });
+    const page = await httpRequest(base(r), '/');
+    expect(page.text).not.toContain('__FACESIGN_WEBHOOK_URL__');
+    expect(page.text).toContain(
+      `<meta name="facesign-webhook-url" content="http://127.0.0.1:${r.port}/hooks/a&amp;b&quot;&lt;x&gt;&#39;" />`,
+    );
+    const plain = await startReceiver({ secret: SECRET, port: 0, path: '/custom/in' });
+    try {
+      const html = (await httpRequest(`http://127.0.0.1:${plain.port}`, '/')).text;
+      expect(html).toContain(`content="http://127.0.0.1:${plain.port}/custom/in"`);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('serves the script and the style sheet with their types; a POST to the page is 405', async () => {
     const r = await start();
     const js = await httpRequest(base(r), '/__facesign/ui/inspector.js');
@@ -223,7 +239,8 @@ describe('the delivery stream', () => {
     await deliver(r, 3, OTHER);
     await deliver(r, 4);
     const got = await sse.deliveries(4);
-    expect(got.map((m) => m.id)).toEqual(['1', '2', '3', '4']);
+    const run = JSON.parse(sse.messages.find((m) => m.event === 'hello')!.data!).run as string;
+    expect(got.map((m) => m.id)).toEqual([1, 2, 3, 4].map((n) => `${run}:${n}`));
     const summaries = got.map((m) => JSON.parse(m.data!));
     expect(summaries.map((s) => [s.seq, s.verdict.event_id, s.verdict.outcome, s.verdict.signature])).toEqual([
       [1, 'evt_inspector_1', 'accepted', 'valid'],
@@ -238,10 +255,14 @@ describe('the delivery stream', () => {
       expect(summaries[0]).not.toHaveProperty(heavy);
     sse.close();
 
-    const resumed = await openStream(base(r), { 'Last-Event-ID': '2' });
+    const resumed = await openStream(base(r), { 'Last-Event-ID': `${run}:2` });
     await deliver(r, 5);
-    expect((await resumed.deliveries(3)).map((m) => m.id)).toEqual(['3', '4', '5']);
+    expect((await resumed.deliveries(3)).map((m) => m.id)).toEqual([3, 4, 5].map((n) => `${run}:${n}`));
     resumed.close();
+    // The id of another run (a listen that ran on this port before) resumes nothing: all from the start.
+    const stranger = await openStream(base(r), { 'Last-Event-ID': 'anotherRun:4' });
+    expect((await stranger.deliveries(5)).map((m) => m.id)).toEqual([1, 2, 3, 4, 5].map((n) => `${run}:${n}`));
+    stranger.close();
   });
 
   it('ends the stream when the receiver closes, and close() does not wait for the browser', async () => {
@@ -394,6 +415,33 @@ describe('actions', () => {
     expect(wrong.lines.join('\n')).not.toContain(OTHER);
     const empty = await postAction(base(r), 'verify', token, { seq: 1, secret: '' });
     expect(empty.status).toBe(400);
+  });
+
+  it('verify without "secret" checks with the secret listen holds, which is in no answer', async () => {
+    const r = await start();
+    await deliver(r, 1, OTHER);
+    await deliver(r, 2);
+    const token = await pageToken(base(r));
+    const bad = await postAction(base(r), 'verify', token, { seq: 1 });
+    expect(bad.status).toBe(200);
+    expect(bad.json()).toMatchObject({ valid: false, reason: 'mismatch' });
+    expect(bad.json().lines[0]).toContain('✘ invalid: signature does not match');
+    expect(bad.json().lines).toContain('  listen    rejected it too: signature does not match the body and secret');
+    const expected = createHmac('sha256', SECRET).update(event(1)).digest('hex');
+    expect(bad.json().lines.join('\n')).toContain(`expected  ${expected}`);
+    const good = await postAction(base(r), 'verify', token, { seq: 2 });
+    expect(good.json()).toMatchObject({ valid: true, reason: null });
+    for (const answer of [bad, good]) expect(answer.text).not.toContain(SECRET);
+  });
+
+  it('verify without "secret" is a 400 naming the cause when listen has no secret', async () => {
+    const r = await start({ secret: undefined, forwardTo: app.url });
+    await deliver(r, 1);
+    const res = await postAction(base(r), 'verify', await pageToken(base(r)), { seq: 1 });
+    expect(res.status).toBe(400);
+    expect(res.json().error).toMatch(/listen runs without a secret \(--secret\).*give "secret"/);
+    const typed = await postAction(base(r), 'verify', await pageToken(base(r)), { seq: 1, secret: SECRET });
+    expect(typed.json()).toMatchObject({ valid: true });
   });
 
   it('a redacted capture without its raw bytes: replay as captured and verify say so; re-sign works', async () => {
