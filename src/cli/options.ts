@@ -29,7 +29,9 @@ export function secretOption(otherwise = '', { config = true } = {}): OptionSpec
 }
 export const ASKED_ON_A_TERMINAL = ', else asked on a terminal';
 
-export function timeoutOption(description = 'how long to wait for a full response (default: 10000)'): OptionSpec {
+export function timeoutOption(
+  description = 'how long to wait for a full response (default: timeouts.delivery in the project config, else 10000)',
+): OptionSpec {
   return { flags: '--timeout <ms>', description, parse: numberArg('--timeout', { min: 1, unit: 'ms' }) };
 }
 

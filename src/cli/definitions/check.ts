@@ -19,7 +19,9 @@ export const check: CommandDefinition = {
   options: [
     toOption('your endpoint'),
     secretOption(ASKED_ON_A_TERMINAL),
-    timeoutOption('how long to wait for each full response (default: 10000)'),
+    timeoutOption(
+      'how long to wait for each full response (default: timeouts.delivery in the project config, else 10000)',
+    ),
     {
       flags: '--only <ids>',
       description:

@@ -35,7 +35,9 @@ export const listen: CommandDefinition = {
     },
     {
       flags: '--forward-timeout <ms>',
-      description: 'how long the app may take to answer a forwarded delivery; then the sender gets 504 (default 10000)',
+      description:
+        'how long the app may take to answer a forwarded delivery; then the sender gets 504 ' +
+        '(default: timeouts.forward in the project config, else 10000)',
       parse: numberArg('--forward-timeout', { min: 1, unit: 'ms' }),
     },
     {

@@ -28,9 +28,14 @@ export const retrySim: CommandDefinition = {
     },
     {
       flags: '--schedule <delays>',
-      description: 'replace the delays before each retry, e.g. 5s,30s,2m,10m,1h (units ms, s, m, h)',
+      description:
+        'replace the delays before each retry, e.g. 5s,30s,2m,10m,1h (units ms, s, m, h; ' +
+        "default: retry.schedule in the project config, else FaceSign's 5s,30s,2m,10m,1h)",
     },
-    timeoutOption('how long to wait for a full response, in real time (never compressed) (default: 10000)'),
+    timeoutOption(
+      'how long to wait for a full response, in real time (never compressed) ' +
+        '(default: timeouts.delivery in the project config, else 10000)',
+    ),
     {
       flags: '--expect <outcome>',
       description: 'what exits 0: the delivery succeeding, or being marked failed',
