@@ -262,6 +262,11 @@ export class ReceivedCapture implements Capture {
     return this.extras.rawBody?.toString('base64');
   }
 
+  /** True when a redacted capture also holds its received bytes (`--keep-raw`), told without encoding them. */
+  get hasRawBody(): boolean {
+    return this.extras.rawBody !== undefined;
+  }
+
   get forward(): ForwardRecord | undefined {
     return this.extras.forward;
   }

@@ -39,7 +39,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Capture, ReceivedCapture } from './capture.js';
+import type { ReceivedCapture } from './capture.js';
 import { SECURITY_HEADERS } from './inspector-http.js';
 import type { History } from './ledger.js';
 
@@ -48,7 +48,7 @@ export const PING_INTERVAL_MS = 15_000;
 export const MAX_CLIENT_BACKLOG_BYTES = 1024 * 1024;
 
 type SummarySource = Pick<
-  Capture,
+  ReceivedCapture,
   | 'version'
   | 'sequence'
   | 'received_at'
@@ -61,7 +61,7 @@ type SummarySource = Pick<
   | 'body_omitted'
   | 'redacted'
   | 'redaction_note'
-  | 'raw_body_base64'
+  | 'hasRawBody'
   | 'verdict'
   | 'forward'
 >;
@@ -83,7 +83,7 @@ export function deliverySummary(c: SummarySource) {
     ...(c.body_omitted ? { body_omitted: true } : {}),
     ...(c.redacted ? { redacted: true } : {}),
     ...(c.redaction_note !== undefined ? { redaction_note: c.redaction_note } : {}),
-    ...(c.raw_body_base64 !== undefined ? { raw_body_kept: true } : {}),
+    ...(c.hasRawBody ? { raw_body_kept: true } : {}),
     verdict: c.verdict,
     ...(f !== undefined
       ? {

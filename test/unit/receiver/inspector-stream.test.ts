@@ -139,4 +139,16 @@ describe('InspectorStream', () => {
     expect([headers, raw_headers, body_base64, body_text].every((v) => v !== undefined)).toBe(true);
     expect({ ...summary, seq: undefined }).toEqual({ ...light, seq: undefined });
   });
+
+  it('a summary says a redacted capture kept its received bytes (raw_body_kept), without those bytes', () => {
+    const raw = Buffer.from('{"id":"evt_1","email":"a@b.c"}');
+    const c = new ReceivedCapture(1, 0, null, null, 'POST', '/', '', Buffer.from('{"id":"evt_1"}'), false, verdict(), {
+      redacted: true,
+      rawBody: raw,
+    });
+    const summary = deliverySummary(c);
+    expect(summary).toMatchObject({ redacted: true, raw_body_kept: true });
+    expect(JSON.stringify(summary)).not.toContain(raw.toString('base64'));
+    expect(deliverySummary(capture())).not.toHaveProperty('raw_body_kept');
+  });
 });
