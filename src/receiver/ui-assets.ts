@@ -1,7 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 /** The placeholders in ui/index.html that the server replaces: the run's token, listen's webhook URL. */
 export const TOKEN_PLACEHOLDER = '__FACESIGN_TOKEN__';
@@ -14,24 +11,8 @@ export interface UiAssets {
   js: Buffer;
 }
 
-/**
- * The package root: the first folder above this module holding the package's package.json
- * (src/receiver, dist/receiver and the bundled dist/cli all sit at different depths).
- */
-export function findPackageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string | undefined {
-  for (let dir = from, up = 0; up < 6; up++, dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'facesign-webhooks') return dir;
-      } catch {
-        // not ours (or unreadable): keep walking up
-      }
-    }
-    if (dirname(dir) === dir) break;
-  }
-  return undefined;
-}
+/** The page's files ship in `ui/` at the package root, two levels above src/receiver, dist/receiver and dist/cli. */
+const UI_DIR = new URL('../../ui/', import.meta.url);
 
 let loaded: Promise<UiAssets> | undefined;
 
@@ -48,13 +29,10 @@ export function loadUiAssets(): Promise<UiAssets> {
 }
 
 async function readAssets(): Promise<UiAssets> {
-  const root = findPackageRoot();
-  if (root === undefined) throw new Error("the package's folder (with package.json) was not found");
-  const dir = join(root, 'ui');
   const [html, css, js] = await Promise.all([
-    readFile(join(dir, 'index.html'), 'utf8'),
-    readFile(join(dir, 'inspector.css')),
-    readFile(join(dir, 'inspector.js')),
+    readFile(new URL('index.html', UI_DIR), 'utf8'),
+    readFile(new URL('inspector.css', UI_DIR)),
+    readFile(new URL('inspector.js', UI_DIR)),
   ]);
   return { html, css, js };
 }
