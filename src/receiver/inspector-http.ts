@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReceivedCapture } from './capture.js';
 import type { History } from './ledger.js';
+import { answer } from './respond.js';
 import type { ReceiverSettings } from './settings.js';
 
 /** What the inspector reads of the running receiver. */
@@ -63,23 +64,16 @@ export function originAllowed(req: IncomingMessage): boolean {
   return host !== undefined && origin.toLowerCase() === `http://${host.toLowerCase()}`;
 }
 
-/** Answers once with headers and a body, the security headers included. */
+/** Answers once with a body and the security headers (Node itself sends no body to a HEAD). */
 export function send(
   res: ServerResponse,
   status: number,
   type: string,
   body: string | Buffer,
   extra: Record<string, string> = {},
-  headOnly = false,
 ): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, {
-    ...SECURITY_HEADERS,
-    'Content-Type': type,
-    'Content-Length': String(Buffer.byteLength(body)),
-    ...extra,
-  });
-  res.end(headOnly ? undefined : body);
+  const headers = { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)) };
+  answer(res, status, body, { ...headers, ...extra }, false);
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, extra?: Record<string, string>): void {

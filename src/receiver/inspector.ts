@@ -93,12 +93,12 @@ export class Inspector {
     }
     if (!this.ui) return false;
     if (path === '/' || path === RECEIVER_API_PREFIX + '/ui' || path === UI_PATH || path === `${UI_PATH}index.html`) {
-      this.onlyGet(req, res, () => this.servePage(req, res));
+      this.onlyGet(req, res, () => this.servePage(res));
       return true;
     }
     const asset = ASSETS[path];
     if (asset !== undefined) {
-      this.onlyGet(req, res, () => this.serveAsset(req, res, asset));
+      this.onlyGet(req, res, () => this.serveAsset(res, asset));
       return true;
     }
     if (path === STREAM_PATH) {
@@ -127,7 +127,7 @@ export class Inspector {
     sendError(res, 500, why);
   }
 
-  private servePage(req: IncomingMessage, res: ServerResponse): void {
+  private servePage(res: ServerResponse): void {
     loadUiAssets().then(
       (assets) =>
         send(
@@ -135,16 +135,14 @@ export class Inspector {
           200,
           'text/html; charset=utf-8',
           pageFor(assets.html, { token: this.token, webhookUrl: this.ctx.webhookUrl() }),
-          {},
-          req.method === 'HEAD',
         ),
       (err: unknown) => this.assetsFailed(res, err),
     );
   }
 
-  private serveAsset(req: IncomingMessage, res: ServerResponse, asset: { file: 'css' | 'js'; type: string }): void {
+  private serveAsset(res: ServerResponse, asset: { file: 'css' | 'js'; type: string }): void {
     loadUiAssets().then(
-      (assets) => send(res, 200, asset.type, assets[asset.file], {}, req.method === 'HEAD'),
+      (assets) => send(res, 200, asset.type, assets[asset.file]),
       (err: unknown) => this.assetsFailed(res, err),
     );
   }
@@ -159,7 +157,7 @@ export class Inspector {
         .then((a) => {
           const made = a.curlFor(capture, url);
           if (typeof made !== 'string') return sendError(res, 409, made.error);
-          send(res, 200, 'text/plain; charset=utf-8', `${made}\n`, {}, req.method === 'HEAD');
+          send(res, 200, 'text/plain; charset=utf-8', `${made}\n`);
         })
         .catch((err: unknown) => sendError(res, 500, `internal error: ${(err as Error).message}`));
       return;

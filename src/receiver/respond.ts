@@ -4,13 +4,14 @@ import type { Socket } from 'node:net';
 const PLAIN_TEXT = 'text/plain; charset=utf-8';
 
 /**
- * Answers once with a plain-text body; a response already answered or gone is left alone. While the
- * receiver is closing, the answer says so (`Connection: close`), so keep-alive clients let go.
+ * Answers once with a body, plain text unless `headers` say otherwise; a response already answered or
+ * gone is left alone. While the receiver is closing, the answer says so (`Connection: close`), so
+ * keep-alive clients let go.
  */
 export function answer(
   res: ServerResponse,
   status: number,
-  body: string,
+  body: string | Buffer,
   headers: Record<string, string> | undefined,
   closing: boolean,
 ): void {

@@ -2,6 +2,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver, type ReceiverOptions } from '../../../src/receiver/server.js';
@@ -108,6 +109,32 @@ describe('the inspector page and its files', () => {
     const post = await httpRequest(base(r), '/__facesign/ui/', { method: 'POST', body: 'x' });
     expect(post.status).toBe(405);
     expect(post.json()).toEqual({ error: expect.stringContaining('GET') });
+  });
+
+  it('answers HEAD of the page, its files and the curl command with their GET headers and no body bytes', async () => {
+    const r = await start();
+    await deliver(r, 1);
+    for (const path of [
+      '/',
+      '/__facesign/ui/inspector.js',
+      '/__facesign/ui/inspector.css',
+      '/__facesign/deliveries/1/curl',
+    ]) {
+      const get = await httpRequest(base(r), path);
+      const wire = await new Promise<string>((resolve, reject) => {
+        const socket = connect(r.port, '127.0.0.1', () =>
+          socket.write(`HEAD ${path} HTTP/1.1\r\nHost: 127.0.0.1:${r.port}\r\nConnection: close\r\n\r\n`),
+        );
+        let got = '';
+        socket.setEncoding('utf8').on('data', (d: string) => (got += d));
+        socket.on('end', () => resolve(got)).on('error', reject);
+        socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer to HEAD ${path}`)));
+      });
+      expect(wire.startsWith('HTTP/1.1 200 ')).toBe(true);
+      expect(wire.endsWith('\r\n\r\n')).toBe(true);
+      expect(wire.toLowerCase()).toContain(`content-length: ${get.body.length}\r\n`);
+      expect(wire.toLowerCase()).toContain(`content-type: ${get.headers['content-type']}\r\n`);
+    }
   });
 
   it('with the webhook path at /, a GET of / is a delivery to judge and the page is at /__facesign/ui/', async () => {
