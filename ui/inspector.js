@@ -67,7 +67,7 @@ const BAD_SIGNATURES = new Set(['missing', 'malformed', 'mismatch', 'prefixed', 
 
 /** The fields the page uses, from a stream summary or a full capture (same names as a --save file). */
 function readSummary(raw) {
-  const v = raw.verdict && typeof raw.verdict === 'object' ? raw.verdict : raw;
+  const v = raw.verdict && typeof raw.verdict === 'object' ? raw.verdict : {};
   const fwd = raw.forward && typeof raw.forward === 'object' ? raw.forward : null;
   const seq = Number(raw.seq ?? raw.sequence);
   return {
@@ -75,17 +75,14 @@ function readSummary(raw) {
     receivedAt: str(raw.received_at),
     method: str(raw.method),
     path: str(raw.path),
-    type: str(v.event_type ?? raw.type ?? raw.event_type),
-    eventId: str(v.event_id ?? raw.event_id),
-    outcome: str(v.outcome ?? raw.outcome),
-    signature: str(v.signature ?? raw.signature),
-    status: num(v.status ?? raw.status),
-    reason: str(v.reason ?? raw.reason),
+    type: str(v.event_type),
+    eventId: str(v.event_id),
+    outcome: str(v.outcome),
+    signature: str(v.signature),
+    status: num(v.status),
+    reason: str(v.reason),
     forwarded: fwd !== null,
     appStatus: fwd ? num(fwd.status) : null,
-    appError: fwd && fwd.error ? str(fwd.error.message ?? fwd.error.kind) : null,
-    appLatency: fwd ? num(fwd.latency_ms) : null,
-    redacted: raw.redacted === true,
   };
 }
 
@@ -153,24 +150,15 @@ function connect() {
   source = new EventSource(STREAM_URL);
   source.addEventListener('open', () => showConnection('open', 'Connected: new deliveries appear live'));
   source.addEventListener('hello', (event) => {
-    let hello;
-    try {
-      hello = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    const next = hello && typeof hello.run === 'string' ? hello.run : null;
+    const hello = eventJson(event);
+    if (hello === null) return;
+    const next = typeof hello.run === 'string' ? hello.run : null;
     if (run !== null && next !== run) return startOver();
     run = next;
   });
   source.addEventListener('delivery', (event) => {
-    let raw;
-    try {
-      raw = JSON.parse(event.data);
-    } catch {
-      return;
-    }
-    if (raw && typeof raw === 'object') addDelivery(raw);
+    const raw = eventJson(event);
+    if (raw !== null) addDelivery(raw);
   });
   source.addEventListener('error', () => {
     if (source.readyState === EventSource.CONNECTING) {
@@ -182,6 +170,16 @@ function connect() {
     showConnection('closed', 'Disconnected: listen is not answering; retrying…');
     reconnectTimer = setTimeout(connect, RECONNECT_MS);
   });
+}
+
+/** An event's data as a JSON object, or null when it is not one. */
+function eventJson(event) {
+  try {
+    const value = JSON.parse(event.data);
+    return value && typeof value === 'object' ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -384,10 +382,9 @@ async function diagnose(seq, tick) {
   const box = clear($('diagnosis'));
   box.hidden = false;
   box.append(el('p', { class: 'muted' }, 'Asking listen for the verify diagnosis…'));
-  let lines;
+  let answer;
   try {
-    const r = await post('verify', { seq });
-    lines = [...(Array.isArray(r.lines) ? r.lines : []), ...(Array.isArray(r.notes) ? r.notes : [])];
+    answer = await post('verify', { seq });
   } catch (err) {
     if (tick !== selectionTick) return;
     clear(box).append(el('p', { class: 'note' }, `No verify diagnosis: ${err.message}`));
@@ -395,10 +392,16 @@ async function diagnose(seq, tick) {
     return;
   }
   if (tick !== selectionTick) return;
-  clear(box).append(
-    el('h4', {}, 'verify says (with the secret listen holds)'),
-    el('pre', { class: 'code verify-lines', tabindex: 0 }, lines.map((l) => str(l) ?? '').join('\n')),
-  );
+  clear(box).append(el('h4', {}, 'verify says (with the secret listen holds)'), verifyLines(answer));
+}
+
+/** The verify diagnosis in an answer: its lines, then its notes. */
+function verifyLines(answer) {
+  const lines = [
+    ...(Array.isArray(answer.lines) ? answer.lines : []),
+    ...(Array.isArray(answer.notes) ? answer.notes : []),
+  ];
+  return el('pre', { class: 'code verify-lines', tabindex: 0 }, lines.map((l) => str(l) ?? '').join('\n'));
 }
 
 function showDetailError(text) {
@@ -445,7 +448,7 @@ function renderCapture(c) {
     fact(facts, 'Capture', `redacted (--redact)${c.raw_body_base64 ? ', received bytes kept' : ''}`);
   renderVerdict(s, c);
   renderApp(c.forward);
-  renderHeaders($('req-headers'), Array.isArray(c.raw_headers) ? c.raw_headers : Object.entries(c.headers ?? {}));
+  renderHeaders($('req-headers'), Array.isArray(c.raw_headers) ? c.raw_headers : []);
   renderBody(c);
 }
 
@@ -496,7 +499,8 @@ function renderApp(fwd) {
     fact(facts, 'Body', `${fwd.body_bytes} bytes${fwd.body_truncated ? ' (cut at 64 KiB)' : ''}`);
   if (fwd.error && status !== null) fact(facts, 'Error', str(fwd.error.message));
   renderHeaders($('app-headers'), Object.entries(fwd.headers ?? {}));
-  setText($('app-body'), prettyOrRaw(str(fwd.body_preview) ?? '') || '(empty)');
+  const preview = str(fwd.body_preview) ?? '';
+  setText($('app-body'), prettyJson(preview) ?? (preview || '(empty)'));
 }
 
 function renderHeaders(tbody, pairs) {
@@ -510,11 +514,12 @@ function renderHeaders(tbody, pairs) {
   if (!tbody.children.length) tbody.append(el('tr', {}, el('td', { colspan: 2, class: 'muted' }, '(none)')));
 }
 
-function prettyOrRaw(text) {
+/** JSON text indented, or null when the text is not JSON. */
+function prettyJson(text) {
   try {
     return JSON.stringify(JSON.parse(text), null, 2);
   } catch {
-    return text;
+    return null;
   }
 }
 
@@ -530,13 +535,7 @@ function renderBody(c) {
   $('body-note').hidden = notes.length === 0;
   setText($('body-note'), notes.join(' '));
   setText($('body-raw'), text || '(empty body)');
-  let pretty;
-  try {
-    pretty = JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    pretty = text ? '(not JSON: see Raw)' : '(empty body)';
-  }
-  setText($('body-pretty'), pretty);
+  setText($('body-pretty'), prettyJson(text) ?? (text ? '(not JSON: see Raw)' : '(empty body)'));
 }
 
 function showTab(which) {
@@ -554,7 +553,6 @@ function showTab(which) {
 function resetActions() {
   clear($('action-result'));
   $('curl-box').hidden = true;
-  setText($('curl-text'), '');
   $('curl-text').value = '';
 }
 
@@ -636,14 +634,13 @@ function showReplay(box, r) {
       okLine(
         r.ok === true,
         `${where} answered `,
-        el('span', { class: `status ${statusClass(status)}` }, `${status}${r.status_text ? ` ${r.status_text}` : ''}`),
+        el('span', { class: `status ${statusClass(status)}` }, String(status)),
         typeof r.duration_ms === 'number' ? ` in ${r.duration_ms} ms` : '',
         signed,
       ),
     );
     if (r.error) box.append(el('p', { class: 'note' }, str(r.error)));
   }
-  if (typeof r.note === 'string') box.append(el('p', { class: 'note' }, r.note));
   if (Array.isArray(r.headers) && r.headers.length) {
     const tbody = el('tbody');
     renderHeaders(tbody, r.headers);
@@ -720,9 +717,7 @@ function verify(event) {
     (seq) => post('verify', { seq, secret }),
     (box, r) => {
       box.append(okLine(r.valid === true, r.valid === true ? 'Valid with this secret' : 'Not valid with this secret'));
-      const lines = [...(Array.isArray(r.lines) ? r.lines : []), ...(Array.isArray(r.notes) ? r.notes : [])];
-      if (lines.length)
-        box.append(el('pre', { class: 'code verify-lines', tabindex: 0 }, lines.map((l) => str(l) ?? '').join('\n')));
+      box.append(verifyLines(r));
     },
   );
 }
