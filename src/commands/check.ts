@@ -199,7 +199,7 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   checkBurstApplies(options, cases);
   const settings = projectSettings(options.config, {
     to: options.to,
-    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, 0) : undefined,
+    timeoutMs: timeoutFlag(options.timeout),
   });
   const timeoutMs = settings.timeoutMs.value;
   // The target has a default (as for send), so it is never asked; only a missing secret is.

@@ -3,7 +3,7 @@ import type { EventType } from '../events/types.js';
 import { closestName, suggestEventType } from '../events/suggest.js';
 import { projectSettings } from '../config/index.js';
 import { prepareRequest } from '../delivery/request.js';
-import { deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
+import { deliver } from '../delivery/deliver.js';
 import { EXIT, usageError } from '../errors.js';
 import { createSeededRandom, shuffleOrder } from '../random.js';
 import { createOutput } from '../report/output.js';
@@ -88,7 +88,7 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
   checkFlowFlags(options);
   const settings = projectSettings(options.config, {
     to: options.to,
-    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
+    timeoutMs: timeoutFlag(options.timeout),
   });
   const timeoutMs = settings.timeoutMs.value;
   const showUrl = settings.routes.length > 0 && !settings.routesOverriddenBy;

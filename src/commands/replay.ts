@@ -1,4 +1,4 @@
-import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/deliver.js';
+import { deliver, type DeliverOptions } from '../delivery/deliver.js';
 import { parseExpectation, type Expectation } from '../delivery/expect.js';
 import { projectSettings } from '../config/index.js';
 import { EXIT, usageError } from '../errors.js';
@@ -97,7 +97,7 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
   const expect = parseExpectation(options.expect);
   const settings = projectSettings(options.config, {
     to: options.to,
-    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
+    timeoutMs: timeoutFlag(options.timeout),
   });
   const timeoutMs = settings.timeoutMs.value;
   settings.target(); // a bad target fails before any capture is read

@@ -2,7 +2,7 @@ import { buildEvent, resolveEventType, type BuildOptions, type FaceSignEvent } f
 import { EVENT_TYPES, type EventType } from '../events/types.js';
 import { projectSettings } from '../config/index.js';
 import { prepareRequest, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
-import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/deliver.js';
+import { deliver, type DeliverOptions } from '../delivery/deliver.js';
 import { parseExpectation, type Expectation } from '../delivery/expect.js';
 import { boundHeap, prepareLoadMode } from '../delivery/load-mode.js';
 import type { LoadReport } from '../delivery/load.js';
@@ -233,7 +233,7 @@ async function sendOnce(
   const repeat = positiveInt(options.repeat, '--repeat', 1);
   const settings = projectSettings(options.config, {
     to: options.to,
-    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
+    timeoutMs: timeoutFlag(options.timeout),
   });
   const timeoutMs = settings.timeoutMs.value;
   // Each type to its route (unless --to or the environment names one target for all).
