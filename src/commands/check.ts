@@ -205,8 +205,7 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   // The target has a default (as for send), so it is never asked; only a missing secret is.
   const url = settings.target().value;
   // A type's own case goes to that type's route; the cases not tied to one type go to `url`.
-  const routed = settings.routes.length > 0 && !settings.routesOverriddenBy;
-  const urlFor = routed ? (type: EventType) => settings.target(type).value : undefined;
+  const urlFor = settings.routed ? (type: EventType) => settings.target(type).value : undefined;
   const secretEnv = settings.secretEnv.value;
   const secret = await resolveSecret(options.secret, process.env, secretEnv);
   const plan = asFlags({ burst: '--burst' }, () =>

@@ -91,7 +91,6 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
     timeoutMs: timeoutFlag(options.timeout),
   });
   const timeoutMs = settings.timeoutMs.value;
-  const showUrl = settings.routes.length > 0 && !settings.routesOverriddenBy;
   settings.target(`session.${outcome}`); // a bad target fails before the secret is asked
   const secret = await resolveSecret(options.secret, process.env, settings.secretEnv.value);
   const base = buildOptionsFrom(options);
@@ -125,7 +124,7 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
     for (const req of requests) {
       if (interrupt.signal.aborted) break;
       const res = await deliver(req, { ...tls, timeoutMs, signal: interrupt.signal });
-      printDelivery(out, req, res, { met: res.ok, expected: '2xx', showUrl });
+      printDelivery(out, req, res, { met: res.ok, expected: '2xx', showUrl: settings.routed });
       if (!res.ok) {
         out.record(
           flowSummaryRecord({ sessionId, outcome, delivered, total: requests.length, stoppedAt: req.eventType }),

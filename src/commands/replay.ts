@@ -103,7 +103,6 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
   settings.target(); // a bad target fails before any capture is read
   // Each capture to its event type's route, unless --to or the environment names one target.
   const url = (eventType: string) => settings.target(eventType).value;
-  const showUrl = settings.routes.length > 0 && !settings.routesOverriddenBy;
   const { captures, selected } = selectCaptures(out, options);
   const resign = options.resign === true || options.resignAll === true;
   if (options.secret !== undefined && !resign)
@@ -120,7 +119,7 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
       timeoutMs,
       signal: interrupt.signal,
       tls,
-      showUrl,
+      showUrl: settings.routed,
     });
     const sent = results.length;
     const interrupted = interrupt.signal.aborted && sent < items.length;

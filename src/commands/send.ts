@@ -238,7 +238,6 @@ async function sendOnce(
   const timeoutMs = settings.timeoutMs.value;
   // Each type to its route (unless --to or the environment names one target for all).
   const urls = types.map((type) => settings.target(type).value);
-  const showUrl = settings.routes.length > 0 && !settings.routesOverriddenBy;
   const secret = await resolveSecret(options.secret, process.env, settings.secretEnv.value);
   const buildOptions = buildOptionsFrom(options, fixture);
   const buildFor = (type: EventType) => withConfigFixture(buildOptions, settings.fixture(type));
@@ -276,7 +275,14 @@ async function sendOnce(
   const tls = tlsOptionsFrom(options, out.note);
   const interrupt = watchInterrupt();
   try {
-    const result = await sendAll(out, requests, { repeat, timeoutMs, expect, signal: interrupt.signal, tls, showUrl });
+    const result = await sendAll(out, requests, {
+      repeat,
+      timeoutMs,
+      expect,
+      signal: interrupt.signal,
+      tls,
+      showUrl: settings.routed,
+    });
     if (tally) {
       tally.sent += result.sent;
       tally.missed += result.missed;

@@ -56,6 +56,8 @@ export interface ProjectSettings {
   routes: readonly ConfigRoute[];
   /** Set when --to or the environment sends every type to one place, so no route applies. */
   routesOverriddenBy?: SettingSource;
+  /** True when the routes decide where types go: the config has some, and nothing overrides them. */
+  routed: boolean;
   /** Where `type` goes: --to, else the environment, else its route, else the config's `to`, else localhost. */
   target(type?: string): Setting<string>;
   /** The route a `type` has in the config (whatever --to says), or undefined. */
@@ -150,6 +152,7 @@ export function resolveSettings({ flags = {}, env = process.env, config }: Resol
     ),
     routes,
     routesOverriddenBy: routes.length > 0 ? overridden : undefined,
+    routed: routes.length > 0 && overridden === undefined,
     target(type) {
       // Each source is expanded only when it is the one used: a bad variable cannot break --to.
       if (flags.to !== undefined) return { value: resolveTarget(flags.to, {}), source: fromFlag('to') };
