@@ -5,7 +5,7 @@ import { normalizeEventType } from '../events/types.js';
 import { DEFAULT_FORWARD_TIMEOUT_MS } from '../receiver/forward.js';
 import { DEFAULT_RECEIVER_PATH, DEFAULT_RECEIVER_PORT } from '../receiver/settings.js';
 import { DEFAULT_SCHEDULE } from '../retry/schedule.js';
-import { SECRET_ENV } from '../secret.js';
+import { SECRET_ENV, secretFromEnv } from '../secret.js';
 import { routeFor } from './routes.js';
 import type { ConfigRoute, LoadedConfig } from './schema.js';
 
@@ -94,8 +94,7 @@ export function resolveSettings({ flags = {}, env = process.env, config }: Resol
   const fromFlag = (key: keyof SettingFlags): SettingSource => ({ kind: 'flag', flag: FLAG[key] });
   const fromFile = (key: string): SettingSource => ({ kind: 'config', label: config?.label ?? '', key });
   const secretEnv = pick([[c.secretEnv, fromFile('secretEnv')]], SECRET_ENV);
-  const envSecret =
-    env[secretEnv.value] !== undefined && env[secretEnv.value] !== '' ? env[secretEnv.value] : undefined;
+  const envSecret = secretFromEnv(env, secretEnv.value);
   const secretFound = pick<string | undefined>(
     [
       [flags.secret, fromFlag('secret')],
