@@ -95,13 +95,12 @@ export function resolveSettings({ flags = {}, env = process.env, config }: Resol
   const fromFile = (key: string): SettingSource => ({ kind: 'config', label: config?.label ?? '', key });
   const secretEnv = pick([[c.secretEnv, fromFile('secretEnv')]], SECRET_ENV);
   const envSecret = secretFromEnv(env, secretEnv.value);
-  const secretFound = pick<string | undefined>(
-    [
-      [flags.secret, fromFlag('secret')],
-      [envSecret, { kind: 'env', name: secretEnv.value }],
-    ],
-    undefined,
-  );
+  const secret: Setting<string> | undefined =
+    flags.secret !== undefined
+      ? { value: flags.secret, source: fromFlag('secret') }
+      : envSecret !== undefined
+        ? { value: envSecret, source: { kind: 'env', name: secretEnv.value } }
+        : undefined;
   const envTarget = fromEnv(env, TARGET_ENV);
   const routes = c.routes ?? [];
   const overridden: SettingSource | undefined =
@@ -113,7 +112,7 @@ export function resolveSettings({ flags = {}, env = process.env, config }: Resol
   return {
     config,
     secretEnv,
-    secret: secretFound.value === undefined ? undefined : (secretFound as Setting<string>),
+    secret,
     timeoutMs: pick(
       [
         [flags.timeoutMs, fromFlag('timeoutMs')],
