@@ -73,9 +73,9 @@ export function askTarget(
  * every type. Not asked when --to or $FACESIGN_WEBHOOKS_URL already names one.
  */
 async function askTargetFor(type: EventType | 'all', settings: ProjectSettings): Promise<string | undefined> {
-  if (settings.target().source.kind === 'flag' || settings.target().source.kind === 'env') return undefined;
-  const routed = settings.routes.length > 0;
-  if (type === 'all' && routed) {
+  const { kind } = settings.target().source;
+  if (kind === 'flag' || kind === 'env') return undefined;
+  if (type === 'all' && settings.routed) {
     const file = settings.config?.label ?? 'the config';
     return (await askTarget(`Target (blank: each type to its route in ${file})`)).trim() || undefined;
   }

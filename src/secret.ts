@@ -66,6 +66,12 @@ export function warnSecretAccident(
   );
 }
 
+/** The secret in the variable `name`; an empty variable counts as unset (whitespace is kept, and warned about). */
+export function secretFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value !== undefined && value !== '' ? value : undefined;
+}
+
 /**
  * The secret: `--secret`, else the variable `envName` (FACESIGN_WEBHOOK_SECRET unless the project
  * config names another), else a masked prompt on a terminal, else a usage error naming both. A
@@ -81,8 +87,8 @@ export async function resolveSecret(
     warnSecretAccident(flag, 'flag', undefined, envName);
     return flag;
   }
-  const fromEnv = env[envName];
-  if (fromEnv !== undefined && fromEnv !== '') {
+  const fromEnv = secretFromEnv(env, envName);
+  if (fromEnv !== undefined) {
     warnSecretAccident(fromEnv, 'env', undefined, envName);
     return fromEnv;
   }

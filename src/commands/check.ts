@@ -199,14 +199,13 @@ export async function runCheckCommand(options: CheckOptions): Promise<number> {
   checkBurstApplies(options, cases);
   const settings = projectSettings(options.config, {
     to: options.to,
-    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, 0) : undefined,
+    timeoutMs: timeoutFlag(options.timeout),
   });
   const timeoutMs = settings.timeoutMs.value;
   // The target has a default (as for send), so it is never asked; only a missing secret is.
   const url = settings.target().value;
   // A type's own case goes to that type's route; the cases not tied to one type go to `url`.
-  const routed = settings.routes.length > 0 && !settings.routesOverriddenBy;
-  const urlFor = routed ? (type: EventType) => settings.target(type).value : undefined;
+  const urlFor = settings.routed ? (type: EventType) => settings.target(type).value : undefined;
   const secretEnv = settings.secretEnv.value;
   const secret = await resolveSecret(options.secret, process.env, secretEnv);
   const plan = asFlags({ burst: '--burst' }, () =>

@@ -79,7 +79,7 @@ export function runConfig(options: ConfigOptions): number {
   const settings = projectSettings(options.config, {
     to: options.to,
     secret: options.secret,
-    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, 0) : undefined,
+    timeoutMs: timeoutFlag(options.timeout),
     forwardTimeoutMs: options.forwardTimeout,
     schedule: scheduleFlag(options.schedule),
     port: options.port,

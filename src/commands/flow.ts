@@ -3,7 +3,7 @@ import type { EventType } from '../events/types.js';
 import { closestName, suggestEventType } from '../events/suggest.js';
 import { projectSettings } from '../config/index.js';
 import { prepareRequest } from '../delivery/request.js';
-import { deliver, DEFAULT_TIMEOUT_MS } from '../delivery/deliver.js';
+import { deliver } from '../delivery/deliver.js';
 import { EXIT, usageError } from '../errors.js';
 import { createSeededRandom, shuffleOrder } from '../random.js';
 import { createOutput } from '../report/output.js';
@@ -88,10 +88,9 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
   checkFlowFlags(options);
   const settings = projectSettings(options.config, {
     to: options.to,
-    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
+    timeoutMs: timeoutFlag(options.timeout),
   });
   const timeoutMs = settings.timeoutMs.value;
-  const showUrl = settings.routes.length > 0 && !settings.routesOverriddenBy;
   settings.target(`session.${outcome}`); // a bad target fails before the secret is asked
   const secret = await resolveSecret(options.secret, process.env, settings.secretEnv.value);
   const base = buildOptionsFrom(options);
@@ -125,7 +124,7 @@ export async function runFlow(options: FlowCommandOptions): Promise<number> {
     for (const req of requests) {
       if (interrupt.signal.aborted) break;
       const res = await deliver(req, { ...tls, timeoutMs, signal: interrupt.signal });
-      printDelivery(out, req, res, { met: res.ok, expected: '2xx', showUrl });
+      printDelivery(out, req, res, { met: res.ok, expected: '2xx', showUrl: settings.routed });
       if (!res.ok) {
         out.record(
           flowSummaryRecord({ sessionId, outcome, delivered, total: requests.length, stoppedAt: req.eventType }),

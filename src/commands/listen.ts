@@ -12,7 +12,7 @@ import {
   type StopReason,
 } from '../report/listen.js';
 import { safeText } from '../report/text.js';
-import { generateSecret, SECRET_ENV, warnSecretAccident } from '../secret.js';
+import { generateSecret, SECRET_ENV, secretFromEnv, warnSecretAccident } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 import { tlsOptionsFrom } from './shared.js';
 
@@ -114,7 +114,7 @@ function planSecret(
 ): { secret?: string; secretSource: SecretSource } {
   if (options.secret === '')
     throw usageError('--secret is empty', `pass a secret, set ${secretEnv}, or leave both out to get a generated one`);
-  const fromEnv = env[secretEnv] !== undefined && env[secretEnv] !== '' ? env[secretEnv] : undefined;
+  const fromEnv = secretFromEnv(env, secretEnv);
   if (options.secret !== undefined) return { secret: options.secret, secretSource: 'flag' };
   if (fromEnv !== undefined) return { secret: fromEnv, secretSource: 'env' };
   if (options.forwardTo !== undefined) return { secretSource: 'none' };

@@ -1,4 +1,4 @@
-import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/deliver.js';
+import { deliver, type DeliverOptions } from '../delivery/deliver.js';
 import { parseExpectation, type Expectation } from '../delivery/expect.js';
 import { projectSettings } from '../config/index.js';
 import { EXIT, usageError } from '../errors.js';
@@ -97,13 +97,12 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
   const expect = parseExpectation(options.expect);
   const settings = projectSettings(options.config, {
     to: options.to,
-    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
+    timeoutMs: timeoutFlag(options.timeout),
   });
   const timeoutMs = settings.timeoutMs.value;
   settings.target(); // a bad target fails before any capture is read
   // Each capture to its event type's route, unless --to or the environment names one target.
   const url = (eventType: string) => settings.target(eventType).value;
-  const showUrl = settings.routes.length > 0 && !settings.routesOverriddenBy;
   const { captures, selected } = selectCaptures(out, options);
   const resign = options.resign === true || options.resignAll === true;
   if (options.secret !== undefined && !resign)
@@ -120,7 +119,7 @@ export async function runReplay(options: ReplayOptions): Promise<number> {
       timeoutMs,
       signal: interrupt.signal,
       tls,
-      showUrl,
+      showUrl: settings.routed,
     });
     const sent = results.length;
     const interrupted = interrupt.signal.aborted && sent < items.length;

@@ -3,7 +3,7 @@ import { buildEvent, resolveEventType } from '../events/build.js';
 import { loadConfig, resolveSettings, type LoadedConfig, type ProjectSettings } from '../config/index.js';
 import { displayUrl } from '../delivery/target.js';
 import { prepareRequest } from '../delivery/request.js';
-import { deliver, DEFAULT_TIMEOUT_MS, type DeliveryResult } from '../delivery/deliver.js';
+import { deliver, type DeliveryResult } from '../delivery/deliver.js';
 import { EXIT, usageError } from '../errors.js';
 import type { EventType } from '../events/types.js';
 import { createOutput, type Output } from '../report/output.js';
@@ -81,7 +81,7 @@ function parseSpeed(value: number | string | undefined): number {
 export function retrySimSettings(options: RetrySimOptions, config?: LoadedConfig): ProjectSettings {
   const flags = {
     to: options.to,
-    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
+    timeoutMs: timeoutFlag(options.timeout),
     schedule: scheduleFlag(options.schedule),
   };
   return resolveSettings({ flags, config });

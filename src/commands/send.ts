@@ -1,8 +1,8 @@
 import { buildEvent, resolveEventType, type BuildOptions, type FaceSignEvent } from '../events/build.js';
 import { EVENT_TYPES, type EventType } from '../events/types.js';
-import { projectSettings } from '../config/index.js';
+import { projectSettings, resolveSettings, type LoadedConfig } from '../config/index.js';
 import { prepareRequest, type SignatureMode, type WebhookRequest } from '../delivery/request.js';
-import { deliver, DEFAULT_TIMEOUT_MS, type DeliverOptions } from '../delivery/deliver.js';
+import { deliver, type DeliverOptions } from '../delivery/deliver.js';
 import { parseExpectation, type Expectation } from '../delivery/expect.js';
 import { boundHeap, prepareLoadMode } from '../delivery/load-mode.js';
 import type { LoadReport } from '../delivery/load.js';
@@ -206,7 +206,7 @@ async function runGuided(options: SendOptions): Promise<number> {
   const session = {};
   let filled = await askSendInputs(options, settings, session).catch(stopped);
   for (;;) {
-    const code = await sendOnce(filled, tally);
+    const code = await sendOnce(filled, { tally, config: settings.config });
     if (code === EXIT.interrupted) {
       if (tally.rounds > 1) printSendTally(out, { ...tally, expected: expect.label });
       return code;
@@ -220,10 +220,13 @@ async function runGuided(options: SendOptions): Promise<number> {
   }
 }
 
-/** The normal path: build, sign and send (or print) with every flag as given. */
+/**
+ * The normal path: build, sign and send (or print) with every flag as given. Guided mode passes
+ * its tally and the config it read before the first question (read once per run, not per round).
+ */
 async function sendOnce(
   options: SendOptions,
-  tally?: { sent: number; missed: number; rounds: number },
+  guided?: { tally: { sent: number; missed: number; rounds: number }; config: LoadedConfig | undefined },
 ): Promise<number> {
   const out = createOutput({ json: options.json });
   const fixture = options.fixture ? readFixtureFile(options.fixture) : undefined;
@@ -231,14 +234,11 @@ async function sendOnce(
   checkSendFlags({ ...options, type: types.length > 1 ? 'all' : options.type });
   const expect = parseExpectation(options.expect);
   const repeat = positiveInt(options.repeat, '--repeat', 1);
-  const settings = projectSettings(options.config, {
-    to: options.to,
-    timeoutMs: options.timeout !== undefined ? timeoutFlag(options.timeout, DEFAULT_TIMEOUT_MS) : undefined,
-  });
+  const flags = { to: options.to, timeoutMs: timeoutFlag(options.timeout) };
+  const settings = guided ? resolveSettings({ flags, config: guided.config }) : projectSettings(options.config, flags);
   const timeoutMs = settings.timeoutMs.value;
   // Each type to its route (unless --to or the environment names one target for all).
   const urls = types.map((type) => settings.target(type).value);
-  const showUrl = settings.routes.length > 0 && !settings.routesOverriddenBy;
   const secret = await resolveSecret(options.secret, process.env, settings.secretEnv.value);
   const buildOptions = buildOptionsFrom(options, fixture);
   const buildFor = (type: EventType) => withConfigFixture(buildOptions, settings.fixture(type));
@@ -276,11 +276,18 @@ async function sendOnce(
   const tls = tlsOptionsFrom(options, out.note);
   const interrupt = watchInterrupt();
   try {
-    const result = await sendAll(out, requests, { repeat, timeoutMs, expect, signal: interrupt.signal, tls, showUrl });
-    if (tally) {
-      tally.sent += result.sent;
-      tally.missed += result.missed;
-      tally.rounds++;
+    const result = await sendAll(out, requests, {
+      repeat,
+      timeoutMs,
+      expect,
+      signal: interrupt.signal,
+      tls,
+      showUrl: settings.routed,
+    });
+    if (guided) {
+      guided.tally.sent += result.sent;
+      guided.tally.missed += result.missed;
+      guided.tally.rounds++;
     }
     printSendSummary(out, { ...result, expected: expect.label });
     if (hint) out.note(out.ce.yellow(`hint: ${hint}`));

@@ -96,9 +96,17 @@ export function positiveInt(
   return n;
 }
 
-/** `--timeout MS`: at least 1, at most what one timer holds (a longer one would fire at once). */
-export function timeoutFlag(value: string | number | undefined, fallback: number, flag = '--timeout'): number {
-  const n = positiveInt(value, flag, fallback);
+/**
+ * `--timeout MS`: at least 1, at most what one timer holds (a longer one would fire at once).
+ * Not given: `fallback`, by default undefined, so the project config's setting can apply.
+ */
+export function timeoutFlag(
+  value: string | number | undefined,
+  fallback?: number,
+  flag = '--timeout',
+): number | undefined {
+  if (value === undefined) return fallback;
+  const n = positiveInt(value, flag, 1);
   if (n > MAX_TIMER_MS)
     throw usageError(
       `${flag} can be at most ${MAX_TIMER_MS} ms ` +

@@ -5,7 +5,7 @@ import { normalizeEventType } from '../events/types.js';
 import { DEFAULT_FORWARD_TIMEOUT_MS } from '../receiver/forward.js';
 import { DEFAULT_RECEIVER_PATH, DEFAULT_RECEIVER_PORT } from '../receiver/settings.js';
 import { DEFAULT_SCHEDULE } from '../retry/schedule.js';
-import { SECRET_ENV } from '../secret.js';
+import { SECRET_ENV, secretFromEnv } from '../secret.js';
 import { routeFor } from './routes.js';
 import type { ConfigRoute, LoadedConfig } from './schema.js';
 
@@ -56,6 +56,8 @@ export interface ProjectSettings {
   routes: readonly ConfigRoute[];
   /** Set when --to or the environment sends every type to one place, so no route applies. */
   routesOverriddenBy?: SettingSource;
+  /** True when the routes decide where types go: the config has some, and nothing overrides them. */
+  routed: boolean;
   /** Where `type` goes: --to, else the environment, else its route, else the config's `to`, else localhost. */
   target(type?: string): Setting<string>;
   /** The route a `type` has in the config (whatever --to says), or undefined. */
@@ -92,15 +94,13 @@ export function resolveSettings({ flags = {}, env = process.env, config }: Resol
   const fromFlag = (key: keyof SettingFlags): SettingSource => ({ kind: 'flag', flag: FLAG[key] });
   const fromFile = (key: string): SettingSource => ({ kind: 'config', label: config?.label ?? '', key });
   const secretEnv = pick([[c.secretEnv, fromFile('secretEnv')]], SECRET_ENV);
-  const envSecret =
-    env[secretEnv.value] !== undefined && env[secretEnv.value] !== '' ? env[secretEnv.value] : undefined;
-  const secretFound = pick<string | undefined>(
-    [
-      [flags.secret, fromFlag('secret')],
-      [envSecret, { kind: 'env', name: secretEnv.value }],
-    ],
-    undefined,
-  );
+  const envSecret = secretFromEnv(env, secretEnv.value);
+  const secret: Setting<string> | undefined =
+    flags.secret !== undefined
+      ? { value: flags.secret, source: fromFlag('secret') }
+      : envSecret !== undefined
+        ? { value: envSecret, source: { kind: 'env', name: secretEnv.value } }
+        : undefined;
   const envTarget = fromEnv(env, TARGET_ENV);
   const routes = c.routes ?? [];
   const overridden: SettingSource | undefined =
@@ -112,7 +112,7 @@ export function resolveSettings({ flags = {}, env = process.env, config }: Resol
   return {
     config,
     secretEnv,
-    secret: secretFound.value === undefined ? undefined : (secretFound as Setting<string>),
+    secret,
     timeoutMs: pick(
       [
         [flags.timeoutMs, fromFlag('timeoutMs')],
@@ -150,6 +150,7 @@ export function resolveSettings({ flags = {}, env = process.env, config }: Resol
     ),
     routes,
     routesOverriddenBy: routes.length > 0 ? overridden : undefined,
+    routed: routes.length > 0 && overridden === undefined,
     target(type) {
       // Each source is expanded only when it is the one used: a bad variable cannot break --to.
       if (flags.to !== undefined) return { value: resolveTarget(flags.to, {}), source: fromFlag('to') };

@@ -9,8 +9,8 @@ export interface LoadModeOptions {
   types: EventType[];
   url: string;
   secret: string;
-  /** The build options, or one set per type (the project config's per-type overrides). */
-  build: BuildOptions | ((type: EventType) => BuildOptions);
+  /** The build options per type (the project config's per-type overrides differ by type). */
+  build: (type: EventType) => BuildOptions;
   count: number;
   concurrency: number;
   timeoutMs: number;
@@ -32,10 +32,9 @@ export function loadRequestSource(options: Omit<LoadModeOptions, 'count' | 'conc
     const basic = Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64');
     headers.push(`Authorization: Basic ${basic}`);
   }
-  const buildFor = (type: EventType) => (typeof options.build === 'function' ? options.build(type) : options.build);
   const factories = options.types.map((type) =>
     wireRequestFactory(
-      prepareRequest(buildEvent(type, { ...buildFor(type), eventId: undefined }), {
+      prepareRequest(buildEvent(type, { ...options.build(type), eventId: undefined }), {
         url: options.url,
         secret: options.secret,
         signature: options.signature,

@@ -41,14 +41,16 @@ function rows(
   s: ProjectSettings,
 ): { name: string; shown: string; value: unknown; source: SettingSource | undefined }[] {
   const to = s.target();
-  const entry = <T>(name: string, setting: Setting<T>, shown: string) => ({
+  const entry = <T>(name: string, setting: Setting<T>, shown: string, value: unknown = setting.value) => ({
     name,
     shown,
-    value: setting.value as unknown,
+    value,
     source: setting.source,
   });
+  // The target as shown everywhere: a password in its URL masked, in the JSON record too.
+  const toShown = displayUrl(to.value);
   return [
-    entry('to', to, displayUrl(to.value)),
+    entry('to', to, toShown, toShown),
     s.secret
       ? {
           name: 'secret',
@@ -79,7 +81,7 @@ export function configRecord(s: ProjectSettings) {
   return {
     type: 'config',
     file: s.config?.path ?? null,
-    settings: { ...settings, to: { ...settings.to, value: displayUrl(s.target().value) } },
+    settings,
     routes: s.routes.map((r) => ({ pattern: r.pattern, target: r.target, url: displayUrl(r.url) })),
     routes_overridden_by: s.routesOverriddenBy ? sourceRecord(s.routesOverriddenBy) : null,
     targets: Object.fromEntries(

@@ -48,20 +48,23 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'fsw-guided-config-'));
   project = join(root, 'app');
   mkdirSync(join(project, '.git'), { recursive: true });
-  writeFileSync(
-    join(project, 'facesign-webhooks.config.json'),
-    JSON.stringify({
-      secretEnv: CUSTOM_ENV,
-      to: `127.0.0.1:${others.port}/default`,
-      routes: {
-        'session.verified': `127.0.0.1:${verified.port}/hooks/verified`,
-        'session.*': `127.0.0.1:${others.port}/hooks/others`,
-      },
-    }),
-  );
+  writeConfig();
 });
 
+function writeConfig(text?: string): void {
+  const config = {
+    secretEnv: CUSTOM_ENV,
+    to: `127.0.0.1:${others.port}/default`,
+    routes: {
+      'session.verified': `127.0.0.1:${verified.port}/hooks/verified`,
+      'session.*': `127.0.0.1:${others.port}/hooks/others`,
+    },
+  };
+  writeFileSync(join(project, 'facesign-webhooks.config.json'), text ?? JSON.stringify(config));
+}
+
 afterEach(() => {
+  writeConfig();
   term?.close();
   term = undefined;
   for (const s of [verified, others, typed]) s.requests.length = 0;
@@ -86,6 +89,8 @@ describe('guided send reads the project config', () => {
     expect(screen()).not.toContain('Webhook secret');
     keys('Enter');
     await waitFor(/session\.verified evt_\w+ [^\n]*→ 200[\s\S]*Send another\?/i);
+    // The session read the config before its first question: a file broken now changes nothing.
+    writeConfig('{ "routes": ');
     keys('y', 'Enter');
     await waitFor(/Send another\? yes[\s\S]*Event type/i);
     keys('Down', 'Enter'); // session.failed

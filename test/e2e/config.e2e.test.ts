@@ -163,6 +163,13 @@ describe('precedence: flag > environment > config > default', () => {
     });
     expect(record!.targets['session.verified']).toMatchObject({ key: 'routes["session.verified"]', source: 'config' });
     expect(record!.settings.secretEnv).toMatchObject({ value: CUSTOM_ENV, source: 'config' });
+    // A password in the target's URL is masked in the JSON record as on screen.
+    const masked = await cli(['config', '--json', '--to', 'https://u:pw_c0nfig@example.com/h'], routed);
+    expect(masked.stdout).not.toContain('pw_c0nfig');
+    expect(ndjson(masked.stdout)[0]!.settings.to).toMatchObject({
+      value: 'https://u:***@example.com/h',
+      source: 'flag',
+    });
   });
 
   it('listen takes its path from the config, and --path beats it', async () => {

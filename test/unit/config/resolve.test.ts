@@ -58,6 +58,9 @@ describe('resolveSettings: flag > environment > config > default, for each setti
     expect(env.target('session.verified').value).toBe('http://localhost:4900/webhooks/facesign');
     expect(env.routesOverriddenBy).toEqual({ kind: 'env', name: 'FACESIGN_WEBHOOKS_URL' });
     expect(settings().routesOverriddenBy).toBeUndefined();
+    // `routed`: the routes decide only when the config has some and nothing overrides them.
+    expect([settings().routed, env.routed, settings({ to: ':4800' }).routed]).toEqual([true, false, false]);
+    expect(settings({}, {}, loaded({ to: ':4100' })).routed).toBe(false);
     // route() reports the config's route whatever --to says (retry-sim's choice between a route and its own receiver).
     expect(settings({ to: ':4800' }).route('session.verified')?.value).toBe('http://localhost:4300/v');
   });

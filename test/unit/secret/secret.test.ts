@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeSecretAccident, warnSecretAccident } from '../../../src/secret.js';
+import { describeSecretAccident, secretFromEnv, warnSecretAccident } from '../../../src/secret.js';
 
 describe('describeSecretAccident', () => {
   it.each([
@@ -43,5 +43,15 @@ describe('warnSecretAccident', () => {
     const lines: string[] = [];
     warnSecretAccident('whsec_clean', 'flag', (l) => lines.push(l));
     expect(lines).toEqual([]);
+  });
+});
+
+describe('secretFromEnv', () => {
+  it('reads the named variable; an empty one counts as unset, whitespace is kept as given', () => {
+    const env = { APP_SECRET: 'whsec_app', EMPTY: '', SPACE: ' whsec_s ' };
+    expect(secretFromEnv(env, 'APP_SECRET')).toBe('whsec_app');
+    expect(secretFromEnv(env, 'EMPTY')).toBeUndefined();
+    expect(secretFromEnv(env, 'MISSING')).toBeUndefined();
+    expect(secretFromEnv(env, 'SPACE')).toBe(' whsec_s ');
   });
 });
