@@ -1,8 +1,9 @@
-import { CliError, usageError } from '../errors.js';
+import { CliError, FieldError, usageError } from '../errors.js';
 import { resolveTarget } from '../delivery/target.js';
 import { isPlainObject, type JsonObject } from '../events/json.js';
 import { closestName, suggestEventType } from '../events/suggest.js';
 import { EVENT_TYPES, isEventType, normalizeEventType, type EventType } from '../events/types.js';
+import { checkPath, MAX_FORWARD_TIMEOUT_MS } from '../receiver/settings.js';
 import { MAX_TIMER_MS } from '../retry/clock.js';
 import { parseDuration, parseSchedule, ScheduleError } from '../retry/schedule.js';
 import { globProblem, isGlob, PATTERN_CHARACTERS, typesMatching } from './routes.js';
@@ -13,8 +14,6 @@ import { COMMENT_KEYS, CONFIG_KEYS, type ConfigRoute, type ProjectConfig } from 
  * line naming the file and the key path (`routes["session.x"]`), with the fix as its hint.
  */
 
-/** The longest a forwarded delivery may take (as listen --forward-timeout allows). */
-const MAX_FORWARD_MS = 3_600_000;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const TYPES = EVENT_TYPES.join(', ');
 
@@ -112,9 +111,25 @@ function checkListen(fail: Fail, value: unknown): NonNullable<ProjectConfig['lis
       `must be a whole number from 0 to 65535 (got ${JSON.stringify(port)})`,
       'e.g. 3000; 0 picks a free port',
     );
-  if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/') || /[\s?#]/.test(path)))
-    fail('listen.path', `must be a path starting with / (got ${JSON.stringify(path)})`, 'e.g. "/webhooks/facesign"');
+  if (path !== undefined) checkListenPath(fail, path);
   return { port: port as number | undefined, path: path as string | undefined };
+}
+
+/** listen.path by the receiver's own rule, so a path listen would refuse is refused here, under its key. */
+function checkListenPath(fail: Fail, path: unknown): void {
+  const example = 'e.g. "/webhooks/facesign"';
+  if (typeof path !== 'string' || !path.startsWith('/') || /[\s?#]/.test(path))
+    fail('listen.path', `must be a path starting with / (got ${JSON.stringify(path)})`, example);
+  try {
+    checkPath(path);
+  } catch (err) {
+    if (!(err instanceof FieldError)) throw err;
+    fail(
+      'listen.path',
+      `${JSON.stringify(path)} ${err.message.replace(/^path \S+ /, '')}`,
+      `choose another, ${example}`,
+    );
+  }
 }
 
 /** A key of `routes` or `fixtures` that is no event type: the nearest type (or the glob rules). */
@@ -196,7 +211,7 @@ export function validateConfig(value: unknown, label: string): ProjectConfig {
     if (timeouts.delivery !== undefined)
       config.timeouts.delivery = checkDuration(fail, timeouts.delivery, 'timeouts.delivery', MAX_TIMER_MS);
     if (timeouts.forward !== undefined)
-      config.timeouts.forward = checkDuration(fail, timeouts.forward, 'timeouts.forward', MAX_FORWARD_MS);
+      config.timeouts.forward = checkDuration(fail, timeouts.forward, 'timeouts.forward', MAX_FORWARD_TIMEOUT_MS);
   }
   if (value.retry !== undefined) {
     const retry = objectAt(fail, value.retry, 'retry', '{ "schedule": ["5s", "30s"] }');

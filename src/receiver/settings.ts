@@ -132,7 +132,11 @@ function checkInt(value: number | undefined, field: string, min: number, max: nu
   return value;
 }
 
-function checkPath(path: string): string {
+/** The longest `forwardTimeoutMs` (and `listen --forward-timeout`) may be: one hour. */
+export const MAX_FORWARD_TIMEOUT_MS = 3_600_000;
+
+/** A webhook path: starts with /, no spaces, ? or #, and not under the receiver's own endpoints. */
+export function checkPath(path: string): string {
   if (typeof path !== 'string' || !path.startsWith('/') || /[\s?#]/.test(path))
     throw new FieldError(
       'path',
@@ -199,7 +203,7 @@ export function resolveReceiverSettings(options: ReceiverOptions): ReceiverSetti
   return {
     secret: options.secret,
     forwardTo,
-    forwardTimeoutMs: checkInt(options.forwardTimeoutMs, 'forwardTimeoutMs', 1, 3_600_000, 10_000),
+    forwardTimeoutMs: checkInt(options.forwardTimeoutMs, 'forwardTimeoutMs', 1, MAX_FORWARD_TIMEOUT_MS, 10_000),
     forwardTls: { insecure: options.forwardInsecure === true, ca: options.forwardCa },
     redact: options.redact ?? false,
     keepRaw: options.keepRaw ?? false,

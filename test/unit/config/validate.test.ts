@@ -63,6 +63,12 @@ describe('validateConfig', () => {
     ['a wrong type', { listen: 'x' }, /listen must be an object \(got a string\)/, /e\.g\./],
     ['a bad port', { listen: { port: 70000 } }, /listen\.port must be a whole number from 0 to 65535/, /3000/],
     ['a bad path', { listen: { path: 'hooks' } }, /listen\.path must be a path starting with \//, /e\.g\./],
+    [
+      "a path under listen's own endpoints",
+      { listen: { path: '/__facesign/hooks' } },
+      /listen\.path "\/__facesign\/hooks" is reserved: \/__facesign\/ holds the receiver's own endpoints/,
+      /choose another/,
+    ],
     ['a bad URL', { to: 'ftp://x' }, /to "ftp:\/\/x" uses ftp:/, /localhost:3000/],
     [
       'a bad port in a route',
