@@ -132,6 +132,14 @@ function checkListenPath(fail: Fail, path: unknown): void {
   }
 }
 
+/** The fix for a glob that matches no type: the nearest glob that does (`sessoin.*` → `session.*`). */
+function noMatchFix(pattern: string): string {
+  const globs = ['session.*', ...EVENT_TYPES.map((t) => `*.${t.slice('session.'.length)}`)];
+  const near = closestName(pattern, globs);
+  const rule = `a glob must match one of the types: ${TYPES}`;
+  return near ? `did you mean "${near}"? (${rule})` : rule;
+}
+
 /** A key of `routes` or `fixtures` that is no event type: the nearest type (or the glob rules). */
 function unknownTypeFix(key: string, globs: boolean): string {
   const near = suggestEventType(key);
@@ -148,8 +156,7 @@ function checkRoutes(fail: Fail, value: unknown): ConfigRoute[] {
     if (isGlob(pattern) || !PATTERN_CHARACTERS.test(pattern)) {
       const problem = globProblem(pattern);
       if (problem) fail(path, `is not a valid glob: ${problem}`, 'e.g. "session.*" or "*.failed"');
-      if (typesMatching(pattern).length === 0)
-        fail(path, 'matches no event type', `a glob must match one of the types: ${TYPES}`);
+      if (typesMatching(pattern).length === 0) fail(path, 'matches no event type', noMatchFix(pattern));
     } else if (!isEventType(pattern)) fail(path, 'is not an event type', unknownTypeFix(pattern, true));
     out.push({ pattern, ...checkTarget(fail, target, path) });
   }

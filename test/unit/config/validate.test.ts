@@ -98,7 +98,19 @@ describe('validateConfig', () => {
       'a glob matching no type',
       { routes: { 'order.*': ':4000' } },
       /routes\["order\.\*"\] matches no event type/,
-      /session\.created/,
+      /^a glob must match one of the types: session\.created/,
+    ],
+    [
+      'a mistyped glob, with the nearest that matches',
+      { routes: { 'sessoin.*': ':4000' } },
+      /routes\["sessoin\.\*"\] matches no event type/,
+      /^did you mean "session\.\*"\?/,
+    ],
+    [
+      'a mistyped suffix glob, with the nearest that matches',
+      { routes: { '*.faild': ':4000' } },
+      /routes\["\*\.faild"\] matches no event type/,
+      /^did you mean "\*\.failed"\?/,
     ],
     [
       'an unknown type in routes',
