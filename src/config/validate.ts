@@ -203,6 +203,13 @@ export function validateConfig(value: unknown, label: string): ProjectConfig {
     );
   if (value.to !== undefined) config.to = checkTarget(fail, value.to, 'to');
   if (value.secretEnv !== undefined) {
+    // A pasted secret would otherwise be echoed whole, here and as "set $whsec_…" in every hint.
+    if (typeof value.secretEnv === 'string' && value.secretEnv.startsWith('whsec_'))
+      fail(
+        'secretEnv',
+        'holds a secret (whsec_…), not the name of the variable that holds it',
+        'remove it from this file (rotate it if it was committed): "secretEnv": "FACESIGN_WEBHOOK_SECRET"',
+      );
     if (typeof value.secretEnv !== 'string' || !ENV_NAME.test(value.secretEnv))
       fail(
         'secretEnv',

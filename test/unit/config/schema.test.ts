@@ -68,6 +68,7 @@ const BAD: [string, unknown][] = [
   ['to with a space', { to: 'local host' }],
   ['an empty to', { to: '' }],
   ['secretEnv with a dash', { secretEnv: 'MY-SECRET' }],
+  ['a secret pasted as secretEnv', { secretEnv: 'whsec_abc123' }],
   ['a fractional timeout', { timeouts: { delivery: 1.5 } }],
   ['a timeout without a unit', { timeouts: { delivery: '10' } }],
   ['a zero timeout', { timeouts: { delivery: 0 } }],

@@ -45,6 +45,15 @@ describe('validateConfig', () => {
     });
   });
 
+  it('refuses a secret pasted as secretEnv without echoing it', () => {
+    for (const secret of ['whsec_abc123', 'whsec_-hTILXfBpa3FlBPFJsY8YP-KxDc6ujd5']) {
+      const err = refusal({ secretEnv: secret });
+      expect(err.message).toMatch(/: secretEnv holds a secret \(whsec_…\), not the name of the variable/);
+      expect(err.hint).toMatch(/"secretEnv": "FACESIGN_WEBHOOK_SECRET"/);
+      expect(`${err.message}\n${err.hint}`).not.toContain(secret);
+    }
+  });
+
   it('accepts the schedule as a comma-separated string too', () => {
     expect(validateConfig({ retry: { schedule: '5s, 30s' } }, FILE).retry).toEqual({ schedule: [5000, 30000] });
   });
@@ -163,7 +172,7 @@ describe('validateConfig', () => {
     ],
     [
       'a secretEnv that is no variable name',
-      { secretEnv: 'whsec_abc def' },
+      { secretEnv: 'MY SECRET' },
       /secretEnv must be an environment variable's name/,
       /FACESIGN_WEBHOOK_SECRET/,
     ],
