@@ -180,6 +180,18 @@ function checkForwardTo(url: string | undefined): string | undefined {
   return url;
 }
 
+/** True when `url` reaches this receiver itself: each forwarded delivery would arrive again, in a loop. */
+function forwardsToItself(url: string, boundHost: string, port: number): boolean {
+  const target = new URL(url);
+  if (target.protocol !== 'http:' || Number(target.port || 80) !== port) return false;
+  const host = target.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const bound = boundHost.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const loopback = (h: string) => h === 'localhost' || h === '::1' || h.startsWith('127.');
+  if (host === bound) return true;
+  if (['0.0.0.0', '::', 'localhost'].includes(bound)) return loopback(host);
+  return host === 'localhost' && loopback(bound);
+}
+
 /** Validates the options and fills in the defaults. Pure: errors name the option's field. */
 export function resolveReceiverSettings(options: ReceiverOptions): ReceiverSettings {
   const forwardTo = checkForwardTo(options.forwardTo);
@@ -200,6 +212,14 @@ export function resolveReceiverSettings(options: ReceiverOptions): ReceiverSetti
     if (options[field] !== undefined && options[field] !== false && forwardTo === undefined)
       throw new FieldError(field, `${field} sets how the app's certificate is checked: it needs forwardTo`);
   const requestTimeoutMs = checkInt(options.requestTimeoutMs, 'requestTimeoutMs', 100, 3_600_000, 30_000);
+  const host = options.host ?? DEFAULT_RECEIVER_HOST;
+  const port = checkInt(options.port, 'port', 0, 65535, DEFAULT_RECEIVER_PORT);
+  if (forwardTo !== undefined && port !== 0 && forwardsToItself(forwardTo, host, port))
+    throw new FieldError(
+      'forwardTo',
+      `forwardTo ${new URL(forwardTo).host} is this receiver's own address: it would forward each delivery to itself`,
+      'forward to the port your app listens on; the receiver and the app each need their own port',
+    );
   return {
     secret: options.secret,
     forwardTo,
@@ -207,8 +227,8 @@ export function resolveReceiverSettings(options: ReceiverOptions): ReceiverSetti
     forwardTls: { insecure: options.forwardInsecure === true, ca: options.forwardCa },
     redact: options.redact ?? false,
     keepRaw: options.keepRaw ?? false,
-    host: options.host ?? DEFAULT_RECEIVER_HOST,
-    port: checkInt(options.port, 'port', 0, 65535, DEFAULT_RECEIVER_PORT),
+    host,
+    port,
     path,
     maxBodyBytes: checkInt(options.maxBodyBytes, 'maxBodyBytes', 1, 1024 ** 3, DEFAULT_MAX_BODY_BYTES),
     delayMs: checkInt(options.delayMs, 'delayMs', 0, 3_600_000, 0),

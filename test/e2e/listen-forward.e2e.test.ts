@@ -257,6 +257,21 @@ describe('listen --forward-to: faults in front of the app', () => {
     expect(app.requests).toHaveLength(1);
   });
 
+  it("refuses a --forward-to at listen's own port (each delivery would loop back to listen)", async () => {
+    const spare = await startApp((_r, res) => res.end('ok'));
+    const port = spare.port;
+    await spare.close();
+    for (const target of [`:${port}`, `http://127.0.0.1:${port}/webhooks/facesign`]) {
+      const r = await runCli(['listen', '--port', String(port), '--forward-to', target, '--secret', SECRET]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        new RegExp(`^error: --forward-to \\S+:${port} is this receiver's own address: it would forward each delivery`),
+      );
+      expect(r.stderr).toMatch(/^ {2}hint: forward to the port your app listens on/m);
+      expect(r.stdout).not.toMatch(/Listening on/);
+    }
+  });
+
   it('refuses a 2xx --status with --forward-to (the app answers those)', async () => {
     const r = await runCli(['listen', '--port', '0', '--forward-to', ':4000', '--status', '200']);
     expect(r.code).toBe(2);

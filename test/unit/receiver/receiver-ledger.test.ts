@@ -239,6 +239,33 @@ describe('receiver settings', () => {
       expect(`${fieldError(extra).message} ${fieldError(extra).hint ?? ''}`).not.toMatch(/--/);
   });
 
+  it("refuses a forwardTo at the receiver's own address (a loop), and only that", () => {
+    const own = [
+      { port: 3000, forwardTo: 'http://localhost:3000/webhooks' },
+      { port: 3000, forwardTo: 'http://127.0.0.1:3000/' },
+      { port: 80, forwardTo: 'http://127.0.0.1/hooks' },
+      { port: 4000, host: '0.0.0.0', forwardTo: 'http://127.0.0.1:4000/x' },
+      { port: 4000, host: '::', forwardTo: 'http://[::1]:4000/x' },
+      { port: 4000, host: '::1', forwardTo: 'http://localhost:4000/x' },
+    ];
+    for (const extra of own) {
+      const e = fieldError(extra);
+      expect(e.field).toBe('forwardTo');
+      expect(e.message).toMatch(
+        /^forwardTo \S+ is this receiver's own address: it would forward each delivery to itself$/,
+      );
+      expect(e.hint).toMatch(/the port your app listens on/);
+    }
+    const apart = [
+      { port: 3000, forwardTo: 'http://localhost:4000/webhooks' },
+      { port: 0, forwardTo: 'http://localhost:3000/webhooks' },
+      { port: 3000, forwardTo: 'https://localhost:3000/webhooks' },
+      { port: 3000, forwardTo: 'http://[::1]:3000/webhooks' },
+      { port: 3000, forwardTo: 'http://app.internal:3000/webhooks' },
+    ];
+    for (const extra of apart) expect(resolve(extra).forwardTo).toBe(extra.forwardTo);
+  });
+
   it('accepts both ends of each range', () => {
     expect(resolve({ port: 0 }).port).toBe(0);
     expect(resolve({ port: 65535 }).port).toBe(65535);
