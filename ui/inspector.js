@@ -736,8 +736,17 @@ function shellWord(text) {
   return /^[A-Za-z0-9_./:@%+=,~-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Says where an empty "Replay to" goes: listen's --forward-to app, or nowhere (a URL is needed then). */
+function replayHelp() {
+  const app = document.querySelector('meta[name="facesign-forward-to"]')?.getAttribute('content') ?? '';
+  if (app && !app.startsWith('__'))
+    setText($('replay-help'), `Left empty: your app at ${app} (listen's --forward-to).`);
+  else setText($('replay-help'), 'Give a URL: this listen has no --forward-to app to replay to.');
+}
+
 function start() {
   emptyStateCommand();
+  replayHelp();
   $('filters').addEventListener('submit', (event) => event.preventDefault());
   for (const id of ['f-id', 'f-type', 'f-verdict', 'f-status']) {
     $(id).addEventListener('input', applyFilters);

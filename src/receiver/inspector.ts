@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { displayUrl } from '../delivery/target.js';
 import { captureFileName, type ReceivedCapture } from './capture.js';
 import {
   type InspectorContext,
@@ -134,7 +135,11 @@ export class Inspector {
           res,
           200,
           'text/html; charset=utf-8',
-          pageFor(assets.html, { token: this.token, webhookUrl: this.ctx.webhookUrl() }),
+          pageFor(assets.html, {
+            token: this.token,
+            webhookUrl: this.ctx.webhookUrl(),
+            forwardTo: this.ctx.settings.forwardTo !== undefined ? displayUrl(this.ctx.settings.forwardTo) : '',
+          }),
         ),
       (err: unknown) => this.assetsFailed(res, err),
     );

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 
-/** The placeholders in ui/index.html that the server replaces: the run's token, listen's webhook URL. */
+/** The placeholders in ui/index.html that the server replaces: the run's token, listen's webhook URL, its app. */
 export const TOKEN_PLACEHOLDER = '__FACESIGN_TOKEN__';
 export const WEBHOOK_URL_PLACEHOLDER = '__FACESIGN_WEBHOOK_URL__';
+export const FORWARD_TO_PLACEHOLDER = '__FACESIGN_FORWARD_TO__';
 
 /** The inspector page's files, as shipped in the package's `ui/` folder. */
 export interface UiAssets {
@@ -50,11 +51,16 @@ export function escapeAttribute(text: string): string {
   return text.replace(/[&"'<>]/g, (c) => ATTRIBUTE_ESCAPES[c]!);
 }
 
-/** The page with the run's token and listen's webhook URL in its meta tags (both attribute values). */
-export function pageFor(html: string, values: { token: string; webhookUrl: string }): string {
+/**
+ * The page with the run's token, listen's webhook URL and its --forward-to app (password masked,
+ * empty without one) in its meta tags (all attribute values).
+ */
+export function pageFor(html: string, values: { token: string; webhookUrl: string; forwardTo: string }): string {
   return html
     .split(TOKEN_PLACEHOLDER)
     .join(escapeAttribute(values.token))
     .split(WEBHOOK_URL_PLACEHOLDER)
-    .join(escapeAttribute(values.webhookUrl));
+    .join(escapeAttribute(values.webhookUrl))
+    .split(FORWARD_TO_PLACEHOLDER)
+    .join(escapeAttribute(values.forwardTo));
 }

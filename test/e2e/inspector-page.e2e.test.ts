@@ -479,6 +479,13 @@ describe('inspector page: actions', () => {
     const capture = await historyCapture(listen, 1);
     const capturedBody = Buffer.from(capture.body_base64, 'base64');
 
+    // No --forward-to: the page says a URL is needed, and Replay without one says why it did nothing.
+    expect(await page.textContent('#replay-help')).toBe(
+      'Give a URL: this listen has no --forward-to app to replay to.',
+    );
+    await page.click('#btn-replay');
+    expect(await actionResult(page)).toMatch(/no target: listen runs without --forward-to/);
+
     await page.fill('#replay-to', target.hookUrl);
     await page.click('#btn-replay');
     expect(await actionResult(page)).toMatch(/answered 200/);
@@ -558,6 +565,9 @@ describe('inspector page: actions', () => {
     expect(await page.textContent('#app-body')).toBe(JSON.stringify({ error: 'unknown user' }, null, 2));
     expect(await page.textContent('#app-headers')).toContain('x-app');
 
+    expect(await page.textContent('#replay-help')).toBe(
+      `Left empty: your app at ${app.hookUrl} (listen's --forward-to).`,
+    );
     await page.click('#btn-replay');
     expect(await actionResult(page)).toMatch(/answered 422/);
     expect(app.requests).toHaveLength(2);

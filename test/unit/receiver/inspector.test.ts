@@ -86,6 +86,7 @@ describe('the inspector page and its files', () => {
     const r = await start({ path: '/hooks/a&b"<x>\'' });
     const page = await httpRequest(base(r), '/');
     expect(page.text).not.toContain('__FACESIGN_WEBHOOK_URL__');
+    expect(page.text).toContain('<meta name="facesign-forward-to" content="" />');
     expect(page.text).toContain(
       `<meta name="facesign-webhook-url" content="http://127.0.0.1:${r.port}/hooks/a&amp;b&quot;&lt;x&gt;&#39;" />`,
     );
