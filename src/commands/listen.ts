@@ -113,7 +113,12 @@ function planSecret(
   secretEnv: string,
 ): { secret?: string; secretSource: SecretSource } {
   if (options.secret === '')
-    throw usageError('--secret is empty', `pass a secret, set ${secretEnv}, or leave both out to get a generated one`);
+    throw usageError(
+      '--secret is empty',
+      options.forwardTo !== undefined
+        ? `pass a secret, set ${secretEnv}, or leave both out: your app then judges signatures alone`
+        : `pass a secret, set ${secretEnv}, or leave both out to get a generated one`,
+    );
   const fromEnv = secretFromEnv(env, secretEnv);
   if (options.secret !== undefined) return { secret: options.secret, secretSource: 'flag' };
   if (fromEnv !== undefined) return { secret: fromEnv, secretSource: 'env' };

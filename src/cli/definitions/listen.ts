@@ -16,7 +16,7 @@ export const listen: CommandDefinition = {
       flags: '--path <path>',
       description: 'the webhook path (default: listen.path in the project config, else /webhooks/facesign)',
     },
-    secretOption(', else one is generated and printed once; with --forward-to, else none: signatures are not checked'),
+    secretOption(', else one is generated and printed once (with --forward-to: none, signatures are not checked)'),
     {
       flags: '--forward-to <target>',
       description:

@@ -11,6 +11,7 @@ import { startReceiver, type Receiver } from '../../../src/receiver/server.js';
 import { parseByteSize, parseProbability, planListen } from '../../../src/commands/listen.js';
 import { planReplay, replayHeaders } from '../../../src/replay/plan.js';
 import type { Capture } from '../../../src/receiver/capture.js';
+import { CliError } from '../../../src/errors.js';
 
 const SECRET = 'whsec_unit';
 const hmac = (body: string | Buffer, secret = SECRET) => createHmac('sha256', secret).update(body).digest('hex');
@@ -165,6 +166,22 @@ describe('listen option parsing', () => {
     expect(generated.secretSource).toBe('generated');
     expect(generated.receiver.secret).toMatch(/^whsec_[A-Za-z0-9_-]{32}$/);
     expect(planListen({}, {}).receiver.secret).not.toBe(generated.receiver.secret);
+  });
+
+  it('an empty --secret (an unset variable in "$VAR") is refused with a hint true for the run', () => {
+    const hintFor = (options: Parameters<typeof planListen>[0]): string | undefined => {
+      try {
+        planListen(options, {});
+      } catch (err) {
+        expect((err as CliError).message).toBe('--secret is empty');
+        return (err as CliError).hint;
+      }
+      throw new Error('accepted an empty --secret');
+    };
+    expect(hintFor({ secret: '' })).toMatch(/leave both out to get a generated one$/);
+    expect(hintFor({ secret: '', forwardTo: ':4000' })).toMatch(
+      /leave both out: your app then judges signatures alone$/,
+    );
   });
 
   it('picks a seed for --fail-rate when none is given, so the run can be repeated', () => {
