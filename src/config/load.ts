@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { CliError, usageError } from '../errors.js';
 import { isPlainObject, parseJsonOrThrow } from '../events/json.js';
 import { CONFIG_FILE_NAME, PACKAGE_KEY, type LoadedConfig } from './schema.js';
@@ -32,7 +32,11 @@ function readText(path: string, label: string): string {
           : code === 'EACCES' || code === 'EPERM'
             ? 'permission denied'
             : (err as Error).message;
-    throw usageError(`cannot read the config file ${label}: ${why}`, 'check the path and its permissions');
+    const hint =
+      code === 'EISDIR'
+        ? `--config takes the file, e.g. --config ${join(label, CONFIG_FILE_NAME)}; without --config it is found upward`
+        : 'check the path and its permissions';
+    throw usageError(`cannot read the config file ${label}: ${why}`, hint);
   }
 }
 

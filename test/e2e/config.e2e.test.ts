@@ -229,6 +229,17 @@ describe('errors: exit 2 naming the file and the key', () => {
     expect(r.stderr).toMatch(/cannot read the config file nope\.json: no such file/);
   });
 
+  it('a folder as --config: the hint names the file to give', async () => {
+    const dir = project('folder-as-config', { to: ':4100' });
+    const r = await cli(['send', 'verified', '--dry-run', '--config', dir], root);
+    expect(r.code).toBe(2);
+    // Named relative to the working folder, like every config file in messages.
+    expect(r.stderr).toMatch(/^error: cannot read the config file folder-as-config: it is a folder$/m);
+    expect(r.stderr).toMatch(
+      /^ {2}hint: --config takes the file, e\.g\. --config folder-as-config\/facesign-webhooks\.config\.json;/m,
+    );
+  });
+
   it('a package.json key is read, and found from a subfolder', async () => {
     const dir = project('pkg', { name: 'app', 'facesign-webhooks': { listen: { port: 4555 } } }, 'package.json');
     mkdirSync(join(dir, 'src', 'deep'), { recursive: true });
