@@ -170,7 +170,12 @@ export function printListenStart(out: Output, s: ListenStart): void {
     out.note(ce.dim(`history at ${s.historyUrl}`));
   } else out.note(ce.dim(`secret ${maskSecret(s.secret)} (${source}); history at ${s.historyUrl}`));
   if (options.redact)
-    out.note(ce.dim(`personal data redacted in the history and captures${options.keepRaw ? ' (raw bytes kept)' : ''}`));
+    out.note(
+      ce.dim(
+        `personal data redacted in the history and captures${options.keepRaw ? ' (raw bytes kept)' : ''}; ` +
+          '--no-redact keeps it',
+      ),
+    );
   for (const fault of describeFaults(options)) out.note(ce.magenta(`fault: ${fault}`));
   if (options.saveDir !== undefined) out.note(ce.dim(`saving every delivery to ${options.saveDir}`));
   if (out.json) return;
