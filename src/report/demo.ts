@@ -36,7 +36,7 @@ export function createDemoReporter(out: Output): DemoReporter {
 
 /** The commands to try next, shown at the end. */
 export const NEXT_COMMANDS: [string, string][] = [
-  ['facesign-webhooks listen', 'terminal 1: this receiver on localhost:3000 (prints a secret to export)'],
+  ['facesign-webhooks listen', 'terminal 1: this receiver on localhost:3000 (prints a secret to export and its page)'],
   ['facesign-webhooks send session.verified --to localhost', 'terminal 2: one signed event'],
   ['facesign-webhooks flow failed --to localhost', 'a whole session that ends in failure'],
   ['facesign-webhooks send verified --signature invalid --expect 4xx', 'does your endpoint reject bad signatures?'],
@@ -44,6 +44,8 @@ export const NEXT_COMMANDS: [string, string][] = [
   ['facesign-webhooks check --to localhost:4000', 'a conformance suite for your endpoint (CI exit code)'],
   ['facesign-webhooks listen --save ./captures', 'keep every delivery; then `replay ./captures --to :4000`'],
   ['facesign-webhooks verify ./captures/000001-*.json', 'check a capture; explains exactly why a signature fails'],
+  ['facesign-webhooks listen --forward-to :4000', 'in front of your app: inspect, replay and re-sign what it gets'],
+  ['facesign-webhooks config --init', 'a project config: your target, timeouts, a route per event type'],
 ];
 
 /** The demo's last lines: interrupted, the steps that went wrong, or what to try next. */
