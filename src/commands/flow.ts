@@ -14,6 +14,7 @@ import { resolveSecret } from '../secret.js';
 import { watchInterrupt } from '../interrupt.js';
 import {
   buildOptionsFrom,
+  checkPreviewFlags,
   eventIdSource,
   timeoutFlag,
   tlsOptionsFrom,
@@ -36,26 +37,15 @@ export { createSeededRandom as seededRandom, shuffleOrder } from '../random.js';
 
 /** Flags that would be silently ignored together are a usage error naming both. Pure. */
 export function checkFlowFlags(options: Omit<FlowCommandOptions, 'outcome'>): void {
-  if (options.dryRun && options.curl)
-    throw usageError(
-      '--dry-run and --curl both print the requests instead of sending them',
-      'pick one: --dry-run for the requests as sent, --curl for commands',
-    );
-  const preview = options.dryRun ? '--dry-run' : options.curl ? '--curl' : undefined;
-  if (preview !== undefined) {
-    const given = (
-      [
-        ['--timeout', options.timeout],
-        ['--insecure', options.insecure],
-        ['--ca', options.ca],
-      ] as const
-    ).find(([, value]) => value !== undefined);
-    if (given)
-      throw usageError(
-        `${preview} sends nothing, so ${given[0]} cannot apply`,
-        `drop ${given[0]}, or drop ${preview} to send`,
-      );
-  }
+  checkPreviewFlags(
+    options,
+    [
+      ['--timeout', options.timeout],
+      ['--insecure', options.insecure],
+      ['--ca', options.ca],
+    ],
+    { requests: 'requests', them: 'them', commands: 'commands' },
+  );
   if (options.seed !== undefined && !options.shuffle)
     throw usageError('--seed only orders --shuffle', 'add --shuffle to deliver out of order, or drop --seed');
 }

@@ -17,6 +17,7 @@ import { canPrompt } from '../prompts.js';
 import { watchInterrupt } from '../interrupt.js';
 import {
   buildOptionsFrom,
+  checkPreviewFlags,
   eventIdSource,
   positiveInt,
   readFixtureFile,
@@ -114,14 +115,9 @@ function pinningAssignment(set: string[] | undefined, path: 'id' | 'data.id'): s
  */
 export function checkSendFlags(o: SendOptions): void {
   const load = o.count !== undefined;
-  if (o.dryRun && o.curl)
-    throw usageError(
-      '--dry-run and --curl both print the request instead of sending it',
-      'pick one: --dry-run for the request as sent, --curl for a command',
-    );
-  const preview = o.dryRun ? '--dry-run' : o.curl ? '--curl' : undefined;
-  if (preview !== undefined) {
-    const sendingOnly: [string, unknown][] = [
+  checkPreviewFlags(
+    o,
+    [
       ['--count', o.count],
       ['--concurrency', o.concurrency],
       ['--repeat', o.repeat],
@@ -129,14 +125,9 @@ export function checkSendFlags(o: SendOptions): void {
       ['--timeout', o.timeout],
       ['--insecure', o.insecure],
       ['--ca', o.ca],
-    ];
-    const given = sendingOnly.find(([, value]) => value !== undefined);
-    if (given)
-      throw usageError(
-        `${preview} sends nothing, so ${given[0]} cannot apply`,
-        `drop ${given[0]}, or drop ${preview} to send`,
-      );
-  }
+    ],
+    { requests: 'request', them: 'it', commands: 'a command' },
+  );
   const idSet = pinningAssignment(o.set, 'id');
   const sessionSet = pinningAssignment(o.set, 'data.id');
   if (load) {

@@ -199,3 +199,26 @@ export function asFlags<T>(flags: Record<string, string>, run: () => T): T {
     throw usageError(underFlag(message, field, flag), hint);
   }
 }
+
+/**
+ * `--dry-run` and `--curl` print instead of sending: both together, or either with a flag that only
+ * sending uses (`sendingOnly`, in the order to name them), is a usage error naming both flags.
+ */
+export function checkPreviewFlags(
+  options: { dryRun?: boolean; curl?: boolean },
+  sendingOnly: readonly (readonly [string, unknown])[],
+  what: { requests: string; them: string; commands: string },
+): void {
+  if (options.dryRun && options.curl)
+    throw usageError(
+      `--dry-run and --curl both print the ${what.requests} instead of sending ${what.them}`,
+      `pick one: --dry-run for the ${what.requests} as sent, --curl for ${what.commands}`,
+    );
+  const preview = options.dryRun ? '--dry-run' : options.curl ? '--curl' : undefined;
+  const given = preview === undefined ? undefined : sendingOnly.find(([, value]) => value !== undefined);
+  if (given)
+    throw usageError(
+      `${preview} sends nothing, so ${given[0]} cannot apply`,
+      `drop ${given[0]}, or drop ${preview} to send`,
+    );
+}
