@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { readCapped } from './capped-body.js';
 import { describeNetworkError, ProtocolError, type NetworkError } from './network-error.js';
 import { localhostLookup, MAX_HEAD_BYTES, MAX_RESPONSE_BYTES } from './lookup.js';
 import { validateHeaders, type WebhookRequest } from './request.js';
@@ -264,23 +265,6 @@ function dispatch(
   });
 }
 
-/** At most MAX_RESPONSE_BYTES of a body; leaving early destroys the body and its connection. */
-async function readCappedBody(body: AsyncIterable<Buffer>): Promise<{ body: Buffer; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of body) {
-    const room = MAX_RESPONSE_BYTES - bytes;
-    if (chunk.length > room) {
-      // Leaving the loop destroys the body and, with it, the connection: the rest is never read.
-      chunks.push(chunk.subarray(0, room));
-      return { body: Buffer.concat(chunks), truncated: true };
-    }
-    chunks.push(chunk);
-    bytes += chunk.length;
-  }
-  return { body: Buffer.concat(chunks), truncated: false };
-}
-
 /** What came back: status, a 3xx's Location, a preview of the body. Throws on control bytes in the head. */
 async function readResponse(res: Dispatcher.ResponseData): Promise<Outcome> {
   const bad = firstControl(res.statusText ?? '', res.headers);
@@ -288,7 +272,7 @@ async function readResponse(res: Dispatcher.ResponseData): Promise<Outcome> {
     res.body.on('error', () => undefined).destroy();
     throw new ProtocolError(bad);
   }
-  const { body, truncated } = await readCappedBody(res.body as AsyncIterable<Buffer>);
+  const { body, truncated } = await readCapped(res.body as AsyncIterable<Buffer>, MAX_RESPONSE_BYTES);
   const status = res.statusCode;
   // undici keeps the optional whitespace after a header value; a Location is reported without it.
   const location = (Array.isArray(res.headers.location) ? res.headers.location[0] : res.headers.location)?.replace(

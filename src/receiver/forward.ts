@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { readCapped } from '../delivery/capped-body.js';
 import { localhostLookup } from '../delivery/lookup.js';
 import { describeNetworkError, ProtocolError, type NetworkError } from '../delivery/network-error.js';
 import { displayUrl, urlCredentials } from '../delivery/target.js';
@@ -130,22 +131,6 @@ type Undici = typeof import('undici');
 /** undici costs tens of ms to load: only a receiver with a forward target loads it. */
 const loadUndici = () => import('undici').then((m) => ((m as { default?: Undici }).default ?? m) as Undici);
 
-/** Reads at most FORWARD_PREVIEW_BYTES of a body; leaving early drops the rest (and that connection). */
-async function readCapped(body: AsyncIterable<Buffer>): Promise<{ bytes: Buffer; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const room = FORWARD_PREVIEW_BYTES - size;
-    if (chunk.length > room) {
-      chunks.push(chunk.subarray(0, room));
-      return { bytes: Buffer.concat(chunks), truncated: true };
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return { bytes: Buffer.concat(chunks), truncated: false };
-}
-
 /** `Basic …` for a URL's `user:password@` (decoded, as curl sends it), else undefined. */
 export function basicAuthFor(url: string): string | undefined {
   const credentials = urlCredentials(url);
@@ -213,7 +198,7 @@ async function forwardOne(
         if (statusCode === 101) controller.abort(new ProtocolError('a 101 Switching Protocols answer'));
       },
     });
-    const { bytes, truncated } = await readCapped(res.body as AsyncIterable<Buffer>);
+    const { body: bytes, truncated } = await readCapped(res.body as AsyncIterable<Buffer>, FORWARD_PREVIEW_BYTES);
     const { record, wire } = answerHeaders(res.headers);
     const latency = Math.round((performance.now() - t0) * 100) / 100;
     const preview = bytes.toString('utf8');
